@@ -1,0 +1,322 @@
+//! Configuration: the embedded default, a user file laid over it, and the
+//! checks that turn a bad value into an error naming its key.
+//!
+//! The default (`config/default.toml`) is the single source of default
+//! values: the types here have no serde defaults, so every key a running
+//! engine uses is spelled out in that file.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::Context;
+use redline_engine::stage::{available_cores, Idle, PinPolicy, Topology};
+use serde::{Deserialize, Serialize};
+
+/// The embedded default configuration.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// How stages are laid out on threads.
+    pub topology: TopologyConfig,
+    /// Per-stage placement and idling.
+    pub stages: StagesConfig,
+}
+
+/// `[topology]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyConfig {
+    /// `pipeline`, `fused`, or `auto`.
+    pub mode: Topology,
+    /// What a pinning failure does.
+    pub pinning: PinPolicy,
+}
+
+/// `[stages.*]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagesConfig {
+    /// The one stage of the fused topology.
+    pub fused: StageConfig,
+    /// Market data in.
+    pub feed: StageConfig,
+    /// Strategy and risk.
+    pub decide: StageConfig,
+    /// Orders out.
+    pub gateway: StageConfig,
+}
+
+/// One stage's table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    /// The core to pin to; `None` lets redline place the stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core: Option<usize>,
+    /// The idle strategy.
+    pub idle: Idle,
+}
+
+/// One thing wrong with a configuration, named by its key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The dotted key path (`stages.decide.core`), or empty for the file.
+    pub key: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "`{}`: {}", self.key, self.message)
+        }
+    }
+}
+
+/// Every error found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "{one}"),
+            all => {
+                write!(f, "{} errors:", all.len())?;
+                all.iter().try_for_each(|error| write!(f, "\n  {error}"))
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// The embedded default, checked against this machine.
+    pub fn embedded() -> Result<Config, ConfigErrors> {
+        Config::from_overlay("")
+    }
+
+    /// Reads `path` and lays it over the embedded default.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Config::from_overlay(&text).with_context(|| format!("invalid config {}", path.display()))
+    }
+
+    /// Lays `overlay` (TOML text) over the embedded default, then checks the
+    /// result against this machine.
+    pub fn from_overlay(overlay: &str) -> Result<Config, ConfigErrors> {
+        let one = |key: String, message: String| ConfigErrors(vec![ConfigError { key, message }]);
+        let mut merged: toml::Table =
+            toml::from_str(DEFAULT_TOML).expect("the embedded default is valid TOML");
+        let overlay: toml::Table = toml::from_str(overlay)
+            .map_err(|err| one(String::new(), format!("not valid TOML: {err}")))?;
+        merge(&mut merged, overlay);
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|err| {
+                // toml repeats the key as a trailing "in `key`" line; the
+                // path already says it.
+                let message = err.inner().to_string();
+                let first_line = message.lines().next().unwrap_or_default().to_owned();
+                one(err.path().to_string(), first_line)
+            })?;
+        config.validate(&available_cores())?;
+        Ok(config)
+    }
+
+    /// Checks what types cannot: cores that exist, stages that do not starve
+    /// each other.
+    pub fn validate(&self, cores: &[usize]) -> Result<(), ConfigErrors> {
+        let mut errors = Vec::new();
+        for (name, stage) in self.stages.iter() {
+            if let Some(core) = stage.core {
+                if !cores.contains(&core) {
+                    errors.push(ConfigError {
+                        key: format!("stages.{name}.core"),
+                        message: format!(
+                            "core {core} does not exist; this machine has cores {}",
+                            describe_cores(cores)
+                        ),
+                    });
+                }
+            }
+        }
+        let pipeline = [
+            ("feed", &self.stages.feed),
+            ("decide", &self.stages.decide),
+            ("gateway", &self.stages.gateway),
+        ];
+        for (i, (a_name, a)) in pipeline.iter().enumerate() {
+            for (b_name, b) in &pipeline[i + 1..] {
+                let spins = a.idle == Idle::BusySpin || b.idle == Idle::BusySpin;
+                if a.core.is_some() && a.core == b.core && spins {
+                    errors.push(ConfigError {
+                        key: format!("stages.{b_name}.core"),
+                        message: format!(
+                            "shares core {} with `stages.{a_name}` and one of them busy-spins, \
+                             so it would starve the other in the pipeline; give each its own \
+                             core or use idle = \"spin-then-yield\"",
+                            b.core.unwrap_or_default()
+                        ),
+                    });
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+}
+
+impl StagesConfig {
+    /// Each stage table with its name.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &StageConfig)> {
+        [
+            ("fused", &self.fused),
+            ("feed", &self.feed),
+            ("decide", &self.decide),
+            ("gateway", &self.gateway),
+        ]
+        .into_iter()
+    }
+}
+
+/// Lays `overlay` over `base`: tables merge key by key, anything else
+/// replaces.
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base)), toml::Value::Table(overlay)) => merge(base, overlay),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// `0-1`, or `0, 2, 5` when not contiguous.
+fn describe_cores(cores: &[usize]) -> String {
+    match (cores.first(), cores.last()) {
+        (Some(first), Some(last)) if last - first + 1 == cores.len() => format!("{first}-{last}"),
+        _ => cores
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(overlay: &str) -> Vec<ConfigError> {
+        Config::from_overlay(overlay).unwrap_err().0
+    }
+
+    #[test]
+    fn embedded_default_is_valid_on_this_machine() {
+        let config = Config::embedded().unwrap();
+        assert_eq!(config.topology.mode, Topology::Auto);
+        assert_eq!(config.topology.pinning, PinPolicy::BestEffort);
+    }
+
+    #[test]
+    fn overlay_changes_only_the_keys_it_names() {
+        let config = Config::from_overlay("[stages.decide]\nidle = \"backoff\"\n").unwrap();
+        assert_eq!(config.stages.decide.idle, Idle::Backoff);
+        assert_eq!(config.stages.feed.idle, Idle::SpinThenYield);
+        assert_eq!(config.topology.mode, Topology::Auto);
+    }
+
+    #[test]
+    fn unknown_key_is_named_by_its_path() {
+        let errs = errors("[stages.decide]\nidel = \"backoff\"\n");
+        assert_eq!(errs[0].key, "stages.decide.idel");
+        assert!(
+            errs[0].message.contains("unknown field `idel`"),
+            "{}",
+            errs[0]
+        );
+        assert!(
+            !errs[0].message.contains('\n'),
+            "one line: {:?}",
+            errs[0].message
+        );
+        assert!(
+            errs[0].message.contains("`idle`"),
+            "suggests the real key: {}",
+            errs[0]
+        );
+    }
+
+    #[test]
+    fn unknown_table_is_named() {
+        let errs = errors("[topolgy]\nmode = \"fused\"\n");
+        assert!(
+            errs[0].message.contains("unknown field `topolgy`"),
+            "{}",
+            errs[0]
+        );
+    }
+
+    #[test]
+    fn bad_enum_value_names_its_key_and_the_choices() {
+        let errs = errors("[topology]\nmode = \"ring\"\n");
+        assert_eq!(errs[0].key, "topology.mode");
+        assert!(errs[0].message.contains("pipeline"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn wrong_type_names_its_key() {
+        let errs = errors("[stages.feed]\ncore = \"one\"\n");
+        assert_eq!(errs[0].key, "stages.feed.core");
+    }
+
+    #[test]
+    fn missing_core_is_an_error_naming_the_key_and_the_real_cores() {
+        let config = Config::from_overlay("").unwrap();
+        let mut bad = config.clone();
+        bad.stages.decide.core = Some(9);
+        bad.stages.fused.core = Some(7);
+        let errs = bad.validate(&[0, 1]).unwrap_err().0;
+        let keys: Vec<_> = errs.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["stages.fused.core", "stages.decide.core"]);
+        assert!(
+            errs[1].message.contains("core 9 does not exist"),
+            "{}",
+            errs[1]
+        );
+        assert!(errs[1].message.contains("cores 0-1"), "{}", errs[1]);
+    }
+
+    #[test]
+    fn busy_spinning_stages_sharing_a_core_are_rejected() {
+        let mut config = Config::from_overlay("").unwrap();
+        config.stages.feed.core = Some(1);
+        config.stages.gateway.core = Some(1);
+        assert!(
+            config.validate(&[0, 1]).is_ok(),
+            "yielding stages may share"
+        );
+        config.stages.gateway.idle = Idle::BusySpin;
+        let errs = config.validate(&[0, 1]).unwrap_err().0;
+        assert_eq!(errs[0].key, "stages.gateway.core");
+        assert!(errs[0].message.contains("starve"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn not_toml_is_a_clear_error() {
+        let errs = errors("[topology\n");
+        assert!(errs[0].message.starts_with("not valid TOML"), "{}", errs[0]);
+    }
+}

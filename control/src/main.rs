@@ -1,0 +1,76 @@
+//! The `redline` command line: parse arguments, load config, dispatch.
+//!
+//! Errors print as `redline: {err:#}` and exit non-zero; what to do next is
+//! part of each message.
+
+mod config;
+mod placement;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "redline",
+    version,
+    about = "redline: a low-latency trading decision engine",
+    long_about = "redline: a low-latency trading decision engine.\n\n\
+        With no command it runs the engine on its embedded default config \
+        (see `redline default-config`)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the engine (the default when no command is given).
+    Run {
+        /// A TOML file laid over the embedded default; without it the
+        /// embedded default runs as is.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Check a config file and print every error with its key path.
+    CheckConfig {
+        /// The TOML file to check (laid over the embedded default).
+        file: PathBuf,
+    },
+    /// Print the embedded default config.
+    DefaultConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Run { config: None }) {
+        Command::Run { config } => load(config.as_deref()).and_then(|c| run::run(&c)),
+        Command::CheckConfig { file } => Config::load(&file).map(|_| {
+            println!("{}: ok", file.display());
+        }),
+        Command::DefaultConfig => {
+            print!("{}", config::DEFAULT_TOML);
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("redline: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(path) => Config::load(path),
+        None => Ok(Config::embedded()?),
+    }
+}

@@ -1,0 +1,177 @@
+//! The `redline` binary as a user runs it: version, config checks, and a
+//! run that starts its stages and stops cleanly on SIGTERM and SIGINT.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn redline() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_redline"))
+}
+
+fn write_config(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+fn check(text: &str) -> Output {
+    let file = write_config(text);
+    redline()
+        .arg("check-config")
+        .arg(file.path())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn version_names_the_binary_and_crate_version() {
+    let out = redline().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.trim(),
+        format!("redline {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn check_config_accepts_a_partial_overlay() {
+    let out = check("[topology]\nmode = \"pipeline\"\n[stages.feed]\nidle = \"backoff\"\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with(": ok\n"));
+}
+
+#[test]
+fn check_config_accepts_the_embedded_default() {
+    let default = redline().arg("default-config").output().unwrap();
+    assert!(default.status.success());
+    let out = check(std::str::from_utf8(&default.stdout).unwrap());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn check_config_prints_every_error_with_its_key_path_and_fails() {
+    let out = check("[stages.decide]\ncore = 4096\n[stages.gateway]\ncore = 4097\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("redline: invalid config "), "{stderr}");
+    assert!(stderr.contains("2 errors:"), "{stderr}");
+    assert!(
+        stderr.contains("`stages.decide.core`: core 4096 does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`stages.gateway.core`: core 4097 does not exist"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_config_names_an_unknown_key() {
+    let out = check("[topology]\npinnning = \"required\"\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("`topology.pinnning`: unknown field `pinnning`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`pinning`"),
+        "names the real keys: {stderr}"
+    );
+}
+
+#[test]
+fn run_refuses_an_invalid_config_before_starting_anything() {
+    let file = write_config("[stages.fused]\nidle = \"sleepy\"\n");
+    let out = redline()
+        .arg("run")
+        .arg("--config")
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("`stages.fused.idle`: unknown variant `sleepy`"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing started");
+}
+
+/// Starts `redline run` on a backoff config, waits for it to report that it
+/// runs and for one status line, sends `signal`, and returns its output.
+fn run_until(signal: &str, topology: &str) -> (bool, String) {
+    let file = write_config(&format!(
+        "[topology]\nmode = \"{topology}\"\n\
+         [stages.fused]\nidle = \"backoff\"\n[stages.feed]\nidle = \"backoff\"\n\
+         [stages.decide]\nidle = \"backoff\"\n[stages.gateway]\nidle = \"backoff\"\n"
+    ));
+    let mut child = redline()
+        .arg("run")
+        .arg("--config")
+        .arg(file.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = lines_tx.send(line.unwrap());
+        }
+    });
+    let mut seen = String::new();
+    while !seen.contains("status: up") {
+        match lines_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) => seen += &(line + "\n"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no status line within 10 s; got:\n{seen}");
+            }
+        }
+    }
+    let kill = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    seen.extend(lines_rx.try_iter().map(|line| line + "\n"));
+    (status.success(), seen)
+}
+
+#[test]
+fn run_starts_the_fused_stage_and_stops_cleanly_on_sigterm() {
+    let (ok, out) = run_until("-TERM", "fused");
+    assert!(ok, "exit status not 0:\n{out}");
+    assert!(out.contains("topology fused"), "{out}");
+    assert!(out.contains("stage fused:"), "{out}");
+    assert!(out.contains("redline: running"), "{out}");
+    assert!(out.contains("redline: stopped cleanly"), "{out}");
+}
+
+#[test]
+fn run_starts_every_pipeline_stage_and_stops_cleanly_on_sigint() {
+    let (ok, out) = run_until("-INT", "pipeline");
+    assert!(ok, "exit status not 0:\n{out}");
+    for stage in ["feed", "decide", "gateway"] {
+        assert!(out.contains(&format!("stage {stage}:")), "{out}");
+        assert!(
+            out.contains(&format!(", {stage} ")),
+            "status shows {stage}: {out}"
+        );
+    }
+    assert!(out.contains("redline: stopped cleanly"), "{out}");
+}

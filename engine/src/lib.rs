@@ -1,0 +1,16 @@
+//! The redline hot path as a library.
+//!
+//! It owns what runs on pinned cores: the lock-free [`ring`] that joins
+//! stages, the [`stage`] runtime that runs them on named, pinned threads with
+//! a configured [`stage::Idle`] strategy, and the [`clock`] that stamps
+//! events. Nothing here logs, locks or allocates once a stage is running; the
+//! control plane (the `redline` binary) reads what the hot path publishes and
+//! never the other way round.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod ring;
+pub mod stage;
+mod sync;

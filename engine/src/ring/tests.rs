@@ -1,0 +1,162 @@
+//! Single-threaded behaviour of the ring, and drop accounting.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{new, Full};
+
+#[test]
+fn push_then_pop_returns_items_in_order() {
+    let (mut tx, mut rx) = new::<u64>(4);
+    for i in 0..4 {
+        tx.push(i).unwrap();
+    }
+    assert_eq!(tx.push(99), Err(Full(99)));
+    for i in 0..4 {
+        assert_eq!(rx.pop(), Some(i));
+    }
+    assert_eq!(rx.pop(), None);
+}
+
+#[test]
+fn wraps_around_many_laps() {
+    let (mut tx, mut rx) = new::<usize>(2);
+    for i in 0..1000 {
+        tx.push(i).unwrap();
+        assert!(!rx.is_empty());
+        assert_eq!(rx.pop(), Some(i));
+        assert!(rx.is_empty());
+    }
+}
+
+#[test]
+fn capacity_one_alternates() {
+    let (mut tx, mut rx) = new::<u8>(1);
+    tx.push(1).unwrap();
+    assert_eq!(tx.push(2), Err(Full(2)));
+    assert_eq!(rx.pop(), Some(1));
+    tx.push(2).unwrap();
+    assert_eq!(rx.pop(), Some(2));
+}
+
+#[test]
+#[should_panic(expected = "power of two")]
+fn rejects_capacity_not_power_of_two() {
+    let _ = new::<u8>(3);
+}
+
+#[test]
+fn claim_is_bounded_by_free_room_and_publishes_on_drop() {
+    let (mut tx, mut rx) = new::<u32>(8);
+    tx.push(0).unwrap();
+    {
+        let mut claim = tx.claim(100);
+        assert_eq!(claim.remaining(), 7);
+        for i in 1..=7 {
+            claim.write(i).unwrap();
+        }
+        assert!(claim.is_full());
+        assert_eq!(claim.write(8), Err(Full(8)));
+        // Nothing but the first item is visible until the claim is dropped.
+        assert_eq!(rx.pop(), Some(0));
+        assert!(rx.is_empty());
+    }
+    let got: Vec<u32> = rx.drain(usize::MAX).collect();
+    assert_eq!(got, (1..=7).collect::<Vec<_>>());
+}
+
+#[test]
+fn partly_written_claim_publishes_only_what_was_written() {
+    let (mut tx, mut rx) = new::<u32>(8);
+    let mut claim = tx.claim(4);
+    claim.write(10).unwrap();
+    claim.write(11).unwrap();
+    claim.publish();
+    tx.push(12).unwrap();
+    assert_eq!(rx.drain(10).collect::<Vec<_>>(), vec![10, 11, 12]);
+}
+
+#[test]
+fn drain_stops_at_max_and_frees_room_when_dropped() {
+    let (mut tx, mut rx) = new::<u32>(4);
+    for i in 0..4 {
+        tx.push(i).unwrap();
+    }
+    assert_eq!(rx.drain(3).collect::<Vec<_>>(), vec![0, 1, 2]);
+    let mut claim = tx.claim(4);
+    assert_eq!(claim.remaining(), 3);
+    claim.write(4).unwrap();
+    drop(claim);
+    assert_eq!(rx.drain(10).collect::<Vec<_>>(), vec![3, 4]);
+}
+
+/// Counts drops of values tagged with an id, to prove each is dropped once.
+struct Counted<'a>(&'a [AtomicUsize], usize);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0[self.1].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn counters(n: usize) -> Vec<AtomicUsize> {
+    (0..n).map(|_| AtomicUsize::new(0)).collect()
+}
+
+#[test]
+fn dropping_ring_drops_unread_items_exactly_once() {
+    let drops = counters(13);
+    {
+        let (mut tx, mut rx) = new(8);
+        // Wrap once so the unread items straddle the end of the slot array.
+        for i in 0..5 {
+            tx.push(Counted(&drops, i)).unwrap();
+        }
+        drop(rx.drain(5).collect::<Vec<_>>());
+        for i in 5..13 {
+            tx.push(Counted(&drops, i)).unwrap();
+        }
+        drop(rx.pop());
+        // Items 6..13 stay in the ring when both halves are dropped.
+    }
+    for (i, count) in drops.iter().enumerate() {
+        assert_eq!(count.load(Ordering::Relaxed), 1, "item {i}");
+    }
+}
+
+#[test]
+fn forgotten_drain_does_not_drop_taken_items_twice() {
+    let drops = counters(4);
+    {
+        let (mut tx, mut rx) = new(4);
+        for i in 0..4 {
+            tx.push(Counted(&drops, i)).unwrap();
+        }
+        let mut drain = rx.drain(2);
+        let taken: Vec<_> = drain.by_ref().collect();
+        std::mem::forget(drain);
+        drop(taken);
+    }
+    for (i, count) in drops.iter().enumerate() {
+        assert_eq!(count.load(Ordering::Relaxed), 1, "item {i}");
+    }
+}
+
+#[test]
+fn forgotten_claim_leaks_but_never_exposes_its_items() {
+    let drops = counters(2);
+    let (mut tx, mut rx) = new(4);
+    let mut claim = tx.claim(2);
+    claim.write(Counted(&drops, 0)).unwrap();
+    std::mem::forget(claim);
+    assert!(rx.pop().is_none());
+    tx.push(Counted(&drops, 1)).unwrap();
+    drop(rx.pop());
+    assert_eq!(drops[0].load(Ordering::Relaxed), 0, "leaked, not dropped");
+    assert_eq!(drops[1].load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn slots_of_small_items_fill_one_cache_line() {
+    assert_eq!(std::mem::size_of::<super::Slot<[u64; 7]>>(), 64);
+    assert_eq!(std::mem::align_of::<super::Slot<u8>>(), 64);
+}

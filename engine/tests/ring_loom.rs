@@ -1,0 +1,101 @@
+//! Model checks of the ring with loom: every interleaving of a producer and
+//! a consumer (up to `LOOM_MAX_PREEMPTIONS` preemptions) delivers each item
+//! once, in order, and drops what is left exactly once.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test -p redline-engine --release --test ring_loom`.
+#![cfg(loom)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use loom::sync::Arc;
+use loom::thread;
+use redline_engine::ring;
+
+#[test]
+fn push_pop_through_a_wrapping_ring() {
+    loom::model(|| {
+        let (mut tx, mut rx) = ring::new::<usize>(2);
+        let producer = thread::spawn(move || {
+            for i in 0..3 {
+                let mut item = i;
+                while let Err(ring::Full(back)) = tx.push(item) {
+                    item = back;
+                    thread::yield_now();
+                }
+            }
+        });
+        let mut next = 0;
+        while next < 3 {
+            match rx.pop() {
+                Some(item) => {
+                    assert_eq!(item, next);
+                    next += 1;
+                }
+                None => thread::yield_now(),
+            }
+        }
+        producer.join().unwrap();
+        assert!(rx.pop().is_none());
+    });
+}
+
+#[test]
+fn claims_and_drains_deliver_each_item_once_in_order() {
+    loom::model(|| {
+        let (mut tx, mut rx) = ring::new::<usize>(2);
+        let producer = thread::spawn(move || {
+            let mut next = 0;
+            while next < 3 {
+                let mut claim = tx.claim(2);
+                while next < 3 && claim.write(next).is_ok() {
+                    next += 1;
+                }
+                let claimed_nothing = claim.remaining() == 0 && next < 3;
+                drop(claim);
+                if claimed_nothing {
+                    thread::yield_now();
+                }
+            }
+        });
+        let mut next = 0;
+        while next < 3 {
+            let before = next;
+            for item in rx.drain(2) {
+                assert_eq!(item, next);
+                next += 1;
+            }
+            if next == before {
+                thread::yield_now();
+            }
+        }
+        producer.join().unwrap();
+    });
+}
+
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn items_left_in_the_ring_are_dropped_once_whichever_half_goes_last() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (mut tx, mut rx) = ring::new::<Counted>(2);
+        let counter = Arc::clone(&drops);
+        let producer = thread::spawn(move || {
+            for _ in 0..2 {
+                let _ = tx.push(Counted(Arc::clone(&counter)));
+            }
+        });
+        // Read what is there, then drop the consumer while the producer may
+        // still be pushing.
+        drop(rx.pop());
+        drop(rx);
+        producer.join().unwrap();
+        assert_eq!(drops.load(Ordering::Relaxed), 2);
+    });
+}
