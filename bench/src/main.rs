@@ -1,1 +1,183 @@
-fn main() {}
+//! `redline-bench`: latency and throughput runs of redline beside its peers
+//! and the physical limits, measured in one process and one run.
+//!
+//! `cargo run --profile release-lto -p redline-bench -- ring` runs the ring
+//! scenario; bench/README.md explains what it prints and holds the figures.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod harness;
+mod limits;
+mod peers;
+mod report;
+mod throughput;
+
+use clap::{Parser, Subcommand};
+use redline_engine::clock;
+
+use crate::harness::Hop;
+use crate::report::{print_latency_table, Row};
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "redline-bench",
+    version,
+    about = "redline benchmarks beside their peers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// One-way hop latency between two pinned cores (open loop) for
+    /// redline's ring, its peers and the cache-line limit; then saturated
+    /// throughput.
+    Ring(RingArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RingArgs {
+    /// Recorded messages per queue.
+    #[arg(long, default_value_t = 200_000)]
+    messages: u64,
+    /// Unrecorded messages sent first.
+    #[arg(long, default_value_t = 20_000)]
+    warmup: u64,
+    /// Nanoseconds between sends.
+    #[arg(long, default_value_t = 5_000)]
+    interval_ns: u64,
+    /// Core of the sending thread (default: the second-highest core).
+    #[arg(long)]
+    producer_core: Option<usize>,
+    /// Core of the receiving thread (default: the highest core).
+    #[arg(long)]
+    consumer_core: Option<usize>,
+    /// Items per saturated-throughput run (0 skips throughput).
+    #[arg(long, default_value_t = 20_000_000)]
+    throughput_items: u64,
+    /// Throughput runs per variant; the median is printed.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
+fn main() {
+    match Cli::parse().scenario {
+        Scenario::Ring(args) => ring(&args),
+    }
+}
+
+fn ring(args: &RingArgs) {
+    let cores = redline_engine::stage::available_cores();
+    assert!(
+        cores.len() >= 2,
+        "the ring benchmark needs two cores, found {cores:?}"
+    );
+    let consumer_core = args.consumer_core.unwrap_or(cores[cores.len() - 1]);
+    let producer_core = args.producer_core.unwrap_or(cores[cores.len() - 2]);
+    let hop = Hop {
+        messages: args.messages,
+        warmup: args.warmup,
+        interval_ticks: clock::ns_to_ticks(args.interval_ns),
+        producer_core,
+        consumer_core,
+    };
+    println!("redline-bench ring: {}", machine());
+    println!(
+        "clock: rdtsc, {:.4} ns/tick; cores {producer_core} -> {consumer_core}; \
+         {} messages (+{} warm-up), one every {} ns, {} slots per queue",
+        clock::ns_per_tick(),
+        args.messages,
+        args.warmup,
+        args.interval_ns,
+        peers::CAPACITY
+    );
+
+    let (limit, missed) = limits::one_way(&hop);
+    let limit = Row::from_ticks("cache-line limit (one line)", &limit);
+    if missed > 0 {
+        println!(
+            "note: the limit's consumer missed {missed} overwritten sends (producer preempted)"
+        );
+    }
+    let mut rows = vec![limit.clone()];
+    for (name, run) in peers::PEERS {
+        rows.push(Row::from_ticks(name, &run(&hop)));
+    }
+    print_latency_table(
+        "one-way hop latency (ns), ratio to the cache-line limit",
+        &rows,
+        Some(&limit),
+    );
+
+    let reference = [
+        Row::from_ticks("cache-line round trip", &limits::round_trip(&hop)),
+        Row::from_ticks("clock read (rdtsc)", &limits::clock_read(&hop)),
+    ];
+    print_latency_table("reference costs (ns)", &reference, None);
+
+    let ring = &rows[1];
+    let peers = &rows[2..];
+    println!("\ntargets (informational; judged on a quiet machine):");
+    verdict(
+        "ring p50 within 1.15x of the limit",
+        ring.p50() / limit.p50(),
+        1.15,
+    );
+    verdict(
+        "ring p99 within 2x of the limit",
+        ring.p99() / limit.p99(),
+        2.0,
+    );
+    let best_peer_p50 = peers.iter().map(Row::p50).fold(f64::MAX, f64::min);
+    let best_peer_p99 = peers.iter().map(Row::p99).fold(f64::MAX, f64::min);
+    verdict(
+        "ring p50 over the best peer's",
+        ring.p50() / best_peer_p50,
+        1.0,
+    );
+    verdict(
+        "ring p99 over the best peer's",
+        ring.p99() / best_peer_p99,
+        1.0,
+    );
+
+    if args.throughput_items > 0 {
+        let rates = throughput::run_all(args.throughput_items, hop.cores(), args.rounds.max(1));
+        println!(
+            "\nsaturated throughput, {} u64 items, median of {} runs",
+            args.throughput_items, args.rounds
+        );
+        let ring_single = rates[0].items_per_sec;
+        for rate in &rates {
+            println!(
+                "{:<34}{:>10.1} M items/s{:>8.2}x redline single",
+                rate.name,
+                rate.items_per_sec / 1e6,
+                rate.items_per_sec / ring_single
+            );
+        }
+    }
+}
+
+fn verdict(what: &str, ratio: f64, target: f64) {
+    let mark = if ratio <= target { "met" } else { "NOT met" };
+    println!("  {what:<40} {ratio:>6.2}x (target <= {target:.2}x) {mark}");
+}
+
+/// CPU model and core count, for the record.
+fn machine() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{model}, {cores} cores")
+}

@@ -1,0 +1,73 @@
+//! Turning histograms into the printed table, with ratios to the limit.
+
+use hdrhistogram::Histogram;
+use redline_engine::clock;
+
+/// The quantiles every latency row prints.
+pub const QUANTILES: [(&str, f64); 5] = [
+    ("p50", 0.50),
+    ("p90", 0.90),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+    ("p99.99", 0.9999),
+];
+
+/// One row: quantiles and max, in nanoseconds.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// What was measured.
+    pub name: String,
+    /// The quantiles of [`QUANTILES`], then the max, in ns.
+    pub ns: [f64; 6],
+}
+
+impl Row {
+    /// A row from a histogram of ticks.
+    pub fn from_ticks(name: &str, histogram: &Histogram<u64>) -> Row {
+        let per_tick = clock::ns_per_tick();
+        let mut ns = [0.0; 6];
+        for (slot, (_, q)) in ns.iter_mut().zip(QUANTILES) {
+            *slot = histogram.value_at_quantile(q) as f64 * per_tick;
+        }
+        ns[5] = histogram.max() as f64 * per_tick;
+        Row {
+            name: name.to_owned(),
+            ns,
+        }
+    }
+
+    /// p50 in ns.
+    pub fn p50(&self) -> f64 {
+        self.ns[0]
+    }
+
+    /// p99 in ns.
+    pub fn p99(&self) -> f64 {
+        self.ns[2]
+    }
+}
+
+/// Prints rows with each one's ratio to `limit` at p50, p99 and p99.9.
+/// Every column starts with a space, however wide its number.
+pub fn print_latency_table(title: &str, rows: &[Row], limit: Option<&Row>) {
+    println!("\n{title}");
+    let mut header = format!("{:<34}", "");
+    for label in QUANTILES.iter().map(|(label, _)| *label).chain(["max"]) {
+        header += &format!(" {label:>8}");
+    }
+    if limit.is_some() {
+        header += &format!(" {:>7} {:>7} {:>8}", "p50 x", "p99 x", "p99.9 x");
+    }
+    println!("{header}");
+    for row in rows {
+        let mut line = format!("{:<34}", row.name);
+        for value in row.ns {
+            line += &format!(" {value:>8.0}");
+        }
+        if let Some(limit) = limit {
+            let ratio = |i: usize| row.ns[i] / limit.ns[i].max(1.0);
+            line += &format!(" {:>7.2} {:>7.2} {:>8.2}", ratio(0), ratio(2), ratio(3));
+        }
+        println!("{line}");
+    }
+}
