@@ -40,11 +40,16 @@ enum Scenario {
 
 #[derive(Debug, clap::Args)]
 struct RingArgs {
-    /// Recorded messages per queue.
+    /// Recorded messages per queue, over all rounds.
     #[arg(long, default_value_t = 200_000)]
     messages: u64,
-    /// Unrecorded messages sent first.
-    #[arg(long, default_value_t = 20_000)]
+    /// Rounds that the latency runs are split into; each round runs the
+    /// limit and every queue once, so a noisy spell on the machine spreads
+    /// over all of them instead of landing on one.
+    #[arg(long, default_value_t = 5)]
+    latency_rounds: u64,
+    /// Unrecorded messages sent first, in each round.
+    #[arg(long, default_value_t = 10_000)]
     warmup: u64,
     /// Nanoseconds between sends.
     #[arg(long, default_value_t = 5_000)]
@@ -77,8 +82,9 @@ fn ring(args: &RingArgs) {
     );
     let consumer_core = args.consumer_core.unwrap_or(cores[cores.len() - 1]);
     let producer_core = args.producer_core.unwrap_or(cores[cores.len() - 2]);
+    let rounds = args.latency_rounds.max(1);
     let hop = Hop {
-        messages: args.messages,
+        messages: args.messages.div_ceil(rounds),
         warmup: args.warmup,
         interval_ticks: clock::ns_to_ticks(args.interval_ns),
         producer_core,
@@ -87,24 +93,38 @@ fn ring(args: &RingArgs) {
     println!("redline-bench ring: {}", machine());
     println!(
         "clock: rdtsc, {:.4} ns/tick; cores {producer_core} -> {consumer_core}; \
-         {} messages (+{} warm-up), one every {} ns, {} slots per queue",
+         {} rounds of {} messages (+{} warm-up) per queue, one every {} ns, {} slots per queue",
         clock::ns_per_tick(),
-        args.messages,
+        rounds,
+        hop.messages,
         args.warmup,
         args.interval_ns,
         peers::CAPACITY
     );
 
-    let (limit, missed) = limits::one_way(&hop);
-    let limit = Row::from_ticks("cache-line limit (one line)", &limit);
+    let mut limit = harness::new_histogram();
+    let mut missed = 0;
+    let mut measured: Vec<_> = peers::PEERS
+        .iter()
+        .map(|_| harness::new_histogram())
+        .collect();
+    for _ in 0..rounds {
+        let (histogram, round_missed) = limits::one_way(&hop);
+        limit.add(&histogram).expect("same histogram bounds");
+        missed += round_missed;
+        for ((_, run), total) in peers::PEERS.iter().zip(&mut measured) {
+            total.add(run(&hop)).expect("same histogram bounds");
+        }
+    }
     if missed > 0 {
         println!(
             "note: the limit's consumer missed {missed} overwritten sends (producer preempted)"
         );
     }
+    let limit = Row::from_ticks("cache-line limit (one line)", &limit);
     let mut rows = vec![limit.clone()];
-    for (name, run) in peers::PEERS {
-        rows.push(Row::from_ticks(name, &run(&hop)));
+    for ((name, _), histogram) in peers::PEERS.iter().zip(&measured) {
+        rows.push(Row::from_ticks(name, histogram));
     }
     print_latency_table(
         "one-way hop latency (ns), ratio to the cache-line limit",

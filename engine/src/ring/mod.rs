@@ -2,9 +2,9 @@
 //!
 //! # Design
 //!
-//! Every slot carries a sequence *stamp* beside its value, and the slot is
-//! aligned to a cache line, so an item of up to 56 bytes and its stamp share
-//! one line. The producer writes the value, then the stamp (`Release`); the
+//! Every slot carries a sequence *stamp* beside its value, and slots are laid
+//! out so that none straddles a cache line ([`slots`]): an item of up to 56
+//! bytes and its stamp share one line. The producer writes the value, then the stamp (`Release`); the
 //! consumer polls the stamp of the slot it expects next (`Acquire`) and reads
 //! the value from the same line. A message therefore costs the consumer one
 //! cache-line transfer: it never reads a shared tail index first, which is
@@ -33,16 +33,17 @@
 
 mod consumer;
 mod producer;
+mod slots;
 
 pub use consumer::{Consumer, Drain};
 pub use producer::{Claim, Producer};
 
 use std::fmt;
-use std::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{Arc, AtomicUsize, Ordering, UnsafeCell};
+use self::slots::{Slot, Slots};
+use crate::sync::{Arc, AtomicUsize, Ordering};
 
 /// Creates a ring of `capacity` slots and returns its two halves.
 ///
@@ -53,19 +54,9 @@ use crate::sync::{Arc, AtomicUsize, Ordering, UnsafeCell};
 /// If `capacity` is zero or not a power of two. Configuration is validated
 /// before rings are built, so a running engine never reaches this.
 pub fn new<T>(capacity: usize) -> (Producer<T>, Consumer<T>) {
-    assert!(
-        capacity.is_power_of_two(),
-        "ring capacity must be a power of two, got {capacity}"
-    );
-    let slots = (0..capacity)
-        .map(|_| Slot {
-            stamp: AtomicUsize::new(0),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        })
-        .collect();
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
-        slots,
+        slots: Slots::new(capacity),
     });
     let mask = capacity - 1;
     (
@@ -92,19 +83,6 @@ impl<T> fmt::Display for Full<T> {
 
 impl<T> std::error::Error for Full<T> {}
 
-/// One slot: the stamp and the value share a cache line when `T` is at most
-/// 56 bytes.
-#[repr(C, align(64))]
-struct Slot<T> {
-    /// `pos + 1` (wrapping) once the producer has written the item for
-    /// position `pos` into this slot; 0 before the first write. Written only
-    /// by the producer, last, with `Release`.
-    stamp: AtomicUsize,
-    /// Initialised exactly when `stamp == pos + 1` for a position `pos` in
-    /// `head .. head + capacity` that the consumer has not yet read.
-    value: UnsafeCell<MaybeUninit<T>>,
-}
-
 /// What the two halves share.
 struct Shared<T> {
     /// Position of the next item the consumer will read; positions count up
@@ -112,18 +90,17 @@ struct Shared<T> {
     /// only by the consumer.
     head: CachePadded<AtomicUsize>,
     /// The slots; the length is a power of two.
-    slots: Box<[Slot<T>]>,
+    slots: Slots<T>,
 }
 
 impl<T> Shared<T> {
     /// The slot that holds position `pos`.
     #[inline(always)]
     fn slot(&self, pos: usize, mask: usize) -> &Slot<T> {
-        let index = pos & mask;
-        debug_assert!(index < self.slots.len());
-        // SAFETY: `mask` is `slots.len() - 1` with `slots.len()` a power of
-        // two, so `pos & mask` is in `0 .. slots.len()`.
-        unsafe { self.slots.get_unchecked(index) }
+        debug_assert_eq!(mask, self.slots.len() - 1);
+        // `mask` is `len - 1` with `len` a power of two, so the index is in
+        // `0 .. len`.
+        self.slots.get(pos & mask)
     }
 }
 

@@ -156,7 +156,26 @@ fn forgotten_claim_leaks_but_never_exposes_its_items() {
 }
 
 #[test]
-fn slots_of_small_items_fill_one_cache_line() {
-    assert_eq!(std::mem::size_of::<super::Slot<[u64; 7]>>(), 64);
-    assert_eq!(std::mem::align_of::<super::Slot<u8>>(), 64);
+fn drain_takes_exactly_what_was_published_for_every_count() {
+    for published in 0..=16 {
+        for max in 0..=20 {
+            let (mut tx, mut rx) = new::<usize>(16);
+            // Start mid-array so runs wrap around the end of the slots.
+            for i in 0..5 {
+                tx.push(i).unwrap();
+            }
+            assert_eq!(rx.drain(5).count(), 5);
+            for i in 0..published {
+                tx.push(i).unwrap();
+            }
+            let drain = rx.drain(max);
+            assert_eq!(
+                drain.len(),
+                published.min(max),
+                "published {published}, max {max}"
+            );
+            let got: Vec<usize> = drain.collect();
+            assert_eq!(got, (0..published.min(max)).collect::<Vec<_>>());
+        }
+    }
 }
