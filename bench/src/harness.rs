@@ -34,6 +34,8 @@ pub struct Hop {
     pub producer_core: usize,
     /// Core of the receiving thread.
     pub consumer_core: usize,
+    /// Slots in the queue under test.
+    pub capacity: usize,
 }
 
 impl Hop {

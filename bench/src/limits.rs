@@ -134,3 +134,23 @@ pub fn clock_read(hop: &Hop) -> Histogram<u64> {
     .join()
     .expect("clock thread panicked")
 }
+
+/// The clock's step in nanoseconds: the most common non-zero difference
+/// between back-to-back reads. Latencies are quantised to it; a virtual
+/// machine's TSC can step by 10 ns or more.
+pub fn clock_step_ns() -> f64 {
+    let mut counts = std::collections::BTreeMap::new();
+    let mut last = clock::ticks();
+    for _ in 0..100_000 {
+        let now = clock::ticks();
+        if now > last {
+            *counts.entry(now - last).or_insert(0u32) += 1;
+        }
+        last = now;
+    }
+    let step = counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map_or(1, |(d, _)| d);
+    step as f64 * clock::ns_per_tick()
+}

@@ -15,9 +15,6 @@ use redline_engine::ring;
 
 use crate::harness::{pinned_pair, Hop, Msg, Recorder};
 
-/// Slots in every queue.
-pub const CAPACITY: usize = 1024;
-
 /// A measured peer: its name and how to run one hop measurement.
 pub type Peer = (&'static str, fn(&Hop) -> Histogram<u64>);
 
@@ -64,7 +61,7 @@ where
 }
 
 fn redline_ring(hop: &Hop) -> Histogram<u64> {
-    let (mut tx, mut rx) = ring::new::<Msg>(CAPACITY);
+    let (mut tx, mut rx) = ring::new::<Msg>(hop.capacity);
     spin_hop(
         hop,
         move |msg| tx.push(msg).map_err(|full| full.0),
@@ -73,7 +70,7 @@ fn redline_ring(hop: &Hop) -> Histogram<u64> {
 }
 
 fn rtrb(hop: &Hop) -> Histogram<u64> {
-    let (mut tx, mut rx) = rtrb::RingBuffer::<Msg>::new(CAPACITY);
+    let (mut tx, mut rx) = rtrb::RingBuffer::<Msg>::new(hop.capacity);
     spin_hop(
         hop,
         move |msg| {
@@ -86,13 +83,13 @@ fn rtrb(hop: &Hop) -> Histogram<u64> {
 }
 
 fn array_queue(hop: &Hop) -> Histogram<u64> {
-    let queue = Arc::new(crossbeam_queue::ArrayQueue::<Msg>::new(CAPACITY));
+    let queue = Arc::new(crossbeam_queue::ArrayQueue::<Msg>::new(hop.capacity));
     let tx = Arc::clone(&queue);
     spin_hop(hop, move |msg| tx.push(msg), move || queue.pop())
 }
 
 fn crossbeam_channel(hop: &Hop) -> Histogram<u64> {
-    let (tx, rx) = crossbeam_channel::bounded::<Msg>(CAPACITY);
+    let (tx, rx) = crossbeam_channel::bounded::<Msg>(hop.capacity);
     spin_hop(
         hop,
         move |msg| tx.try_send(msg).map_err(|err| err.into_inner()),
@@ -101,7 +98,7 @@ fn crossbeam_channel(hop: &Hop) -> Histogram<u64> {
 }
 
 fn std_sync_channel(hop: &Hop) -> Histogram<u64> {
-    let (tx, rx) = mpsc::sync_channel::<Msg>(CAPACITY);
+    let (tx, rx) = mpsc::sync_channel::<Msg>(hop.capacity);
     spin_hop(
         hop,
         move |msg| {
@@ -137,7 +134,7 @@ fn disruptor(hop: &Hop) -> Histogram<u64> {
         done,
     };
     let hop = *hop;
-    let mut producer = build_single_producer(CAPACITY, Msg::default, BusySpin)
+    let mut producer = build_single_producer(hop.capacity, Msg::default, BusySpin)
         .pin_at_core(hop.consumer_core)
         .thread_name("disruptor-consumer")
         .handle_events_with(move |msg: &Msg, _sequence, _end_of_batch| {
@@ -159,7 +156,7 @@ fn disruptor(hop: &Hop) -> Histogram<u64> {
 fn tokio_mpsc(hop: &Hop) -> Histogram<u64> {
     use tokio::sync::mpsc::error::TrySendError;
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(CAPACITY);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(hop.capacity);
     let hop = *hop;
     pinned_pair(
         hop.cores(),

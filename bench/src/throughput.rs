@@ -7,7 +7,6 @@
 use redline_engine::{clock, ring};
 
 use crate::harness::pinned_pair;
-use crate::peers::CAPACITY;
 
 /// Items per claim or drain in the batch variants.
 pub const BATCH: usize = 64;
@@ -22,7 +21,7 @@ pub struct Rate {
 }
 
 /// A measured variant: its name and how to run it for `n` items.
-type Variant = (&'static str, fn(u64, (usize, usize)) -> f64);
+type Variant = (&'static str, fn(u64, (usize, usize), usize) -> f64);
 
 const VARIANTS: [Variant; 5] = [
     ("redline ring, single", redline_single),
@@ -33,11 +32,11 @@ const VARIANTS: [Variant; 5] = [
 ];
 
 /// Runs every variant `rounds` times and keeps each one's median.
-pub fn run_all(items: u64, cores: (usize, usize), rounds: usize) -> Vec<Rate> {
+pub fn run_all(items: u64, cores: (usize, usize), capacity: usize, rounds: usize) -> Vec<Rate> {
     VARIANTS
         .iter()
         .map(|(name, run)| {
-            let mut rates: Vec<f64> = (0..rounds).map(|_| run(items, cores)).collect();
+            let mut rates: Vec<f64> = (0..rounds).map(|_| run(items, cores, capacity)).collect();
             rates.sort_by(f64::total_cmp);
             Rate {
                 name,
@@ -82,8 +81,8 @@ impl Count {
     }
 }
 
-fn redline_single(n: u64, cores: (usize, usize)) -> f64 {
-    let (mut tx, mut rx) = ring::new::<u64>(CAPACITY);
+fn redline_single(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
+    let (mut tx, mut rx) = ring::new::<u64>(capacity);
     pinned_pair(
         cores,
         move || {
@@ -107,8 +106,8 @@ fn redline_single(n: u64, cores: (usize, usize)) -> f64 {
     )
 }
 
-fn redline_batch(n: u64, cores: (usize, usize)) -> f64 {
-    let (mut tx, mut rx) = ring::new::<u64>(CAPACITY);
+fn redline_batch(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
+    let (mut tx, mut rx) = ring::new::<u64>(capacity);
     pinned_pair(
         cores,
         move || {
@@ -136,8 +135,8 @@ fn redline_batch(n: u64, cores: (usize, usize)) -> f64 {
     )
 }
 
-fn rtrb_single(n: u64, cores: (usize, usize)) -> f64 {
-    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
+fn rtrb_single(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(capacity);
     pinned_pair(
         cores,
         move || {
@@ -160,8 +159,8 @@ fn rtrb_single(n: u64, cores: (usize, usize)) -> f64 {
     )
 }
 
-fn rtrb_batch(n: u64, cores: (usize, usize)) -> f64 {
-    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
+fn rtrb_batch(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(capacity);
     pinned_pair(
         cores,
         move || {
@@ -192,8 +191,8 @@ fn rtrb_batch(n: u64, cores: (usize, usize)) -> f64 {
     )
 }
 
-fn array_queue_single(n: u64, cores: (usize, usize)) -> f64 {
-    let queue = std::sync::Arc::new(crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY));
+fn array_queue_single(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
+    let queue = std::sync::Arc::new(crossbeam_queue::ArrayQueue::<u64>::new(capacity));
     let tx = std::sync::Arc::clone(&queue);
     pinned_pair(
         cores,

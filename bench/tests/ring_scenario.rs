@@ -30,7 +30,7 @@ fn ring_scenario_prints_every_row_with_numbers() {
         .find(|line| line.trim_start().starts_with("p50"))
         .expect("a header row");
     for label in [
-        "p50", "p90", "p99", "p99.9", "p99.99", "max", "p50 x", "p99 x",
+        "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean99", "p50 x", "mean99 x", "p99 x",
     ] {
         assert!(header.contains(label), "header lacks {label}: {header}");
     }
