@@ -72,6 +72,32 @@ fn claims_and_drains_deliver_each_item_once_in_order() {
     });
 }
 
+#[test]
+fn a_drain_takes_only_proven_items_while_the_producer_publishes() {
+    // Capacity 4 and a drain of up to 4 make the drain gallop (1, 2, 4) and
+    // bisect while the producer publishes item by item beside it.
+    loom::model(|| {
+        let (mut tx, mut rx) = ring::new::<usize>(4);
+        let producer = thread::spawn(move || {
+            for i in 0..4 {
+                tx.push(i).unwrap();
+            }
+        });
+        let mut next = 0;
+        while next < 4 {
+            let before = next;
+            for item in rx.drain(4) {
+                assert_eq!(item, next);
+                next += 1;
+            }
+            if next == before {
+                thread::yield_now();
+            }
+        }
+        producer.join().unwrap();
+    });
+}
+
 struct Counted(Arc<AtomicUsize>);
 
 impl Drop for Counted {
