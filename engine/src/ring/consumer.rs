@@ -3,6 +3,7 @@
 //! It polls the stamp of the one slot it expects next and reads the value
 //! from the same cache line; it never reads a producer-owned index.
 
+use super::slots::{Slot, SlotCursor};
 use super::Shared;
 use crate::sync::{Arc, Ordering};
 
@@ -69,9 +70,16 @@ impl<T> Consumer<T> {
     #[inline]
     pub fn drain(&mut self, max: usize) -> Drain<'_, T> {
         let run = self.published_run(max.min(self.capacity()));
+        let start = self.head;
+        // The head moves past the whole run now, so that a forgotten drain
+        // leaks the items it did not take rather than exposing them twice;
+        // dropping the drain moves it back to just past what was taken.
+        self.head = start.wrapping_add(run);
         Drain {
+            cursor: self.shared.slots.cursor(),
             consumer: self,
-            remaining: run,
+            next: start,
+            end: start.wrapping_add(run),
         }
     }
 
@@ -139,16 +147,24 @@ impl<T> Consumer<T> {
     #[inline(always)]
     unsafe fn take_published(&mut self) -> T {
         let pos = self.head;
-        debug_assert!(self.ready(pos));
-        let slot = self.shared.slot(pos, self.mask);
-        // SAFETY: the caller proved position `pos` published, and the
-        // producer will not write the slot again until the shared head
-        // passes `pos`; advancing `head` below means we read it once.
-        let value = slot
-            .value
-            .with(|cell| unsafe { (*cell).assume_init_read() });
         self.head = pos.wrapping_add(1);
-        value
+        // SAFETY: the caller proved `pos` published; the head has moved past
+        // it, so it is read once.
+        unsafe { self.read(pos) }
+    }
+
+    /// Moves the item at `pos` out of its slot.
+    ///
+    /// # Safety
+    ///
+    /// The item at `pos` must be published (as for `take_published`), not
+    /// yet read, and the caller must make sure it is never read again (by
+    /// moving `head` past it).
+    #[inline(always)]
+    unsafe fn read(&self, pos: usize) -> T {
+        debug_assert!(self.ready(pos));
+        // SAFETY: passed on from the caller.
+        unsafe { read_slot(self.shared.slot(pos, self.mask)) }
     }
 
     /// Tells the producer how far we have read.
@@ -168,13 +184,34 @@ impl<T> Drop for Consumer<T> {
     }
 }
 
+/// Moves the item out of `slot`.
+///
+/// # Safety
+///
+/// The slot's item must be published, not yet read, and never read again.
+#[inline(always)]
+unsafe fn read_slot<T>(slot: &Slot<T>) -> T {
+    // SAFETY: published means initialised, and the producer will not write
+    // the slot again until the shared head passes it; the caller reads it
+    // once.
+    slot.value
+        .with(|cell| unsafe { (*cell).assume_init_read() })
+}
+
 /// Items taken by [`Consumer::drain`], all known published when it was
-/// made; publishes the new head when dropped.
+/// made; publishes the new head when dropped. Items not taken stay in the
+/// ring; forgetting the drain (`mem::forget`) leaks them instead.
 #[must_use = "a drain takes nothing until iterated"]
 pub struct Drain<'a, T> {
     consumer: &'a mut Consumer<T>,
-    /// Items proven published and not yet taken, in `0 ..= capacity`.
-    remaining: usize,
+    /// The consumer's slots, kept here so that a loop of reads finds them in
+    /// registers; the borrow of the consumer keeps them alive.
+    cursor: SlotCursor<T>,
+    /// Position of the next item to take, in `start ..= end`.
+    next: usize,
+    /// One past the last position proven published; `end - next` is at most
+    /// the capacity.
+    end: usize,
 }
 
 impl<T> Iterator for Drain<'_, T> {
@@ -182,21 +219,27 @@ impl<T> Iterator for Drain<'_, T> {
 
     #[inline]
     fn next(&mut self) -> Option<T> {
-        if self.remaining == 0 {
+        if self.next == self.end {
             return None;
         }
-        self.remaining -= 1;
-        // SAFETY: `drain` proved the next `remaining` items published.
-        Some(unsafe { self.consumer.take_published() })
+        let pos = self.next;
+        self.next = pos.wrapping_add(1);
+        // SAFETY: the cursor's slots belong to the consumer this drain
+        // borrows; `drain` proved every position before `end` published, the
+        // consumer's head is already past them, and `next` passes each once.
+        Some(unsafe { read_slot(self.cursor.get(pos)) })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
+        let remaining = self.end.wrapping_sub(self.next);
+        (remaining, Some(remaining))
     }
 }
 
 impl<T> Drop for Drain<'_, T> {
     fn drop(&mut self) {
+        // Items from `next` on were not taken: they stay for the next call.
+        self.consumer.head = self.next;
         self.consumer.publish_head();
     }
 }

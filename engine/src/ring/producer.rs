@@ -4,6 +4,7 @@
 //! cached copy of the consumer's head; it never reads a slot the consumer is
 //! reading, except when the ring wraps.
 
+use super::slots::{Slot, SlotCursor};
 use super::{Full, Shared};
 use crate::sync::{Arc, Ordering};
 
@@ -69,9 +70,11 @@ impl<T> Producer<T> {
     pub fn claim(&mut self, max: usize) -> Claim<'_, T> {
         let len = self.free(max);
         Claim {
-            producer: self,
+            cursor: self.shared.slots.cursor(),
+            start: self.tail,
             len,
             written: 0,
+            producer: self,
         }
     }
 
@@ -96,23 +99,32 @@ impl<T> Producer<T> {
     #[inline(always)]
     fn write(&self, pos: usize, value: T) {
         debug_assert!(pos.wrapping_sub(self.cached_head) < self.capacity());
-        let slot = self.shared.slot(pos, self.mask);
-        // SAFETY: `pos` is in `head .. head + capacity` (checked by `free`),
-        // so the consumer has finished with the slot's previous item and will
-        // not read it until its stamp says `pos + 1`: the slot is ours.
-        slot.value.with_mut(|cell| unsafe { (*cell).write(value) });
+        write_slot(self.shared.slot(pos, self.mask), value);
     }
 
     /// Makes the item at `pos` visible to the consumer.
     #[inline(always)]
     fn publish(&self, pos: usize) {
-        // Release: the value written into the slot happens before the
-        // consumer's `Acquire` load sees this stamp and reads it.
-        self.shared
-            .slot(pos, self.mask)
-            .stamp
-            .store(pos.wrapping_add(1), Ordering::Release);
+        publish_slot(self.shared.slot(pos, self.mask), pos);
     }
+}
+
+/// Writes `value` into the slot of a position in `head .. head + capacity`
+/// (one `free` found room for), without publishing it.
+#[inline(always)]
+fn write_slot<T>(slot: &Slot<T>, value: T) {
+    // SAFETY: the position is in `head .. head + capacity`, so the consumer
+    // has finished with the slot's previous item and will not read it until
+    // its stamp says the new position: the slot is ours.
+    slot.value.with_mut(|cell| unsafe { (*cell).write(value) });
+}
+
+/// Makes the item written for `pos` into `slot` visible to the consumer.
+#[inline(always)]
+fn publish_slot<T>(slot: &Slot<T>, pos: usize) {
+    // Release: the value written into the slot happens before the consumer's
+    // `Acquire` load sees this stamp and reads it.
+    slot.stamp.store(pos.wrapping_add(1), Ordering::Release);
 }
 
 /// Slots claimed by [`Producer::claim`], written in order and published
@@ -123,6 +135,11 @@ impl<T> Producer<T> {
 #[must_use = "a claim publishes what was written when it is dropped"]
 pub struct Claim<'a, T> {
     producer: &'a mut Producer<T>,
+    /// The producer's slots, kept here so that a loop of writes finds them
+    /// in registers; the borrow of the producer keeps them alive.
+    cursor: SlotCursor<T>,
+    /// The producer's tail when the claim was made.
+    start: usize,
     /// Slots claimed, in `0 ..= capacity`.
     len: usize,
     /// Slots written so far, in `0 ..= len`.
@@ -147,8 +164,10 @@ impl<T> Claim<'_, T> {
         if self.written == self.len {
             return Err(Full(value));
         }
-        let pos = self.producer.tail.wrapping_add(self.written);
-        self.producer.write(pos, value);
+        let pos = self.start.wrapping_add(self.written);
+        // SAFETY: the cursor's slots belong to the producer this claim
+        // borrows, so they outlive the reference.
+        write_slot(unsafe { self.cursor.get(pos) }, value);
         self.written += 1;
         Ok(())
     }
@@ -159,10 +178,11 @@ impl<T> Claim<'_, T> {
 
 impl<T> Drop for Claim<'_, T> {
     fn drop(&mut self) {
-        let start = self.producer.tail;
         for i in 0..self.written {
-            self.producer.publish(start.wrapping_add(i));
+            let pos = self.start.wrapping_add(i);
+            // SAFETY: as in `write`.
+            publish_slot(unsafe { self.cursor.get(pos) }, pos);
         }
-        self.producer.tail = start.wrapping_add(self.written);
+        self.producer.tail = self.start.wrapping_add(self.written);
     }
 }

@@ -34,17 +34,19 @@ pub(super) struct Slot<T> {
     pub(super) value: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// `len` slots, `stride` bytes apart, from a line-aligned block.
+/// `len` slots, [`Slots::STRIDE`] bytes apart, from a line-aligned block.
 pub(super) struct Slots<T> {
     base: NonNull<Slot<T>>,
-    /// Bytes from one slot to the next: a power of two up to [`LINE`], a
-    /// multiple of it beyond; at least `size_of::<Slot<T>>()`.
-    stride: usize,
     /// A power of two.
     len: usize,
 }
 
 impl<T> Slots<T> {
+    /// Bytes from one slot to the next: a power of two up to [`LINE`], a
+    /// multiple of it beyond; at least `size_of::<Slot<T>>()`. A constant
+    /// per `T`, so finding a slot is a mask, a shift and an add.
+    const STRIDE: usize = stride_of(mem::size_of::<Slot<T>>());
+
     /// Allocates `len` empty slots (stamp 0).
     ///
     /// # Panics
@@ -55,15 +57,14 @@ impl<T> Slots<T> {
             len.is_power_of_two(),
             "ring capacity must be a power of two, got {len}"
         );
-        let stride = stride_of(mem::size_of::<Slot<T>>());
-        let layout = Self::layout(stride, len);
+        let layout = Self::layout(len);
         // SAFETY: the layout's size is non-zero: at least one slot, and a
         // slot holds at least its stamp.
         let block = unsafe { alloc::alloc(layout) };
         let Some(base) = NonNull::new(block.cast::<Slot<T>>()) else {
             alloc::handle_alloc_error(layout)
         };
-        let slots = Slots { base, stride, len };
+        let slots = Slots { base, len };
         for index in 0..len {
             // SAFETY: `index < len`, so the slot lies inside the block, and
             // it is aligned (see `slot_ptr`); it holds nothing yet.
@@ -80,6 +81,16 @@ impl<T> Slots<T> {
     /// The number of slots.
     pub(super) fn len(&self) -> usize {
         self.len
+    }
+
+    /// A cursor over these slots for a batch (a `Claim` or a `Drain`) to
+    /// keep in registers while it walks them.
+    #[inline(always)]
+    pub(super) fn cursor(&self) -> SlotCursor<T> {
+        SlotCursor {
+            base: self.base,
+            mask: self.len - 1,
+        }
     }
 
     /// The slot at `index`, in `0 .. len`.
@@ -99,19 +110,19 @@ impl<T> Slots<T> {
     /// rounded up to a power of two or to a multiple of `LINE`).
     #[inline(always)]
     unsafe fn slot_ptr(&self, index: usize) -> *mut Slot<T> {
-        // SAFETY: `index * stride` is within the block of `len * stride`
+        // SAFETY: `index * STRIDE` is within the block of `len * STRIDE`
         // bytes for `index < len`, as the caller guarantees.
         unsafe {
             self.base
                 .as_ptr()
                 .cast::<u8>()
-                .add(index * self.stride)
+                .add(index * Self::STRIDE)
                 .cast::<Slot<T>>()
         }
     }
 
-    fn layout(stride: usize, len: usize) -> Layout {
-        let size = stride
+    fn layout(len: usize) -> Layout {
+        let size = Self::STRIDE
             .checked_mul(len)
             .expect("ring too large for the address space");
         let align = LINE.max(mem::align_of::<Slot<T>>());
@@ -127,9 +138,42 @@ impl<T> Drop for Slots<T> {
             // `MaybeUninit` and were already dropped by the ring.
             unsafe { self.slot_ptr(index).drop_in_place() };
         }
-        let layout = Self::layout(self.stride, self.len);
+        let layout = Self::layout(self.len);
         // SAFETY: the block was allocated in `new` with this layout.
         unsafe { alloc::dealloc(self.base.as_ptr().cast(), layout) };
+    }
+}
+
+/// Where the slots of a [`Slots`] are, copied out so that a batch loop
+/// finds each slot with a mask, a shift and an add on registers.
+pub(super) struct SlotCursor<T> {
+    base: NonNull<Slot<T>>,
+    /// `len - 1`.
+    mask: usize,
+}
+
+impl<T> SlotCursor<T> {
+    /// The slot that holds position `pos` (any position: it is masked).
+    ///
+    /// # Safety
+    ///
+    /// The [`Slots`] this cursor came from must outlive `'a`: a batch holds a
+    /// borrow of the ring half, whose `Arc` owns them.
+    #[inline(always)]
+    pub(super) unsafe fn get<'a>(&self, pos: usize) -> &'a Slot<T> {
+        let index = pos & self.mask;
+        // SAFETY: `index` is in `0 .. len` (`mask` is `len - 1`, `len` a
+        // power of two); such a slot was initialised in `Slots::new`, is
+        // aligned (see `Slots::slot_ptr`), and lives as long as the `Slots`,
+        // which the caller guarantees outlives `'a`.
+        unsafe {
+            &*self
+                .base
+                .as_ptr()
+                .cast::<u8>()
+                .add(index * Slots::<T>::STRIDE)
+                .cast::<Slot<T>>()
+        }
     }
 }
 

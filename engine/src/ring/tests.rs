@@ -179,3 +179,42 @@ fn drain_takes_exactly_what_was_published_for_every_count() {
         }
     }
 }
+
+#[test]
+fn a_drain_dropped_early_leaves_the_rest_for_the_next_call() {
+    let (mut tx, mut rx) = new::<u32>(8);
+    for i in 0..6 {
+        tx.push(i).unwrap();
+    }
+    let mut drain = rx.drain(8);
+    assert_eq!(drain.len(), 6);
+    assert_eq!(drain.next(), Some(0));
+    assert_eq!(drain.next(), Some(1));
+    drop(drain);
+    // The producer sees only the two taken slots freed.
+    assert_eq!(tx.claim(8).remaining(), 4);
+    assert_eq!(rx.drain(8).collect::<Vec<_>>(), vec![2, 3, 4, 5]);
+}
+
+#[test]
+fn a_forgotten_partly_taken_drain_leaks_the_rest_and_never_exposes_it_again() {
+    let drops = counters(4);
+    {
+        let (mut tx, mut rx) = new(4);
+        for i in 0..4 {
+            tx.push(Counted(&drops, i)).unwrap();
+        }
+        let mut drain = rx.drain(4);
+        drop(drain.next());
+        std::mem::forget(drain);
+        assert!(rx.pop().is_none(), "items 1..4 must not be read again");
+    }
+    assert_eq!(drops[0].load(Ordering::Relaxed), 1);
+    for (i, count) in drops.iter().enumerate().skip(1) {
+        assert_eq!(
+            count.load(Ordering::Relaxed),
+            0,
+            "item {i} leaked, not dropped"
+        );
+    }
+}
