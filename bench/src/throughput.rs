@@ -81,31 +81,6 @@ impl Count {
     }
 }
 
-fn redline_single(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
-    let (mut tx, mut rx) = ring::new::<u64>(capacity);
-    pinned_pair(
-        cores,
-        move || {
-            for mut item in 0..n {
-                while let Err(ring::Full(back)) = tx.push(item) {
-                    item = back;
-                    std::hint::spin_loop();
-                }
-            }
-        },
-        move || {
-            let mut count = Count::new(n);
-            while !count.done() {
-                match rx.pop() {
-                    Some(item) => count.take(item),
-                    None => std::hint::spin_loop(),
-                }
-            }
-            count.rate()
-        },
-    )
-}
-
 fn redline_batch(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
     let (mut tx, mut rx) = ring::new::<u64>(capacity);
     pinned_pair(
@@ -128,30 +103,6 @@ fn redline_batch(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
                 drop(drain);
                 if count.next == before {
                     std::hint::spin_loop();
-                }
-            }
-            count.rate()
-        },
-    )
-}
-
-fn rtrb_single(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
-    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(capacity);
-    pinned_pair(
-        cores,
-        move || {
-            for item in 0..n {
-                while tx.push(item).is_err() {
-                    std::hint::spin_loop();
-                }
-            }
-        },
-        move || {
-            let mut count = Count::new(n);
-            while !count.done() {
-                match rx.pop() {
-                    Ok(item) => count.take(item),
-                    Err(_) => std::hint::spin_loop(),
                 }
             }
             count.rate()
@@ -191,14 +142,19 @@ fn rtrb_batch(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
     )
 }
 
-fn array_queue_single(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
-    let queue = std::sync::Arc::new(crossbeam_queue::ArrayQueue::<u64>::new(capacity));
-    let tx = std::sync::Arc::clone(&queue);
+/// Drives a queue one item at a time from both ends: `push` reports whether
+/// the item went in (it is retried in a spin when not), `pop` returns `None`
+/// when empty.
+fn single_items<P, C>(n: u64, cores: (usize, usize), mut push: P, mut pop: C) -> f64
+where
+    P: FnMut(u64) -> bool + Send + 'static,
+    C: FnMut() -> Option<u64> + Send + 'static,
+{
     pinned_pair(
         cores,
         move || {
             for item in 0..n {
-                while tx.push(item).is_err() {
+                while !push(item) {
                     std::hint::spin_loop();
                 }
             }
@@ -206,12 +162,43 @@ fn array_queue_single(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
         move || {
             let mut count = Count::new(n);
             while !count.done() {
-                match queue.pop() {
+                match pop() {
                     Some(item) => count.take(item),
                     None => std::hint::spin_loop(),
                 }
             }
             count.rate()
         },
+    )
+}
+
+fn redline_single(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
+    let (mut tx, mut rx) = ring::new::<u64>(capacity);
+    single_items(
+        n,
+        cores,
+        move |item| tx.push(item).is_ok(),
+        move || rx.pop(),
+    )
+}
+
+fn rtrb_single(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(capacity);
+    single_items(
+        n,
+        cores,
+        move |item| tx.push(item).is_ok(),
+        move || rx.pop().ok(),
+    )
+}
+
+fn array_queue_single(n: u64, cores: (usize, usize), capacity: usize) -> f64 {
+    let queue = std::sync::Arc::new(crossbeam_queue::ArrayQueue::<u64>::new(capacity));
+    let tx = std::sync::Arc::clone(&queue);
+    single_items(
+        n,
+        cores,
+        move |item| tx.push(item).is_ok(),
+        move || queue.pop(),
     )
 }
