@@ -11,6 +11,8 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod domain;
+pub mod feed;
 pub mod ring;
 pub mod stage;
 mod sync;
