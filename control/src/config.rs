@@ -9,6 +9,8 @@ use std::fmt;
 use std::path::Path;
 
 use anyhow::Context;
+use redline_engine::domain::{InstrumentSpec, Instruments};
+use redline_engine::feed::SyntheticConfig;
 use redline_engine::stage::{available_cores, Idle, PinPolicy, Topology};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,28 @@ pub struct Config {
     pub topology: TopologyConfig,
     /// Per-stage placement and idling.
     pub stages: StagesConfig,
+    /// The traded instruments, in id order.
+    pub instruments: Vec<InstrumentSpec>,
+    /// Where market data comes from.
+    pub feed: FeedConfig,
+    /// Ring capacities.
+    pub rings: RingsConfig,
+}
+
+/// `[rings]`: slots in each ring between pipeline stages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RingsConfig {
+    /// Feed to decide.
+    pub quotes: usize,
+}
+
+/// `[feed]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// The synthetic feed's parameters.
+    pub synthetic: SyntheticConfig,
 }
 
 /// `[topology]`.
@@ -169,11 +193,42 @@ impl Config {
                 }
             }
         }
+        let quotes = self.rings.quotes;
+        if !(quotes.is_power_of_two() && (2..=1 << 24).contains(&quotes)) {
+            errors.push(ConfigError {
+                key: "rings.quotes".into(),
+                message: format!(
+                    "must be a power of two from 2 to 16777216, got {quotes} (try {})",
+                    quotes.clamp(2, 1 << 24).next_power_of_two()
+                ),
+            });
+        }
+        if let Err(problems) = Instruments::new(&self.instruments) {
+            errors.extend(problems.into_iter().map(|p| ConfigError {
+                key: format!("instruments[{}].{}", p.index, p.field),
+                message: p.message,
+            }));
+        }
+        errors.extend(
+            self.feed
+                .synthetic
+                .problems()
+                .into_iter()
+                .map(|(key, message)| ConfigError {
+                    key: format!("feed.synthetic.{key}"),
+                    message,
+                }),
+        );
         if errors.is_empty() {
             Ok(())
         } else {
             Err(ConfigErrors(errors))
         }
+    }
+
+    /// The checked instruments (`validate` has passed).
+    pub fn instruments(&self) -> Instruments {
+        Instruments::new(&self.instruments).expect("validated with the config")
     }
 }
 
@@ -312,6 +367,46 @@ mod tests {
         let errs = config.validate(&[0, 1]).unwrap_err().0;
         assert_eq!(errs[0].key, "stages.gateway.core");
         assert!(errs[0].message.contains("starve"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn the_default_has_eight_instruments_and_a_paced_feed() {
+        let config = Config::embedded().unwrap();
+        assert_eq!(config.instruments().len(), 8);
+        assert_eq!(config.feed.synthetic.rate, 100_000);
+    }
+
+    #[test]
+    fn bad_instruments_and_feed_values_are_named_by_key() {
+        let errs = errors(
+            "[[instruments]]\nsymbol = \"X\"\ntick_size = \"0.25\"\nlot_size = \"1\"\n\
+             multiplier = \"1\"\nreference_price = \"10.10\"\n\
+             [feed.synthetic]\nspread_ticks = 0\n",
+        );
+        let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "instruments[0].reference_price",
+                "feed.synthetic.spread_ticks"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_decimal_written_as_a_number_is_refused() {
+        let errs = errors(
+            "[[instruments]]\nsymbol = \"X\"\ntick_size = 0.25\nlot_size = \"1\"\n\
+             multiplier = \"1\"\nreference_price = \"10\"\n",
+        );
+        assert_eq!(errs[0].key, "instruments[0].tick_size");
+    }
+
+    #[test]
+    fn ring_capacity_must_be_a_power_of_two() {
+        let errs = errors("[rings]\nquotes = 1000\n");
+        assert_eq!(errs[0].key, "rings.quotes");
+        assert!(errs[0].message.contains("try 1024"), "{}", errs[0]);
     }
 
     #[test]

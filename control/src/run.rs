@@ -1,14 +1,20 @@
-//! `redline run`: start the configured topology, report once a second, and
-//! stop cleanly on SIGINT or SIGTERM.
+//! `redline run`: build the decision path in the configured topology, start
+//! its stages, report once a second, and stop cleanly on SIGINT or SIGTERM.
 //!
-//! The stages start, pin, heartbeat and idle; the decision path they will
-//! carry (feed, strategy, risk, venue) is not wired into them yet.
+//! So far the path carries market data from the synthetic feed to the
+//! decide stage; strategy, risk and the simulated venue are next, and the
+//! pipeline's gateway stage idles until they are.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use redline_engine::stage::{available_cores, PinOutcome, Runtime, Stage};
+use redline_engine::clock;
+use redline_engine::feed::SyntheticFeed;
+use redline_engine::path::{Decide, DecideStage, FeedStage, FusedPath, PathCounters};
+use redline_engine::ring;
+use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Stage, Topology};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::config::Config;
@@ -36,18 +42,53 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         signal_hook::flag::register(signal, stop.clone())
             .context("cannot install signal handlers")?;
     }
+    let instruments = config.instruments();
+    let synthetic = &config.feed.synthetic;
     println!(
-        "redline {}: topology {} on {} core(s), pinning {}",
+        "redline {}: topology {} on {} core(s), pinning {}; synthetic feed over {} \
+         instruments at {}",
         env!("CARGO_PKG_VERSION"),
         plan.topology.name(),
         cores.len(),
         match config.topology.pinning {
-            redline_engine::stage::PinPolicy::Required => "required",
-            redline_engine::stage::PinPolicy::BestEffort => "best-effort",
+            PinPolicy::Required => "required",
+            PinPolicy::BestEffort => "best-effort",
+        },
+        instruments.len(),
+        match synthetic.rate {
+            0 => "full speed (burst)".to_owned(),
+            rate => format!("{rate} quotes/s"),
         }
     );
-    for spec in plan.stages {
-        runtime.spawn(spec, Standby)?;
+
+    let counters = Arc::new(PathCounters::default());
+    let ticks_per_second = 1e9 / clock::ns_per_tick();
+    let feed = SyntheticFeed::new(&instruments, synthetic, clock::ticks(), ticks_per_second);
+    let decide = Decide::new(&instruments, Arc::clone(&counters));
+    match plan.topology {
+        Topology::Pipeline => {
+            let (quotes_tx, quotes_rx) = ring::new(config.rings.quotes);
+            let mut feed = Some(FeedStage {
+                feed,
+                quotes: quotes_tx,
+            });
+            let mut decide = Some(DecideStage {
+                quotes: quotes_rx,
+                decide,
+            });
+            for spec in plan.stages {
+                let stage: Box<dyn Stage> = match spec.name.as_str() {
+                    "feed" => Box::new(feed.take().context("one feed stage")?),
+                    "decide" => Box::new(decide.take().context("one decide stage")?),
+                    _ => Box::new(Standby),
+                };
+                runtime.spawn(spec, stage)?;
+            }
+        }
+        Topology::Fused | Topology::Auto => {
+            let spec = plan.stages.into_iter().next().context("the fused stage")?;
+            runtime.spawn(spec, FusedPath { feed, decide })?;
+        }
     }
     for stage in runtime.stages() {
         let line = format!(
@@ -65,13 +106,21 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let mut last_beats: Vec<u64> = runtime.stages().iter().map(|s| s.heartbeat()).collect();
+    let mut last_quotes = 0;
     let mut next_report = started + Duration::from_secs(1);
     // Relaxed: the flag carries no data; the join below orders the rest.
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
         if Instant::now() >= next_report {
             next_report += Duration::from_secs(1);
-            let mut line = format!("status: up {}s", started.elapsed().as_secs());
+            let quotes = counters.quotes();
+            let mut line = format!(
+                "status: up {}s, quotes {}/s ({} total)",
+                started.elapsed().as_secs(),
+                quotes - last_quotes,
+                quotes
+            );
+            last_quotes = quotes;
             for (stage, last) in runtime.stages().iter().zip(&mut last_beats) {
                 let beats = stage.heartbeat();
                 line += &format!(", {} {} polls/s", stage.name, beats - *last);
@@ -83,8 +132,9 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     println!("redline: stopping");
     runtime.shutdown()?;
     println!(
-        "redline: stopped cleanly after {:.1}s",
-        started.elapsed().as_secs_f64()
+        "redline: stopped cleanly after {:.1}s; {} quotes processed",
+        started.elapsed().as_secs_f64(),
+        counters.quotes()
     );
     Ok(())
 }

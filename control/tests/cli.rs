@@ -160,6 +160,23 @@ fn run_starts_the_fused_stage_and_stops_cleanly_on_sigterm() {
     assert!(out.contains("stage fused:"), "{out}");
     assert!(out.contains("redline: running"), "{out}");
     assert!(out.contains("redline: stopped cleanly"), "{out}");
+    assert_quotes_flow(&out);
+}
+
+/// The status line reports quotes processed in the last second; the feed
+/// is paced at the default 100k/s, so some must have been.
+fn assert_quotes_flow(out: &str) {
+    let status = out
+        .lines()
+        .find(|l| l.starts_with("status:"))
+        .expect("a status line");
+    let per_second: u64 = status
+        .split("quotes ")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no quote rate in {status:?}"));
+    assert!(per_second > 1000, "quotes flow: {status}");
 }
 
 #[test]

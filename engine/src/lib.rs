@@ -13,6 +13,7 @@
 pub mod clock;
 pub mod domain;
 pub mod feed;
+pub mod path;
 pub mod ring;
 pub mod stage;
 mod sync;
