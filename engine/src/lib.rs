@@ -16,4 +16,5 @@ pub mod feed;
 pub mod path;
 pub mod ring;
 pub mod stage;
+pub mod strategy;
 mod sync;

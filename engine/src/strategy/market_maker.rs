@@ -1,0 +1,272 @@
+//! The market maker: rests a bid and an ask around each instrument's mid,
+//! `half_spread_ticks` away, skewed against its inventory so that a long
+//! position lowers both quotes (selling is likelier, buying less so), and
+//! cancels and replaces a quote when its target moves `requote_ticks` or
+//! more. It stops quoting the side that would take it past its position
+//! limit.
+
+use serde::Deserialize;
+
+use super::registry::parse_params;
+use super::{Context, Intents, Strategy};
+use crate::domain::{
+    ClientOrderId, ExecReport, InstrumentId, Instruments, Price, Qty, Quote, Side, TimeInForce,
+};
+
+/// `[strategy.params]` of `market-maker`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketMakerParams {
+    /// Ticks from the mid to each quote; at least 1.
+    pub half_spread_ticks: i64,
+    /// Lots per quote; at least 1.
+    pub qty: i64,
+    /// Ticks both quotes move down per lot held long (up per lot short).
+    pub skew_ticks_per_lot: i64,
+    /// The net position, long or short, it will not quote past; at least
+    /// `qty`.
+    pub max_position: i64,
+    /// How far a quote's target must move before it is replaced; at least 1.
+    pub requote_ticks: i64,
+}
+
+impl MarketMakerParams {
+    fn check(&self) -> Result<(), String> {
+        let at_least = |key: &str, value: i64, min: i64| {
+            if value < min {
+                Err(format!("`{key}` must be at least {min}, got {value}"))
+            } else {
+                Ok(())
+            }
+        };
+        at_least("half_spread_ticks", self.half_spread_ticks, 1)?;
+        at_least("qty", self.qty, 1)?;
+        at_least("skew_ticks_per_lot", self.skew_ticks_per_lot, 0)?;
+        at_least("max_position", self.max_position, self.qty)?;
+        at_least("requote_ticks", self.requote_ticks, 1)
+    }
+}
+
+/// One resting quote.
+#[derive(Debug, Clone, Copy)]
+struct Resting {
+    id: ClientOrderId,
+    price: Price,
+}
+
+/// One instrument's resting bid and ask.
+#[derive(Debug, Clone, Copy, Default)]
+struct Quotes {
+    bid: Option<Resting>,
+    ask: Option<Resting>,
+}
+
+/// The market-making strategy.
+#[derive(Debug)]
+pub struct MarketMaker {
+    params: MarketMakerParams,
+    books: Box<[Quotes]>,
+}
+
+impl MarketMaker {
+    /// The strategy over `instruments`.
+    ///
+    /// # Errors
+    ///
+    /// When a parameter is out of range.
+    pub fn new(params: MarketMakerParams, instruments: &Instruments) -> Result<Self, String> {
+        params.check()?;
+        Ok(MarketMaker {
+            params,
+            books: vec![Quotes::default(); instruments.len()].into_boxed_slice(),
+        })
+    }
+
+    /// The registry's factory.
+    pub fn factory(
+        params: &toml::Table,
+        instruments: &Instruments,
+    ) -> Result<Box<dyn Strategy>, String> {
+        Ok(Box::new(MarketMaker::new(
+            parse_params(params)?,
+            instruments,
+        )?))
+    }
+
+    /// Keeps one side's quote at `target` (or withdraws it when `target` is
+    /// `None`): cancel and replace when it moved far enough.
+    fn requote(
+        slot: &mut Option<Resting>,
+        instrument: InstrumentId,
+        side: Side,
+        target: Option<Price>,
+        params: &MarketMakerParams,
+        out: &mut Intents,
+    ) {
+        if let Some(resting) = *slot {
+            let close =
+                target.is_some_and(|t| (t.0 - resting.price.0).abs() < params.requote_ticks);
+            if close {
+                return;
+            }
+            // Forget it once the cancel is asked for: a late fill still
+            // reaches the engine's positions, which the skew reads.
+            if !out.cancel(resting.id) {
+                return;
+            }
+            *slot = None;
+        }
+        if let Some(price) = target {
+            *slot = out
+                .new_order(instrument, side, price, Qty(params.qty), TimeInForce::Limit)
+                .map(|id| Resting { id, price });
+        }
+    }
+}
+
+impl Strategy for MarketMaker {
+    fn on_quote(&mut self, quote: &Quote, ctx: &Context<'_>, out: &mut Intents) {
+        let Some(book) = self.books.get_mut(quote.instrument.index()) else {
+            return;
+        };
+        let p = &self.params;
+        let position = ctx.position(quote.instrument).0;
+        let skew = p.skew_ticks_per_lot * position;
+        let mid_x2 = quote.mid_x2();
+        let (mid_down, mid_up) = (mid_x2.div_euclid(2), (mid_x2 + 1).div_euclid(2));
+        let bid = mid_down - p.half_spread_ticks - skew;
+        let ask = mid_up + p.half_spread_ticks - skew;
+        let bid = (position + p.qty <= p.max_position && bid >= 1).then_some(Price(bid));
+        let ask = (position - p.qty >= -p.max_position && ask >= 1).then_some(Price(ask));
+        Self::requote(&mut book.bid, quote.instrument, Side::Buy, bid, p, out);
+        Self::requote(&mut book.ask, quote.instrument, Side::Sell, ask, p, out);
+    }
+
+    fn on_report(&mut self, report: &ExecReport, _: &Context<'_>, _: &mut Intents) {
+        if !report.is_final() {
+            return;
+        }
+        if let Some(book) = self.books.get_mut(report.instrument.index()) {
+            for slot in [&mut book.bid, &mut book.ask] {
+                if slot.is_some_and(|r| r.id == report.id) {
+                    *slot = None;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ExecKind, InstrumentSpec, Intent, NewOrder};
+
+    fn instruments() -> Instruments {
+        Instruments::new(&[InstrumentSpec {
+            symbol: "X".into(),
+            tick_size: "1".parse().unwrap(),
+            lot_size: "1".parse().unwrap(),
+            multiplier: "1".parse().unwrap(),
+            reference_price: "100".parse().unwrap(),
+        }])
+        .unwrap()
+    }
+
+    fn params() -> MarketMakerParams {
+        MarketMakerParams {
+            half_spread_ticks: 2,
+            qty: 1,
+            skew_ticks_per_lot: 1,
+            max_position: 2,
+            requote_ticks: 1,
+        }
+    }
+
+    fn quote(bid: i64, ask: i64) -> Quote {
+        Quote {
+            instrument: InstrumentId(0),
+            bid: Price(bid),
+            ask: Price(ask),
+            ..Quote::default()
+        }
+    }
+
+    fn on_quote(mm: &mut MarketMaker, q: Quote, position: i64) -> Vec<Intent> {
+        let positions = [Qty(position)];
+        let ctx = Context {
+            now: 0,
+            positions: &positions,
+        };
+        let mut out = Intents::with_capacity(8);
+        mm.on_quote(&q, &ctx, &mut out);
+        out.drain().collect()
+    }
+
+    fn new_orders(intents: &[Intent]) -> Vec<(Side, i64)> {
+        intents
+            .iter()
+            .filter_map(|i| match i {
+                Intent::New(NewOrder { side, price, .. }) => Some((*side, price.0)),
+                Intent::Cancel(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn quotes_both_sides_around_the_mid_and_skews_against_inventory() {
+        let mut mm = MarketMaker::new(params(), &instruments()).unwrap();
+        let flat = on_quote(&mut mm, quote(100, 102), 0);
+        assert_eq!(new_orders(&flat), [(Side::Buy, 99), (Side::Sell, 103)]);
+        let mut long = MarketMaker::new(params(), &instruments()).unwrap();
+        let skewed = on_quote(&mut long, quote(100, 102), 1);
+        assert_eq!(new_orders(&skewed), [(Side::Buy, 98), (Side::Sell, 102)]);
+    }
+
+    #[test]
+    fn replaces_a_quote_only_when_its_target_moves() {
+        let mut mm = MarketMaker::new(params(), &instruments()).unwrap();
+        let first = on_quote(&mut mm, quote(100, 102), 0);
+        assert!(
+            on_quote(&mut mm, quote(100, 102), 0).is_empty(),
+            "nothing moved"
+        );
+        let moved = on_quote(&mut mm, quote(101, 103), 0);
+        let Intent::New(old_bid) = first[0] else {
+            panic!()
+        };
+        assert_eq!(moved[0], Intent::Cancel(old_bid.id), "cancel, then replace");
+        assert_eq!(new_orders(&moved), [(Side::Buy, 100), (Side::Sell, 104)]);
+    }
+
+    #[test]
+    fn withdraws_the_side_that_would_pass_the_limit() {
+        let mut mm = MarketMaker::new(params(), &instruments()).unwrap();
+        let at_limit = on_quote(&mut mm, quote(100, 102), 2);
+        assert_eq!(new_orders(&at_limit), [(Side::Sell, 101)]);
+    }
+
+    #[test]
+    fn a_filled_quote_is_placed_again() {
+        let mut mm = MarketMaker::new(params(), &instruments()).unwrap();
+        let first = on_quote(&mut mm, quote(100, 102), 0);
+        let Intent::New(bid) = first[0] else { panic!() };
+        let fill = ExecReport {
+            id: bid.id,
+            instrument: bid.instrument,
+            side: Side::Buy,
+            kind: ExecKind::Fill,
+            price: bid.price,
+            filled: Qty(1),
+            leaves: Qty(0),
+        };
+        let positions = [Qty(1)];
+        let ctx = Context {
+            now: 0,
+            positions: &positions,
+        };
+        mm.on_report(&fill, &ctx, &mut Intents::with_capacity(1));
+        let next = on_quote(&mut mm, quote(100, 102), 1);
+        // The bid is placed anew (skewed); the ask is replaced for the skew.
+        assert!(new_orders(&next).contains(&(Side::Buy, 98)), "{next:?}");
+    }
+}
