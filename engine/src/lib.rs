@@ -15,6 +15,7 @@ pub mod domain;
 pub mod feed;
 pub mod path;
 pub mod ring;
+pub mod risk;
 pub mod stage;
 pub mod strategy;
 mod sync;

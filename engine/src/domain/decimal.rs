@@ -55,6 +55,27 @@ impl Decimal {
         })
     }
 
+    /// The exact product, if its digits fit.
+    pub fn checked_mul(self, other: Decimal) -> Option<Decimal> {
+        let scale = self.scale + other.scale;
+        (scale <= MAX_SCALE).then_some(())?;
+        Some(Decimal {
+            units: self.units.checked_mul(other.units)?,
+            scale,
+        })
+    }
+
+    /// The value as a whole number of `10^-scale` units (`to_units(9)` of
+    /// 1.5 is 1_500_000_000), if that is exact.
+    pub fn to_units(self, scale: u32) -> Option<i128> {
+        if scale >= self.scale {
+            self.rescaled(scale)
+        } else {
+            let divisor = 10i128.checked_pow(self.scale - scale)?;
+            (self.units % divisor == 0).then(|| self.units / divisor)
+        }
+    }
+
     /// The value as a float, for display and for the few places (config
     /// checks, rates) where a float is fine.
     pub fn to_f64(self) -> f64 {
@@ -208,6 +229,19 @@ mod tests {
             d("100000000000000000000").whole_multiples_of(d("1")),
             None,
             "past i64"
+        );
+    }
+
+    #[test]
+    fn products_and_units_are_exact() {
+        let value = d("0.015625").checked_mul(d("1000")).unwrap();
+        assert_eq!(value.to_string(), "15.625000");
+        assert_eq!(value.to_units(9), Some(15_625_000_000));
+        assert_eq!(d("0.0000000001").to_units(9), None, "finer than a nano");
+        assert_eq!(d("2.50").to_units(1), Some(25));
+        assert!(
+            d("0.0000000001").checked_mul(d("0.000000001")).is_none(),
+            "19 places"
         );
     }
 

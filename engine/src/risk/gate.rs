@@ -1,0 +1,467 @@
+//! The pre-trade risk gate: every intent passes it before anything is sent.
+//!
+//! It owns what the checks need and nothing else: each instrument's
+//! position, open quantity each side, last quote and throttle; the open
+//! orders; the trading state; and the day's P&L, marked to the mid. It
+//! lives on the decide stage's thread and is updated from quotes and
+//! execution reports. Checks fail closed: no quote means no price, which
+//! means no order.
+//!
+//! Money is exact: an instrument's value per tick per lot is a whole number
+//! of nano-units of the account currency (checked at start-up), and sums
+//! that involve the mid are kept doubled, because the mid is in half-ticks.
+
+use super::limits::RiskLimits;
+use super::throttle::TokenBucket;
+use super::trading_state::TradingState;
+use crate::domain::{
+    ClientOrderId, ExecKind, ExecReport, InstrumentId, Instruments, Intent, NewOrder, Price, Qty,
+    Quote, Reject, Side,
+};
+
+/// Nano-units per currency unit.
+const NANOS: u32 = 9;
+
+/// The limits in the units the checks use.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_order_qty: i64,
+    max_order_notional: i128,
+    collar_bps: i64,
+    max_position: i64,
+    max_gross_exposure: i128,
+    max_open_orders: usize,
+    max_daily_loss: i128,
+    stale_ticks: u64,
+}
+
+/// One instrument's risk state.
+#[derive(Debug, Clone, Copy)]
+struct Lane {
+    /// Nano-units per tick per lot.
+    value: i128,
+    position: i64,
+    /// Lots open on each side.
+    open_buy: i64,
+    open_sell: i64,
+    /// The last quote's mid, in half-ticks (the reference price before one).
+    mid_x2: i64,
+    /// When the last quote was received; `None` before the first.
+    quoted_at: Option<u64>,
+    throttle: TokenBucket,
+}
+
+impl Lane {
+    /// The largest position it could reach if every open order filled,
+    /// with `extra` more lots on `side`.
+    fn worst_position(&self, side: Side, extra: i64) -> i64 {
+        let (buy, sell) = match side {
+            Side::Buy => (self.open_buy + extra, self.open_sell),
+            Side::Sell => (self.open_buy, self.open_sell + extra),
+        };
+        (self.position + buy)
+            .abs()
+            .max((self.position - sell).abs())
+    }
+}
+
+/// An order the gate let through and has not seen finish.
+#[derive(Debug, Clone, Copy)]
+struct OpenOrder {
+    id: ClientOrderId,
+    instrument: InstrumentId,
+    side: Side,
+    price: Price,
+    leaves: i64,
+}
+
+/// The risk gate. See the module docs.
+#[derive(Debug)]
+pub struct RiskGate {
+    limits: Limits,
+    state: TradingState,
+    lanes: Box<[Lane]>,
+    /// The positions again, as strategies read them.
+    positions: Box<[Qty]>,
+    /// Allocated once with room for `max_open_orders`.
+    open: Vec<OpenOrder>,
+    /// The highest client order id let through.
+    last_id: u64,
+    throttle: TokenBucket,
+    /// Twice the cash flow of all fills, in nano-units.
+    cash_x2: i128,
+    /// Twice the mark-to-mid value of all positions, in nano-units.
+    marked_x2: i128,
+    rejects: [u64; Reject::ALL.len()],
+    accepted: u64,
+}
+
+impl RiskGate {
+    /// A gate enforcing `limits` over `instruments`, throttles full at
+    /// `now` on a clock of `ticks_per_second`.
+    ///
+    /// # Errors
+    ///
+    /// When an instrument's value per tick per lot is not a whole number of
+    /// nano-units, or a limit is out of range (see [`RiskLimits::problems`]).
+    pub fn new(
+        limits: &RiskLimits,
+        instruments: &Instruments,
+        ticks_per_second: f64,
+        now: u64,
+    ) -> Result<RiskGate, String> {
+        if let Some((key, message)) = limits.problems().into_iter().next() {
+            return Err(format!("`{key}` {message}"));
+        }
+        let money = |d: crate::domain::Decimal| d.to_units(NANOS).expect("checked by problems");
+        let mut lanes = Vec::with_capacity(instruments.len());
+        for instrument in instruments.iter() {
+            let spec = &instrument.spec;
+            let value = spec
+                .tick_size
+                .checked_mul(spec.lot_size)
+                .and_then(|v| v.checked_mul(spec.multiplier))
+                .and_then(|v| v.to_units(NANOS))
+                .ok_or_else(|| {
+                    format!(
+                        "instrument `{}`: tick_size x lot_size x multiplier must be a whole \
+                         number of billionths",
+                        spec.symbol
+                    )
+                })?;
+            lanes.push(Lane {
+                value,
+                position: 0,
+                open_buy: 0,
+                open_sell: 0,
+                mid_x2: 2 * instrument.reference.0,
+                quoted_at: None,
+                throttle: TokenBucket::new(
+                    limits.instrument_order_burst,
+                    limits.instrument_orders_per_second,
+                    ticks_per_second,
+                    now,
+                ),
+            });
+        }
+        Ok(RiskGate {
+            limits: Limits {
+                max_order_qty: limits.max_order_qty,
+                max_order_notional: money(limits.max_order_notional),
+                collar_bps: limits.price_collar_bps,
+                max_position: limits.max_position,
+                max_gross_exposure: money(limits.max_gross_exposure),
+                max_open_orders: limits.max_open_orders,
+                max_daily_loss: money(limits.max_daily_loss),
+                stale_ticks: (limits.stale_quote_ms as f64 * ticks_per_second / 1e3) as u64,
+            },
+            state: TradingState::Active,
+            positions: vec![Qty(0); lanes.len()].into_boxed_slice(),
+            lanes: lanes.into_boxed_slice(),
+            open: Vec::with_capacity(limits.max_open_orders),
+            last_id: 0,
+            throttle: TokenBucket::new(
+                limits.order_burst,
+                limits.orders_per_second,
+                ticks_per_second,
+                now,
+            ),
+            cash_x2: 0,
+            marked_x2: 0,
+            rejects: [0; Reject::ALL.len()],
+            accepted: 0,
+        })
+    }
+
+    /// Checks an intent at `now`; a new order that passes is counted as
+    /// open from here on. Never allocates, blocks or logs.
+    ///
+    /// # Errors
+    ///
+    /// The reason the intent may not go out; it is counted per reason.
+    pub fn check(&mut self, intent: &Intent, now: u64) -> Result<(), Reject> {
+        let result = match intent {
+            Intent::Cancel(id) => {
+                if self.open.iter().any(|o| o.id == *id) {
+                    Ok(())
+                } else {
+                    Err(Reject::UnknownOrder)
+                }
+            }
+            Intent::New(order) => self.check_new(order, now).map(|()| self.accept(order)),
+        };
+        if let Err(reason) = result {
+            self.rejects[reason.index()] += 1;
+        }
+        result
+    }
+
+    fn check_new(&mut self, order: &NewOrder, now: u64) -> Result<(), Reject> {
+        let limits = self.limits;
+        let lane = self
+            .lanes
+            .get(order.instrument.index())
+            .ok_or(Reject::InvalidOrder)?;
+        valid_shape(order)?;
+        trading_state(self.state, lane, order)?;
+        fresh_id(self.last_id, order)?;
+        order_qty(limits.max_order_qty, order)?;
+        fresh_quote(lane, now, limits.stale_ticks)?;
+        price_collar(lane, order, limits.collar_bps)?;
+        order_notional(lane, order, limits.max_order_notional)?;
+        position_limit(lane, order, limits.max_position)?;
+        self.gross_exposure(order)?;
+        open_orders(self.open.len(), limits.max_open_orders)?;
+        self_trade(&self.open, order)?;
+        // Last: a token is spent only on an order that is going out.
+        let lane = &mut self.lanes[order.instrument.index()];
+        if !self.throttle.has_token(now) || !lane.throttle.has_token(now) {
+            return Err(Reject::RateThrottle);
+        }
+        self.throttle.take();
+        lane.throttle.take();
+        Ok(())
+    }
+
+    /// Gross exposure across instruments, every open order counted as
+    /// filled, with `order` added.
+    fn gross_exposure(&self, order: &NewOrder) -> Result<(), Reject> {
+        let mut gross_x2: i128 = 0;
+        for (index, lane) in self.lanes.iter().enumerate() {
+            let extra = if index == order.instrument.index() {
+                order.qty.0
+            } else {
+                0
+            };
+            let worst = i128::from(lane.worst_position(order.side, extra));
+            gross_x2 += worst * i128::from(lane.mid_x2.abs()) * lane.value;
+        }
+        if gross_x2 > 2 * self.limits.max_gross_exposure {
+            return Err(Reject::GrossExposure);
+        }
+        Ok(())
+    }
+
+    fn accept(&mut self, order: &NewOrder) {
+        let lane = &mut self.lanes[order.instrument.index()];
+        match order.side {
+            Side::Buy => lane.open_buy += order.qty.0,
+            Side::Sell => lane.open_sell += order.qty.0,
+        }
+        debug_assert!(
+            self.open.len() < self.open.capacity(),
+            "max_open_orders checked"
+        );
+        self.open.push(OpenOrder {
+            id: order.id,
+            instrument: order.instrument,
+            side: order.side,
+            price: order.price,
+            leaves: order.qty.0,
+        });
+        self.last_id = order.id.0;
+        self.accepted += 1;
+    }
+
+    /// Takes a quote: the instrument's mid and freshness, the marks, and
+    /// the daily loss check.
+    pub fn on_quote(&mut self, quote: &Quote) {
+        let Some(lane) = self.lanes.get_mut(quote.instrument.index()) else {
+            return;
+        };
+        let mid_x2 = quote.mid_x2();
+        self.marked_x2 += i128::from(lane.position) * i128::from(mid_x2 - lane.mid_x2) * lane.value;
+        lane.mid_x2 = mid_x2;
+        lane.quoted_at = Some(quote.received);
+        self.check_loss();
+    }
+
+    /// Takes an execution report of an order the gate let through: fills
+    /// move position, cash and marks; finished orders stop counting as
+    /// open. Reports of orders it does not know are ignored.
+    pub fn on_report(&mut self, report: &ExecReport) {
+        let Some(at) = self.open.iter().position(|o| o.id == report.id) else {
+            return;
+        };
+        let order = self.open[at];
+        let lane = &mut self.lanes[order.instrument.index()];
+        let filled = match report.kind {
+            ExecKind::PartialFill | ExecKind::Fill => report.filled.0.min(order.leaves),
+            _ => 0,
+        };
+        if filled > 0 {
+            let signed = order.side.sign() * filled;
+            lane.position += signed;
+            self.positions[order.instrument.index()] = Qty(lane.position);
+            let lots = i128::from(signed);
+            self.cash_x2 -= 2 * lots * i128::from(report.price.0) * lane.value;
+            self.marked_x2 += lots * i128::from(lane.mid_x2) * lane.value;
+        }
+        let leaves = order.leaves - filled;
+        let done = report.is_final() || leaves == 0;
+        // A finished order takes all it had left off the open count; a
+        // live one only what just filled.
+        let released = if done { order.leaves } else { filled };
+        match order.side {
+            Side::Buy => lane.open_buy -= released,
+            Side::Sell => lane.open_sell -= released,
+        }
+        if done {
+            self.open.swap_remove(at);
+        } else {
+            self.open[at].leaves = leaves;
+        }
+        self.check_loss();
+    }
+
+    /// Halts trading once the day's P&L is below the loss limit.
+    fn check_loss(&mut self) {
+        if self.cash_x2 + self.marked_x2 < -2 * self.limits.max_daily_loss {
+            self.state = TradingState::Halted;
+        }
+    }
+
+    /// The trading state.
+    pub fn state(&self) -> TradingState {
+        self.state
+    }
+
+    /// Sets the trading state (the kill switch, reduce-only, resume).
+    pub fn set_state(&mut self, state: TradingState) {
+        self.state = state;
+    }
+
+    /// Each instrument's net position.
+    pub fn positions(&self) -> &[Qty] {
+        &self.positions
+    }
+
+    /// Orders let through and not finished.
+    pub fn open_orders(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Lots open on each side of `instrument`: `(buy, sell)`.
+    pub fn open_lots(&self, instrument: InstrumentId) -> (i64, i64) {
+        let lane = &self.lanes[instrument.index()];
+        (lane.open_buy, lane.open_sell)
+    }
+
+    /// Realized plus unrealized P&L, in nano-units of the currency.
+    pub fn pnl_nanos(&self) -> i128 {
+        (self.cash_x2 + self.marked_x2) / 2
+    }
+
+    /// Intents refused for `reason` so far.
+    pub fn rejects(&self, reason: Reject) -> u64 {
+        self.rejects[reason.index()]
+    }
+
+    /// New orders let through so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+}
+
+/// Quantity and price must be positive.
+fn valid_shape(order: &NewOrder) -> Result<(), Reject> {
+    if order.qty.0 <= 0 || order.price.0 <= 0 {
+        return Err(Reject::InvalidOrder);
+    }
+    Ok(())
+}
+
+/// Halted lets no new order through; reduce-only only those that shrink
+/// the position, open orders counted as filled.
+fn trading_state(state: TradingState, lane: &Lane, order: &NewOrder) -> Result<(), Reject> {
+    match state {
+        TradingState::Active => Ok(()),
+        TradingState::Halted => Err(Reject::Halted),
+        TradingState::ReduceOnly => {
+            let shrinks = match order.side {
+                Side::Buy => lane.position < 0 && lane.position + lane.open_buy + order.qty.0 <= 0,
+                Side::Sell => {
+                    lane.position > 0 && lane.position - lane.open_sell - order.qty.0 >= 0
+                }
+            };
+            if shrinks {
+                Ok(())
+            } else {
+                Err(Reject::ReduceOnly)
+            }
+        }
+    }
+}
+
+/// Client order ids increase; one not above the last let through was used.
+fn fresh_id(last_id: u64, order: &NewOrder) -> Result<(), Reject> {
+    if order.id.0 <= last_id {
+        return Err(Reject::DuplicateOrderId);
+    }
+    Ok(())
+}
+
+fn order_qty(max: i64, order: &NewOrder) -> Result<(), Reject> {
+    if order.qty.0 > max {
+        return Err(Reject::MaxOrderQty);
+    }
+    Ok(())
+}
+
+/// No quote, or one older than the limit, means no price to check against.
+fn fresh_quote(lane: &Lane, now: u64, stale_ticks: u64) -> Result<(), Reject> {
+    match lane.quoted_at {
+        Some(at) if now.saturating_sub(at) <= stale_ticks => Ok(()),
+        _ => Err(Reject::StaleMarketData),
+    }
+}
+
+/// `|price - mid| <= bps / 10000 * mid`, in half-ticks to stay exact.
+fn price_collar(lane: &Lane, order: &NewOrder, bps: i64) -> Result<(), Reject> {
+    let distance_x2 = i128::from((2 * order.price.0 - lane.mid_x2).abs());
+    if distance_x2 * 10_000 > i128::from(bps) * i128::from(lane.mid_x2) {
+        return Err(Reject::PriceCollar);
+    }
+    Ok(())
+}
+
+fn order_notional(lane: &Lane, order: &NewOrder, max: i128) -> Result<(), Reject> {
+    let notional = i128::from(order.qty.0) * i128::from(order.price.0) * lane.value;
+    if notional > max {
+        return Err(Reject::MaxOrderNotional);
+    }
+    Ok(())
+}
+
+/// The position, with every open order and this one filled, stays within
+/// the limit either way.
+fn position_limit(lane: &Lane, order: &NewOrder, max: i64) -> Result<(), Reject> {
+    if lane.worst_position(order.side, order.qty.0) > max {
+        return Err(Reject::PositionLimit);
+    }
+    Ok(())
+}
+
+fn open_orders(open: usize, max: usize) -> Result<(), Reject> {
+    if open >= max {
+        return Err(Reject::MaxOpenOrders);
+    }
+    Ok(())
+}
+
+/// A buy at or above one of our own resting sells (or a sell at or below
+/// our own bid) would trade with ourselves.
+fn self_trade(open: &[OpenOrder], order: &NewOrder) -> Result<(), Reject> {
+    let crosses = open.iter().any(|resting| {
+        resting.instrument == order.instrument
+            && resting.side != order.side
+            && match order.side {
+                Side::Buy => order.price >= resting.price,
+                Side::Sell => order.price <= resting.price,
+            }
+    });
+    if crosses {
+        return Err(Reject::SelfTrade);
+    }
+    Ok(())
+}

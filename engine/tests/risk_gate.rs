@@ -1,0 +1,323 @@
+//! The risk gate, check by check: each refusal comes with its code, is
+//! counted, and leaves the gate as it was.
+
+use redline_engine::domain::{
+    ClientOrderId, ExecKind, ExecReport, InstrumentId, InstrumentSpec, Instruments, Intent,
+    NewOrder, Price, Qty, Quote, Reject, Side, TimeInForce,
+};
+use redline_engine::risk::{RiskGate, RiskLimits, TradingState};
+
+/// One tick is worth 1 currency unit per lot (tick 1, lot 1, multiplier 1);
+/// the clock runs at 1000 ticks per second.
+fn instruments(n: usize) -> Instruments {
+    let specs: Vec<InstrumentSpec> = (0..n)
+        .map(|i| InstrumentSpec {
+            symbol: format!("I{i}"),
+            tick_size: "1".parse().unwrap(),
+            lot_size: "1".parse().unwrap(),
+            multiplier: "1".parse().unwrap(),
+            reference_price: "100".parse().unwrap(),
+        })
+        .collect();
+    Instruments::new(&specs).unwrap()
+}
+
+fn limits() -> RiskLimits {
+    RiskLimits {
+        max_order_qty: 10,
+        max_order_notional: "2000".parse().unwrap(),
+        price_collar_bps: 500,
+        max_position: 20,
+        max_gross_exposure: "5000".parse().unwrap(),
+        max_open_orders: 4,
+        orders_per_second: 1000,
+        order_burst: 100,
+        instrument_orders_per_second: 1000,
+        instrument_order_burst: 100,
+        max_daily_loss: "500".parse().unwrap(),
+        stale_quote_ms: 1000,
+    }
+}
+
+struct Harness {
+    gate: RiskGate,
+    next_id: u64,
+    now: u64,
+}
+
+impl Harness {
+    fn new(limits: RiskLimits, n: usize) -> Self {
+        let gate = RiskGate::new(&limits, &instruments(n), 1000.0, 0).unwrap();
+        let mut harness = Harness {
+            gate,
+            next_id: 1,
+            now: 0,
+        };
+        for i in 0..n {
+            harness.quote(i as u16, 99, 101);
+        }
+        harness
+    }
+
+    fn quote(&mut self, instrument: u16, bid: i64, ask: i64) {
+        self.gate.on_quote(&Quote {
+            instrument: InstrumentId(instrument),
+            bid: Price(bid),
+            ask: Price(ask),
+            received: self.now,
+            ..Quote::default()
+        });
+    }
+
+    fn order(
+        &mut self,
+        instrument: u16,
+        side: Side,
+        price: i64,
+        qty: i64,
+    ) -> (NewOrder, Result<(), Reject>) {
+        let order = NewOrder {
+            id: ClientOrderId(self.next_id),
+            instrument: InstrumentId(instrument),
+            side,
+            price: Price(price),
+            qty: Qty(qty),
+            tif: TimeInForce::Limit,
+        };
+        self.next_id += 1;
+        (order, self.gate.check(&Intent::New(order), self.now))
+    }
+
+    fn send(&mut self, side: Side, price: i64, qty: i64) -> Result<(), Reject> {
+        self.order(0, side, price, qty).1
+    }
+
+    fn report(&mut self, order: &NewOrder, kind: ExecKind, price: i64, filled: i64) {
+        self.gate.on_report(&ExecReport {
+            id: order.id,
+            instrument: order.instrument,
+            side: order.side,
+            kind,
+            price: Price(price),
+            filled: Qty(filled),
+            leaves: Qty(0),
+        });
+    }
+}
+
+#[test]
+fn an_order_within_every_limit_passes_and_counts_as_open() {
+    let mut h = Harness::new(limits(), 1);
+    assert_eq!(h.send(Side::Buy, 100, 5), Ok(()));
+    assert_eq!(h.gate.open_orders(), 1);
+    assert_eq!(h.gate.open_lots(InstrumentId(0)), (5, 0));
+    assert_eq!(h.gate.accepted(), 1);
+}
+
+#[test]
+fn each_check_refuses_with_its_code_and_counts_it() {
+    let mut limits = limits();
+    limits.max_order_qty = 20;
+    let cases = [
+        ("too many lots", Side::Buy, 100, 21, Reject::MaxOrderQty),
+        (
+            "outside the 5% collar",
+            Side::Buy,
+            106,
+            1,
+            Reject::PriceCollar,
+        ),
+        (
+            "notional 105 x 20 = 2100 > 2000",
+            Side::Sell,
+            105,
+            20,
+            Reject::MaxOrderNotional,
+        ),
+        ("zero lots", Side::Buy, 100, 0, Reject::InvalidOrder),
+    ];
+    for (what, side, price, qty, reason) in cases {
+        let mut h = Harness::new(limits.clone(), 1);
+        assert_eq!(h.send(side, price, qty), Err(reason), "{what}");
+        assert_eq!(h.gate.rejects(reason), 1, "{what}");
+        assert_eq!(h.gate.open_orders(), 0, "{what}: nothing opened");
+    }
+}
+
+#[test]
+fn position_limit_counts_open_orders_as_filled() {
+    let mut h = Harness::new(limits(), 1);
+    assert_eq!(h.send(Side::Buy, 100, 10), Ok(()));
+    assert_eq!(h.send(Side::Buy, 100, 10), Ok(()));
+    assert_eq!(
+        h.send(Side::Buy, 100, 1),
+        Err(Reject::PositionLimit),
+        "20 open + 1"
+    );
+    assert_eq!(
+        h.send(Side::Sell, 101, 10),
+        Ok(()),
+        "selling shrinks the worst case"
+    );
+}
+
+#[test]
+fn gross_exposure_adds_instruments_long_and_short() {
+    // 5000 at a mid of 100 is 50 lots across instruments.
+    let mut limits = limits();
+    limits.max_position = 30;
+    limits.max_open_orders = 10;
+    let mut h = Harness::new(limits, 3);
+    for instrument in 0..2 {
+        assert_eq!(h.order(instrument, Side::Buy, 100, 10).1, Ok(()));
+        assert_eq!(h.order(instrument, Side::Buy, 100, 10).1, Ok(()));
+    }
+    assert_eq!(h.order(2, Side::Sell, 100, 10).1, Ok(()), "40 + 10 = 50");
+    assert_eq!(h.order(2, Side::Sell, 100, 1).1, Err(Reject::GrossExposure));
+}
+
+#[test]
+fn open_order_cap_and_self_trade_guard() {
+    let mut h = Harness::new(limits(), 1);
+    assert_eq!(h.send(Side::Sell, 102, 1), Ok(()));
+    assert_eq!(
+        h.send(Side::Buy, 102, 1),
+        Err(Reject::SelfTrade),
+        "would lift our own ask"
+    );
+    assert_eq!(h.send(Side::Buy, 101, 1), Ok(()));
+    assert_eq!(
+        h.send(Side::Sell, 101, 1),
+        Err(Reject::SelfTrade),
+        "would hit our own bid"
+    );
+    assert_eq!(h.send(Side::Buy, 99, 1), Ok(()));
+    assert_eq!(h.send(Side::Buy, 98, 1), Ok(()));
+    assert_eq!(h.send(Side::Buy, 97, 1), Err(Reject::MaxOpenOrders));
+}
+
+#[test]
+fn stale_or_missing_quotes_fail_closed() {
+    let mut h = Harness::new(limits(), 2);
+    h.now = 1001; // quotes are from 0; 1000 ms = 1000 ticks here
+    assert_eq!(h.send(Side::Buy, 100, 1), Err(Reject::StaleMarketData));
+    h.quote(0, 99, 101);
+    assert_eq!(h.send(Side::Buy, 100, 1), Ok(()));
+    let mut never_quoted = RiskGate::new(&limits(), &instruments(1), 1000.0, 0).unwrap();
+    let order = NewOrder {
+        id: ClientOrderId(1),
+        instrument: InstrumentId(0),
+        side: Side::Buy,
+        price: Price(100),
+        qty: Qty(1),
+        tif: TimeInForce::Ioc,
+    };
+    assert_eq!(
+        never_quoted.check(&Intent::New(order), 0),
+        Err(Reject::StaleMarketData)
+    );
+}
+
+#[test]
+fn duplicate_ids_are_refused() {
+    let mut h = Harness::new(limits(), 1);
+    let (order, result) = h.order(0, Side::Buy, 100, 1);
+    assert_eq!(result, Ok(()));
+    assert_eq!(
+        h.gate.check(&Intent::New(order), 0),
+        Err(Reject::DuplicateOrderId)
+    );
+}
+
+#[test]
+fn the_throttle_refuses_past_the_burst_and_refills() {
+    let mut limits = limits();
+    limits.order_burst = 2;
+    limits.instrument_order_burst = 2;
+    limits.orders_per_second = 10; // one per 100 ticks
+    limits.instrument_orders_per_second = 10;
+    limits.max_open_orders = 10;
+    let mut h = Harness::new(limits, 1);
+    assert_eq!(h.send(Side::Buy, 100, 1), Ok(()));
+    assert_eq!(h.send(Side::Buy, 100, 1), Ok(()));
+    assert_eq!(h.send(Side::Buy, 100, 1), Err(Reject::RateThrottle));
+    h.now = 100;
+    h.quote(0, 99, 101);
+    assert_eq!(h.send(Side::Buy, 100, 1), Ok(()));
+}
+
+#[test]
+fn halted_refuses_new_orders_but_lets_cancels_through() {
+    let mut h = Harness::new(limits(), 1);
+    let (resting, _) = h.order(0, Side::Buy, 100, 1);
+    h.gate.set_state(TradingState::Halted);
+    assert_eq!(h.send(Side::Buy, 100, 1), Err(Reject::Halted));
+    assert_eq!(h.gate.check(&Intent::Cancel(resting.id), 0), Ok(()));
+    assert_eq!(
+        h.gate.check(&Intent::Cancel(ClientOrderId(999)), 0),
+        Err(Reject::UnknownOrder)
+    );
+}
+
+#[test]
+fn reduce_only_lets_through_only_what_shrinks_the_position() {
+    let mut h = Harness::new(limits(), 1);
+    let (buy, _) = h.order(0, Side::Buy, 100, 5);
+    h.report(&buy, ExecKind::Fill, 100, 5);
+    assert_eq!(h.gate.positions()[0], Qty(5));
+    h.gate.set_state(TradingState::ReduceOnly);
+    assert_eq!(h.send(Side::Buy, 100, 1), Err(Reject::ReduceOnly));
+    assert_eq!(
+        h.send(Side::Sell, 101, 6),
+        Err(Reject::ReduceOnly),
+        "would flip short"
+    );
+    assert_eq!(h.send(Side::Sell, 101, 3), Ok(()));
+    assert_eq!(
+        h.send(Side::Sell, 101, 3),
+        Err(Reject::ReduceOnly),
+        "3 open + 3 > 5"
+    );
+}
+
+#[test]
+fn fills_move_position_and_pnl_and_a_deep_loss_halts() {
+    let mut h = Harness::new(limits(), 1);
+    let (buy, _) = h.order(0, Side::Buy, 100, 10);
+    h.report(&buy, ExecKind::PartialFill, 100, 4);
+    assert_eq!(h.gate.open_lots(InstrumentId(0)), (6, 0));
+    h.report(&buy, ExecKind::Fill, 100, 6);
+    assert_eq!(h.gate.open_orders(), 0);
+    assert_eq!(h.gate.positions()[0], Qty(10));
+    // Bought 10 at 100, mid 100: flat P&L. Mid 90: -100.
+    assert_eq!(h.gate.pnl_nanos(), 0);
+    h.quote(0, 89, 91);
+    assert_eq!(h.gate.pnl_nanos(), -100 * 1_000_000_000);
+    assert_eq!(h.gate.state(), TradingState::Active);
+    // Mid 49.5 puts the loss past 500.
+    h.quote(0, 49, 50);
+    assert_eq!(h.gate.state(), TradingState::Halted);
+    assert_eq!(h.send(Side::Sell, 50, 1), Err(Reject::Halted));
+}
+
+#[test]
+fn a_cancel_or_reject_releases_the_open_lots() {
+    let mut h = Harness::new(limits(), 1);
+    let (a, _) = h.order(0, Side::Buy, 100, 7);
+    let (b, _) = h.order(0, Side::Sell, 101, 3);
+    h.report(&a, ExecKind::Cancelled, 100, 0);
+    h.report(&b, ExecKind::Rejected(Reject::InvalidOrder), 101, 0);
+    assert_eq!(h.gate.open_lots(InstrumentId(0)), (0, 0));
+    assert_eq!(h.gate.open_orders(), 0);
+}
+
+#[test]
+fn contradicting_limits_are_refused_at_start() {
+    let mut bad = limits();
+    bad.max_order_qty = 30;
+    let err = RiskGate::new(&bad, &instruments(1), 1000.0, 0).unwrap_err();
+    assert!(
+        err.contains("`max_order_qty`") && err.contains("never pass"),
+        "{err}"
+    );
+}
