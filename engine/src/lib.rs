@@ -19,3 +19,4 @@ pub mod risk;
 pub mod stage;
 pub mod strategy;
 mod sync;
+pub mod venue;
