@@ -6,11 +6,11 @@
 //! engine uses is spelled out in that file.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use redline_engine::domain::{InstrumentSpec, Instruments};
-use redline_engine::feed::SyntheticConfig;
+use redline_engine::feed::{Pace, SyntheticConfig};
 use redline_engine::stage::{available_cores, Idle, PinPolicy, Topology};
 use serde::{Deserialize, Serialize};
 
@@ -45,8 +45,32 @@ pub struct RingsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedConfig {
+    /// Which source runs.
+    pub source: FeedSource,
     /// The synthetic feed's parameters.
     pub synthetic: SyntheticConfig,
+    /// The replay's file and pace.
+    pub replay: ReplayConfig,
+}
+
+/// `feed.source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeedSource {
+    /// `[feed.synthetic]`.
+    Synthetic,
+    /// `[feed.replay]`.
+    Replay,
+}
+
+/// `[feed.replay]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayConfig {
+    /// The CSV file, relative to the working directory; empty when unused.
+    pub path: PathBuf,
+    /// `recorded` or `fastest`.
+    pub pace: Pace,
 }
 
 /// `[topology]`.
@@ -208,6 +232,24 @@ impl Config {
                 key: format!("instruments[{}].{}", p.index, p.field),
                 message: p.message,
             }));
+        }
+        if self.feed.source == FeedSource::Replay {
+            if self.feed.replay.path.as_os_str().is_empty() {
+                errors.push(ConfigError {
+                    key: "feed.replay.path".into(),
+                    message: "must name the CSV file to replay when feed.source = \"replay\""
+                        .into(),
+                });
+            } else if let Ok(instruments) = Instruments::new(&self.instruments) {
+                if let Err(err) =
+                    redline_engine::feed::load_replay(&self.feed.replay.path, &instruments)
+                {
+                    errors.push(ConfigError {
+                        key: "feed.replay.path".into(),
+                        message: err.to_string(),
+                    });
+                }
+            }
         }
         errors.extend(
             self.feed

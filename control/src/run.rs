@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use redline_engine::clock;
-use redline_engine::feed::SyntheticFeed;
+use redline_engine::feed::{load_replay, Feed, Pace, ReplayFeed, SyntheticFeed};
 use redline_engine::path::{Decide, DecideStage, FeedStage, FusedPath, PathCounters};
 use redline_engine::ring;
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Stage, Topology};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-use crate::config::Config;
+use crate::config::{Config, FeedSource};
 use crate::placement;
 
 /// A stage with nothing wired into it yet: it polls, heartbeats and idles.
@@ -43,10 +43,41 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             .context("cannot install signal handlers")?;
     }
     let instruments = config.instruments();
-    let synthetic = &config.feed.synthetic;
+    let ticks_per_second = 1e9 / clock::ns_per_tick();
+    // A replay is read and checked whole before anything starts.
+    let (feed, replay_len, source) = match config.feed.source {
+        FeedSource::Synthetic => {
+            let synthetic = &config.feed.synthetic;
+            let feed =
+                SyntheticFeed::new(&instruments, synthetic, clock::ticks(), ticks_per_second);
+            let rate = match synthetic.rate {
+                0 => "full speed (burst)".to_owned(),
+                rate => format!("{rate} quotes/s"),
+            };
+            (
+                Feed::Synthetic(feed),
+                None,
+                format!("synthetic feed at {rate}"),
+            )
+        }
+        FeedSource::Replay => {
+            let replay = &config.feed.replay;
+            let recorded = load_replay(&replay.path, &instruments)?;
+            let pace = match replay.pace {
+                Pace::Recorded => "recorded pace",
+                Pace::Fastest => "fastest pace",
+            };
+            let source = format!(
+                "replay of {} quotes from {} at {pace}",
+                recorded.len(),
+                replay.path.display()
+            );
+            let feed = ReplayFeed::new(&recorded, replay.pace, clock::ticks(), ticks_per_second);
+            (Feed::Replay(feed), Some(recorded.len() as u64), source)
+        }
+    };
     println!(
-        "redline {}: topology {} on {} core(s), pinning {}; synthetic feed over {} \
-         instruments at {}",
+        "redline {}: topology {} on {} core(s), pinning {}; {} over {} instruments",
         env!("CARGO_PKG_VERSION"),
         plan.topology.name(),
         cores.len(),
@@ -54,16 +85,11 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             PinPolicy::Required => "required",
             PinPolicy::BestEffort => "best-effort",
         },
+        source,
         instruments.len(),
-        match synthetic.rate {
-            0 => "full speed (burst)".to_owned(),
-            rate => format!("{rate} quotes/s"),
-        }
     );
 
     let counters = Arc::new(PathCounters::default());
-    let ticks_per_second = 1e9 / clock::ns_per_tick();
-    let feed = SyntheticFeed::new(&instruments, synthetic, clock::ticks(), ticks_per_second);
     let decide = Decide::new(&instruments, Arc::clone(&counters));
     match plan.topology {
         Topology::Pipeline => {
@@ -111,6 +137,10 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     // Relaxed: the flag carries no data; the join below orders the rest.
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
+        if replay_len.is_some_and(|len| counters.quotes() >= len) {
+            println!("redline: replay finished");
+            break;
+        }
         if Instant::now() >= next_report {
             next_report += Duration::from_secs(1);
             let quotes = counters.quotes();

@@ -192,3 +192,109 @@ fn run_starts_every_pipeline_stage_and_stops_cleanly_on_sigint() {
     }
     assert!(out.contains("redline: stopped cleanly"), "{out}");
 }
+
+/// A replay file of `n` quotes of ESZ6, 1 ms apart, and a config running it
+/// at `pace` in `topology`.
+fn replay_setup(
+    n: usize,
+    pace: &str,
+    topology: &str,
+) -> (tempfile::NamedTempFile, tempfile::NamedTempFile) {
+    let mut csv = String::from("timestamp_ns,symbol,bid,bid_size,ask,ask_size\n");
+    for i in 0..n {
+        let bid = 6000.0 + 0.25 * (i % 7) as f64;
+        csv += &format!("{},ESZ6,{bid:.2},10,{:.2},12\n", i * 1_000_000, bid + 0.25);
+    }
+    let file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(file.path(), csv).unwrap();
+    let config = write_config(&format!(
+        "[topology]\nmode = \"{topology}\"\n\
+         [stages.fused]\nidle = \"backoff\"\n[stages.feed]\nidle = \"backoff\"\n\
+         [stages.decide]\nidle = \"backoff\"\n[stages.gateway]\nidle = \"backoff\"\n\
+         [feed]\nsource = \"replay\"\n[feed.replay]\npath = \"{}\"\npace = \"{pace}\"\n",
+        file.path().display()
+    ));
+    (file, config)
+}
+
+#[test]
+fn a_replay_runs_every_quote_through_and_ends_the_run() {
+    for topology in ["fused", "pipeline"] {
+        let (_csv, config) = replay_setup(5000, "fastest", topology);
+        let out = redline()
+            .arg("run")
+            .arg("--config")
+            .arg(config.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{topology}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("replay of 5000 quotes"),
+            "{topology}: {stdout}"
+        );
+        assert!(
+            stdout.contains("redline: replay finished"),
+            "{topology}: {stdout}"
+        );
+        assert!(
+            stdout.contains("; 5000 quotes processed"),
+            "{topology}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_replay_at_recorded_pace_takes_the_recorded_time() {
+    // 200 quotes 1 ms apart: about 0.2 s, not instantly.
+    let (_csv, config) = replay_setup(200, "recorded", "fused");
+    let started = std::time::Instant::now();
+    let out = redline()
+        .arg("run")
+        .arg("--config")
+        .arg(config.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        started.elapsed() >= Duration::from_millis(190),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_bad_replay_line_is_refused_before_anything_starts() {
+    let csv = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(
+        csv.path(),
+        "1,ESZ6,6000.00,10,6000.25,12\n2,ESZ6,6000.00,10,5999.75,12\n",
+    )
+    .unwrap();
+    let out = check(&format!(
+        "[feed]\nsource = \"replay\"\n[feed.replay]\npath = \"{}\"\npace = \"fastest\"\n",
+        csv.path().display()
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let expected = format!(
+        "`feed.replay.path`: {}:2: field `ask`: 5999.75 is not above the bid",
+        csv.path().display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
+fn a_replay_source_needs_a_path() {
+    let out = check("[feed]\nsource = \"replay\"\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("`feed.replay.path`: must name the CSV file"),
+        "{stderr}"
+    );
+}

@@ -6,7 +6,7 @@
 use super::decide::Decide;
 use crate::clock;
 use crate::domain::Quote;
-use crate::feed::SyntheticFeed;
+use crate::feed::Feed;
 use crate::ring;
 use crate::stage::Stage;
 
@@ -17,7 +17,7 @@ pub const BATCH: usize = 64;
 /// direct call, no ring hop.
 pub struct FusedPath {
     /// Market data.
-    pub feed: SyntheticFeed,
+    pub feed: Feed,
     /// Everything after it.
     pub decide: Decide,
 }
@@ -36,7 +36,7 @@ impl Stage for FusedPath {
 /// feed (which catches up later) instead of losing them.
 pub struct FeedStage {
     /// Market data.
-    pub feed: SyntheticFeed,
+    pub feed: Feed,
     /// To the decide stage.
     pub quotes: ring::Producer<Quote>,
 }
@@ -79,7 +79,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{InstrumentId, InstrumentSpec, Instruments};
-    use crate::feed::SyntheticConfig;
+    use crate::feed::{SyntheticConfig, SyntheticFeed};
     use crate::path::PathCounters;
 
     fn instruments() -> Instruments {
@@ -93,7 +93,7 @@ mod tests {
         Instruments::new(&[spec("A"), spec("B"), spec("C")]).unwrap()
     }
 
-    fn burst_feed(instruments: &Instruments) -> SyntheticFeed {
+    fn burst_feed(instruments: &Instruments) -> Feed {
         let config = SyntheticConfig {
             seed: 9,
             rate: 0,
@@ -101,7 +101,7 @@ mod tests {
             max_step_ticks: 2,
             size_lots: 5,
         };
-        SyntheticFeed::new(instruments, &config, 0, 1e9)
+        Feed::Synthetic(SyntheticFeed::new(instruments, &config, 0, 1e9))
     }
 
     #[test]
