@@ -110,15 +110,8 @@ impl<T> Slots<T> {
     /// rounded up to a power of two or to a multiple of `LINE`).
     #[inline(always)]
     unsafe fn slot_ptr(&self, index: usize) -> *mut Slot<T> {
-        // SAFETY: `index * STRIDE` is within the block of `len * STRIDE`
-        // bytes for `index < len`, as the caller guarantees.
-        unsafe {
-            self.base
-                .as_ptr()
-                .cast::<u8>()
-                .add(index * Self::STRIDE)
-                .cast::<Slot<T>>()
-        }
+        // SAFETY: passed on from the caller.
+        unsafe { slot_at(self.base, index) }
     }
 
     fn layout(len: usize) -> Layout {
@@ -166,14 +159,25 @@ impl<T> SlotCursor<T> {
         // power of two); such a slot was initialised in `Slots::new`, is
         // aligned (see `Slots::slot_ptr`), and lives as long as the `Slots`,
         // which the caller guarantees outlives `'a`.
-        unsafe {
-            &*self
-                .base
-                .as_ptr()
-                .cast::<u8>()
-                .add(index * Slots::<T>::STRIDE)
-                .cast::<Slot<T>>()
-        }
+        unsafe { &*slot_at(self.base, index) }
+    }
+}
+
+/// A pointer to slot `index` of the block at `base`.
+///
+/// # Safety
+///
+/// `index` must be below the number of slots the block was allocated for,
+/// so that the offset stays inside it.
+#[inline(always)]
+unsafe fn slot_at<T>(base: NonNull<Slot<T>>, index: usize) -> *mut Slot<T> {
+    // SAFETY: `index * STRIDE` is within the block of `len * STRIDE` bytes
+    // for `index < len`, as the caller guarantees.
+    unsafe {
+        base.as_ptr()
+            .cast::<u8>()
+            .add(index * Slots::<T>::STRIDE)
+            .cast::<Slot<T>>()
     }
 }
 
