@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use redline_engine::domain::{InstrumentSpec, Instruments};
-use redline_engine::feed::{Pace, SyntheticConfig};
+use redline_engine::feed::{load_replay, Pace, Recorded, SyntheticConfig};
 use redline_engine::stage::{available_cores, Idle, PinPolicy, Topology};
 use serde::{Deserialize, Serialize};
 
@@ -233,23 +233,12 @@ impl Config {
                 message: p.message,
             }));
         }
-        if self.feed.source == FeedSource::Replay {
-            if self.feed.replay.path.as_os_str().is_empty() {
-                errors.push(ConfigError {
-                    key: "feed.replay.path".into(),
-                    message: "must name the CSV file to replay when feed.source = \"replay\""
-                        .into(),
-                });
-            } else if let Ok(instruments) = Instruments::new(&self.instruments) {
-                if let Err(err) =
-                    redline_engine::feed::load_replay(&self.feed.replay.path, &instruments)
-                {
-                    errors.push(ConfigError {
-                        key: "feed.replay.path".into(),
-                        message: err.to_string(),
-                    });
-                }
-            }
+        // The file itself is read and checked by `replay`, once.
+        if self.feed.source == FeedSource::Replay && self.feed.replay.path.as_os_str().is_empty() {
+            errors.push(ConfigError {
+                key: "feed.replay.path".into(),
+                message: "must name the CSV file to replay when feed.source = \"replay\"".into(),
+            });
         }
         errors.extend(
             self.feed
@@ -271,6 +260,24 @@ impl Config {
     /// The checked instruments (`validate` has passed).
     pub fn instruments(&self) -> Instruments {
         Instruments::new(&self.instruments).expect("validated with the config")
+    }
+
+    /// The replay's quotes, read and checked whole, when
+    /// `feed.source = "replay"`; `None` for the synthetic feed. The file is
+    /// read here and nowhere else, so a command that needs it reads it once
+    /// (`validate` checks only that a path is given).
+    pub fn replay(&self) -> Result<Option<Vec<Recorded>>, ConfigErrors> {
+        if self.feed.source != FeedSource::Replay {
+            return Ok(None);
+        }
+        load_replay(&self.feed.replay.path, &self.instruments())
+            .map(Some)
+            .map_err(|err| {
+                ConfigErrors(vec![ConfigError {
+                    key: "feed.replay.path".into(),
+                    message: err.to_string(),
+                }])
+            })
     }
 }
 

@@ -10,7 +10,9 @@ mod run;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use redline_engine::feed::Recorded;
 
 use crate::config::Config;
 
@@ -50,8 +52,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Run { config: None }) {
-        Command::Run { config } => load(config.as_deref()).and_then(|c| run::run(&c)),
-        Command::CheckConfig { file } => Config::load(&file).map(|_| {
+        Command::Run { config } => {
+            load(config.as_deref()).and_then(|(c, replay)| run::run(&c, replay))
+        }
+        Command::CheckConfig { file } => load(Some(&file)).map(|_| {
             println!("{}: ok", file.display());
         }),
         Command::DefaultConfig => {
@@ -68,9 +72,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    match path {
-        Some(path) => Config::load(path),
-        None => Ok(Config::embedded()?),
-    }
+/// The config, checked, and the replay it names (read once, here).
+fn load(path: Option<&std::path::Path>) -> anyhow::Result<(Config, Option<Vec<Recorded>>)> {
+    let config = match path {
+        Some(path) => Config::load(path)?,
+        None => Config::embedded()?,
+    };
+    let replay = config.replay().with_context(|| match path {
+        Some(path) => format!("invalid config {}", path.display()),
+        None => "invalid embedded config".to_owned(),
+    })?;
+    Ok((config, replay))
 }

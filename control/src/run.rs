@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use redline_engine::clock;
-use redline_engine::feed::{load_replay, Feed, Pace, ReplayFeed, SyntheticFeed};
+use redline_engine::feed::{Feed, Pace, Recorded, ReplayFeed, SyntheticFeed};
 use redline_engine::path::{Decide, DecideStage, FeedStage, FusedPath, PathCounters};
 use redline_engine::ring;
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Stage, Topology};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-use crate::config::{Config, FeedSource};
+use crate::config::Config;
 use crate::placement;
 
 /// A stage with nothing wired into it yet: it polls, heartbeats and idles.
@@ -29,8 +29,10 @@ impl Stage for Standby {
     }
 }
 
-/// Runs until SIGINT or SIGTERM, then stops and joins every stage.
-pub fn run(config: &Config) -> anyhow::Result<()> {
+/// Runs until SIGINT or SIGTERM (or the end of `replay`, the quotes
+/// `Config::replay` read when the feed source is a replay), then stops and
+/// joins every stage.
+pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()> {
     let cores = available_cores();
     let plan = placement::plan(config, &cores);
     let mut runtime = Runtime::new(config.topology.pinning);
@@ -44,9 +46,8 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     }
     let instruments = config.instruments();
     let ticks_per_second = 1e9 / clock::ns_per_tick();
-    // A replay is read and checked whole before anything starts.
-    let (feed, replay_len, source) = match config.feed.source {
-        FeedSource::Synthetic => {
+    let (feed, replay_len, source) = match replay {
+        None => {
             let synthetic = &config.feed.synthetic;
             let feed =
                 SyntheticFeed::new(&instruments, synthetic, clock::ticks(), ticks_per_second);
@@ -60,9 +61,8 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
                 format!("synthetic feed at {rate}"),
             )
         }
-        FeedSource::Replay => {
+        Some(recorded) => {
             let replay = &config.feed.replay;
-            let recorded = load_replay(&replay.path, &instruments)?;
             let pace = match replay.pace {
                 Pace::Recorded => "recorded pace",
                 Pace::Fastest => "fastest pace",
