@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use redline_engine::domain::{InstrumentSpec, Instruments};
 use redline_engine::feed::{load_replay, Pace, Recorded, SyntheticConfig};
+use redline_engine::path::{RingSizes, TimeSource, MAX_INTENTS, RECORDS_PER_EVENT};
+use redline_engine::risk::RiskLimits;
 use redline_engine::stage::{available_cores, Idle, PinPolicy, Topology};
+use redline_engine::strategy::{Registry, Strategy, StrategyError};
+use redline_engine::venue::SimVenueConfig;
 use serde::{Deserialize, Serialize};
 
 /// The embedded default configuration.
@@ -31,14 +35,47 @@ pub struct Config {
     pub feed: FeedConfig,
     /// Ring capacities.
     pub rings: RingsConfig,
+    /// Which strategy decides, and the parameters of each.
+    pub strategy: StrategyConfig,
+    /// The risk gate's limits.
+    pub risk: RiskLimits,
+    /// The simulated venue.
+    pub venue: SimVenueConfig,
+    /// The path's time source.
+    pub clock: ClockConfig,
 }
 
-/// `[rings]`: slots in each ring between pipeline stages.
+/// `[rings]`: slots in each ring.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RingsConfig {
-    /// Feed to decide.
+    /// Feed to decide (and feed to gateway).
     pub quotes: usize,
+    /// Decide to gateway.
+    pub orders: usize,
+    /// Gateway to decide; in the fused topology, the venue's answer queue.
+    pub reports: usize,
+    /// Each hot-path writer to the side thread.
+    pub audit: usize,
+}
+
+/// `[strategy]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyConfig {
+    /// The registered name of the strategy that runs.
+    pub name: String,
+    /// `[strategy.params.<name>]`: each strategy's parameters, by name, so
+    /// that switching `name` keeps every strategy's own settings.
+    pub params: toml::Table,
+}
+
+/// `[clock]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    /// `wall` or `simulated`.
+    pub source: TimeSource,
 }
 
 /// `[feed]`.
@@ -217,20 +254,35 @@ impl Config {
                 }
             }
         }
-        let quotes = self.rings.quotes;
-        if !(quotes.is_power_of_two() && (2..=1 << 24).contains(&quotes)) {
-            errors.push(ConfigError {
-                key: "rings.quotes".into(),
-                message: format!(
-                    "must be a power of two from 2 to 16777216, got {quotes} (try {})",
-                    quotes.clamp(2, 1 << 24).next_power_of_two()
-                ),
-            });
+        let rings = [
+            ("quotes", self.rings.quotes, 2),
+            ("orders", self.rings.orders, MAX_INTENTS),
+            ("reports", self.rings.reports, 2 * self.venue.max_orders),
+            ("audit", self.rings.audit, RECORDS_PER_EVENT),
+        ];
+        for (name, slots, min) in rings {
+            let min = min.next_power_of_two().max(2);
+            if !(slots.is_power_of_two() && (min..=1 << 24).contains(&slots)) {
+                let why = match name {
+                    "orders" => " (room for every intent one event may make)",
+                    "reports" => " (twice venue.max_orders)",
+                    "audit" => " (room for every record one event may make)",
+                    _ => "",
+                };
+                errors.push(ConfigError {
+                    key: format!("rings.{name}"),
+                    message: format!(
+                        "must be a power of two from {min}{why} to 16777216, got {slots} (try {})",
+                        slots.clamp(min, 1 << 24).next_power_of_two()
+                    ),
+                });
+            }
         }
-        if let Err(problems) = Instruments::new(&self.instruments) {
-            errors.extend(problems.into_iter().map(|p| ConfigError {
+        let instruments = Instruments::new(&self.instruments);
+        if let Err(problems) = &instruments {
+            errors.extend(problems.iter().map(|p| ConfigError {
                 key: format!("instruments[{}].{}", p.index, p.field),
-                message: p.message,
+                message: p.message.clone(),
             }));
         }
         // The file itself is read and checked by `replay`, once.
@@ -250,10 +302,94 @@ impl Config {
                     message,
                 }),
         );
+        for (table, problems) in [
+            ("risk", self.risk.problems()),
+            ("venue", self.venue.problems()),
+        ] {
+            errors.extend(problems.into_iter().map(|(key, message)| ConfigError {
+                key: format!("{table}.{key}"),
+                message,
+            }));
+        }
+        // A strategy is built over the instruments; with none valid, their
+        // errors say it all.
+        if let (Ok(_), Err(error)) = (&instruments, self.strategy()) {
+            errors.push(error);
+        }
+        if self.clock.source == TimeSource::Simulated {
+            if self.topology.mode == Topology::Pipeline {
+                errors.push(ConfigError {
+                    key: "clock.source".into(),
+                    message: "simulated time runs in the fused topology; set topology.mode = \
+                              \"fused\" (or \"auto\")"
+                        .into(),
+                });
+            }
+            let scheduled = match self.feed.source {
+                FeedSource::Synthetic => self.feed.synthetic.rate > 0,
+                FeedSource::Replay => self.feed.replay.pace == Pace::Recorded,
+            };
+            if !scheduled {
+                errors.push(ConfigError {
+                    key: "clock.source".into(),
+                    message: "simulated time follows the feed's schedule, and this feed has \
+                              none; give feed.synthetic.rate a value above 0, or replay at \
+                              pace = \"recorded\""
+                        .into(),
+                });
+            }
+        }
         if errors.is_empty() {
             Ok(())
         } else {
             Err(ConfigErrors(errors))
+        }
+    }
+
+    /// Builds the configured strategy from the built-in registry.
+    ///
+    /// # Errors
+    ///
+    /// An unknown name (naming `strategy.name`), or parameters its factory
+    /// refuses (naming `strategy.params.<name>`).
+    pub fn strategy(&self) -> Result<Box<dyn Strategy>, ConfigError> {
+        let name = &self.strategy.name;
+        let empty = toml::Table::new();
+        let params = match self.strategy.params.get(name) {
+            Some(toml::Value::Table(params)) => params,
+            Some(_) => {
+                return Err(ConfigError {
+                    key: format!("strategy.params.{name}"),
+                    message: "must be a table of the strategy's parameters".into(),
+                })
+            }
+            None => &empty,
+        };
+        let instruments = Instruments::new(&self.instruments).map_err(|_| ConfigError {
+            key: "instruments".into(),
+            message: "the strategy needs valid instruments".into(),
+        })?;
+        Registry::with_builtins()
+            .build(name, params, &instruments)
+            .map_err(|error| match error {
+                StrategyError::Unknown { .. } => ConfigError {
+                    key: "strategy.name".into(),
+                    message: error.to_string(),
+                },
+                StrategyError::Params { message, .. } => ConfigError {
+                    key: format!("strategy.params.{name}"),
+                    message,
+                },
+            })
+    }
+
+    /// The ring sizes.
+    pub fn ring_sizes(&self) -> RingSizes {
+        RingSizes {
+            quotes: self.rings.quotes,
+            orders: self.rings.orders,
+            reports: self.rings.reports,
+            audit: self.rings.audit,
         }
     }
 

@@ -6,6 +6,7 @@
 mod config;
 mod placement;
 mod run;
+mod side;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,37 +1,31 @@
 //! `redline run`: build the decision path in the configured topology, start
-//! its stages, report once a second, and stop cleanly on SIGINT or SIGTERM.
-//!
-//! So far the path carries market data from the synthetic feed to the
-//! decide stage; strategy, risk and the simulated venue are next, and the
-//! pipeline's gateway stage idles until they are.
+//! its stages and the side thread, print a status line once a second, and
+//! stop cleanly (with a summary) on SIGINT or SIGTERM or at the end of a
+//! replay.
 
+use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use redline_engine::audit::{AuditStats, Latency};
 use redline_engine::clock;
+use redline_engine::domain::{Decimal, Instruments, Reject};
 use redline_engine::feed::{Feed, Pace, Recorded, ReplayFeed, SyntheticFeed};
-use redline_engine::path::{Decide, DecideStage, FeedStage, FusedPath, PathCounters};
-use redline_engine::ring;
-use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Stage, Topology};
+use redline_engine::path::{PathCounters, PathParts, TimeSource};
+use redline_engine::risk::RiskGate;
+use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
+use redline_engine::venue::SimVenue;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::config::Config;
 use crate::placement;
-
-/// A stage with nothing wired into it yet: it polls, heartbeats and idles.
-struct Standby;
-
-impl Stage for Standby {
-    fn poll(&mut self) -> usize {
-        0
-    }
-}
+use crate::side::{SideThread, Tally};
 
 /// Runs until SIGINT or SIGTERM (or the end of `replay`, the quotes
 /// `Config::replay` read when the feed source is a replay), then stops and
-/// joins every stage.
+/// joins every stage and prints a summary.
 pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()> {
     let cores = available_cores();
     let plan = placement::plan(config, &cores);
@@ -46,11 +40,139 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
     }
     let instruments = config.instruments();
     let ticks_per_second = 1e9 / clock::ns_per_tick();
-    let (feed, replay_len, source) = match replay {
+    let time = config.clock.source;
+    let now = match time {
+        TimeSource::Wall => clock::ticks(),
+        TimeSource::Simulated => 0,
+    };
+    let (feed, replay_len, source) =
+        build_feed(config, replay, &instruments, now, ticks_per_second);
+    let strategy = config.strategy().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
+        .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
+    let venue = SimVenue::new(&config.venue, &instruments, ticks_per_second);
+    println!(
+        "redline {}: topology {} on {} core(s), pinning {}; {} over {} instruments; \
+         strategy {}; {} time",
+        env!("CARGO_PKG_VERSION"),
+        plan.topology.name(),
+        cores.len(),
+        match config.topology.pinning {
+            PinPolicy::Required => "required",
+            PinPolicy::BestEffort => "best-effort",
+        },
+        source,
+        instruments.len(),
+        config.strategy.name,
+        match time {
+            TimeSource::Wall => "wall-clock",
+            TimeSource::Simulated => "simulated",
+        },
+    );
+
+    let counters = Arc::new(PathCounters::default());
+    let parts = PathParts {
+        feed,
+        strategy,
+        gate,
+        venue,
+        counters: Arc::clone(&counters),
+        time,
+        now,
+        ticks_per_second,
+    };
+    let sizes = config.ring_sizes();
+    let audit_rings = match plan.topology {
+        Topology::Pipeline => {
+            let (pipeline, rings) = parts.pipeline(&sizes);
+            let mut stages = plan.stages.into_iter();
+            let mut next = |name: &str| {
+                stages
+                    .find(|s| s.name == name)
+                    .with_context(|| format!("the {name} stage's placement"))
+            };
+            runtime.spawn(next("feed")?, pipeline.feed)?;
+            runtime.spawn(next("decide")?, pipeline.decide)?;
+            runtime.spawn(next("gateway")?, pipeline.gateway)?;
+            rings.into()
+        }
+        Topology::Fused | Topology::Auto => {
+            let spec = plan.stages.into_iter().next().context("the fused stage")?;
+            let (path, ring) = parts.fused(&sizes);
+            runtime.spawn(spec, path)?;
+            vec![ring]
+        }
+    };
+    let side = SideThread::start(audit_rings, instruments.len(), clock::ns_per_tick())?;
+    for stage in runtime.stages() {
+        let line = format!(
+            "  stage {}: {}, idle {}",
+            stage.name,
+            stage.pinning,
+            stage.idle.name()
+        );
+        match stage.pinning {
+            PinOutcome::Failed { .. } => eprintln!("redline: warning:{line}"),
+            _ => println!("{line}"),
+        }
+    }
+    println!("redline: running; stop with Ctrl-C or SIGTERM");
+
+    let started = Instant::now();
+    let mut last = Totals::default();
+    let mut next_report = started + Duration::from_secs(1);
+    // Relaxed: the flag carries no data; the join below orders the rest.
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(20));
+        if replay_len.is_some_and(|len| counters.quotes() >= len) {
+            println!("redline: replay finished");
+            break;
+        }
+        if Instant::now() >= next_report {
+            next_report += Duration::from_secs(1);
+            let mut tally = side.tally().lock();
+            let line = status_line(
+                started,
+                &counters,
+                &tally,
+                &instruments,
+                time == TimeSource::Simulated,
+                &mut last,
+            );
+            tally.recent.clear();
+            drop(tally);
+            println!("{line}");
+        }
+    }
+    println!("redline: stopping");
+    runtime.shutdown()?;
+    let tally = side.finish()?;
+    print!(
+        "{}",
+        summary(
+            started.elapsed(),
+            &counters,
+            &tally,
+            &instruments,
+            time == TimeSource::Simulated
+        )
+    );
+    Ok(())
+}
+
+/// The configured feed, the replay's length (the run ends after it), and
+/// words for the start-up line.
+fn build_feed(
+    config: &Config,
+    replay: Option<Vec<Recorded>>,
+    instruments: &Instruments,
+    now: u64,
+    ticks_per_second: f64,
+) -> (Feed, Option<u64>, String) {
+    match replay {
         None => {
             let synthetic = &config.feed.synthetic;
-            let feed =
-                SyntheticFeed::new(&instruments, synthetic, clock::ticks(), ticks_per_second);
+            let feed = SyntheticFeed::new(instruments, synthetic, now, ticks_per_second);
             let rate = match synthetic.rate {
                 0 => "full speed (burst)".to_owned(),
                 rate => format!("{rate} quotes/s"),
@@ -72,99 +194,175 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
                 recorded.len(),
                 replay.path.display()
             );
-            let feed = ReplayFeed::new(&recorded, replay.pace, clock::ticks(), ticks_per_second);
+            let feed = ReplayFeed::new(&recorded, replay.pace, now, ticks_per_second);
             (Feed::Replay(feed), Some(recorded.len() as u64), source)
         }
-    };
-    println!(
-        "redline {}: topology {} on {} core(s), pinning {}; {} over {} instruments",
-        env!("CARGO_PKG_VERSION"),
-        plan.topology.name(),
-        cores.len(),
-        match config.topology.pinning {
-            PinPolicy::Required => "required",
-            PinPolicy::BestEffort => "best-effort",
-        },
-        source,
-        instruments.len(),
+    }
+}
+
+/// The running totals the status line turns into rates.
+#[derive(Debug, Default)]
+struct Totals {
+    quotes: u64,
+    decisions: u64,
+}
+
+/// One line: rates over the last second, totals, risk, and the last
+/// second's quote-to-order latency (in wall-clock time).
+fn status_line(
+    started: Instant,
+    counters: &PathCounters,
+    tally: &Tally,
+    instruments: &Instruments,
+    simulated: bool,
+    last: &mut Totals,
+) -> String {
+    let total = &tally.total;
+    let quotes = counters.quotes();
+    let mut line = format!(
+        "status: up {}s, quotes {}/s, decisions {}/s, orders {}, fills {}, rejects {}",
+        started.elapsed().as_secs(),
+        quotes - last.quotes,
+        total.decisions - last.decisions,
+        total.orders_sent,
+        total.fills + total.partial_fills,
+        rejects(total),
     );
-
-    let counters = Arc::new(PathCounters::default());
-    let decide = Decide::new(&instruments, Arc::clone(&counters));
-    match plan.topology {
-        Topology::Pipeline => {
-            let (quotes_tx, quotes_rx) = ring::new(config.rings.quotes);
-            let mut feed = Some(FeedStage {
-                feed,
-                quotes: quotes_tx,
-            });
-            let mut decide = Some(DecideStage {
-                quotes: quotes_rx,
-                decide,
-            });
-            for spec in plan.stages {
-                let stage: Box<dyn Stage> = match spec.name.as_str() {
-                    "feed" => Box::new(feed.take().context("one feed stage")?),
-                    "decide" => Box::new(decide.take().context("one decide stage")?),
-                    _ => Box::new(Standby),
-                };
-                runtime.spawn(spec, stage)?;
-            }
-        }
-        Topology::Fused | Topology::Auto => {
-            let spec = plan.stages.into_iter().next().context("the fused stage")?;
-            runtime.spawn(spec, FusedPath { feed, decide })?;
-        }
-    }
-    for stage in runtime.stages() {
-        let line = format!(
-            "  stage {}: {}, idle {}",
-            stage.name,
-            stage.pinning,
-            stage.idle.name()
+    *last = Totals {
+        quotes,
+        decisions: total.decisions,
+    };
+    let _ = write!(
+        line,
+        ", state {}, position {}, pnl {}",
+        counters.state().name(),
+        net_position(total, instruments),
+        money(counters.pnl_nanos()),
+    );
+    if !simulated {
+        let _ = write!(
+            line,
+            ", quote-to-order {}",
+            percentiles(&tally.recent.quote_to_send)
         );
-        match stage.pinning {
-            PinOutcome::Failed { .. } => eprintln!("redline: warning:{line}"),
-            _ => println!("{line}"),
-        }
     }
-    println!("redline: running; stop with Ctrl-C or SIGTERM");
+    if counters.audit_waits() > 0 {
+        let _ = write!(line, ", audit waits {}", counters.audit_waits());
+    }
+    line
+}
 
-    let started = Instant::now();
-    let mut last_beats: Vec<u64> = runtime.stages().iter().map(|s| s.heartbeat()).collect();
-    let mut last_quotes = 0;
-    let mut next_report = started + Duration::from_secs(1);
-    // Relaxed: the flag carries no data; the join below orders the rest.
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(20));
-        if replay_len.is_some_and(|len| counters.quotes() >= len) {
-            println!("redline: replay finished");
-            break;
-        }
-        if Instant::now() >= next_report {
-            next_report += Duration::from_secs(1);
-            let quotes = counters.quotes();
-            let mut line = format!(
-                "status: up {}s, quotes {}/s ({} total)",
-                started.elapsed().as_secs(),
-                quotes - last_quotes,
-                quotes
-            );
-            last_quotes = quotes;
-            for (stage, last) in runtime.stages().iter().zip(&mut last_beats) {
-                let beats = stage.heartbeat();
-                line += &format!(", {} {} polls/s", stage.name, beats - *last);
-                *last = beats;
-            }
-            println!("{line}");
-        }
-    }
-    println!("redline: stopping");
-    runtime.shutdown()?;
-    println!(
-        "redline: stopped cleanly after {:.1}s; {} quotes processed",
-        started.elapsed().as_secs_f64(),
+/// The summary printed when the run ends.
+fn summary(
+    elapsed: Duration,
+    counters: &PathCounters,
+    tally: &Tally,
+    instruments: &Instruments,
+    simulated: bool,
+) -> String {
+    let total = &tally.total;
+    let mut out = format!(
+        "redline: stopped cleanly after {:.1}s; {} quotes processed\n",
+        elapsed.as_secs_f64(),
         counters.quotes()
     );
-    Ok(())
+    let _ = writeln!(
+        out,
+        "  decisions {}, orders sent {}, cancels sent {}, acks {}, fills {} (+{} partial), \
+         cancelled {}",
+        total.decisions,
+        total.orders_sent,
+        total.cancels_sent,
+        total.acks,
+        total.fills,
+        total.partial_fills,
+        total.cancelled
+    );
+    let _ = writeln!(out, "  rejects {}", rejects(total));
+    let _ = writeln!(
+        out,
+        "  state {}, pnl {}, positions {}",
+        counters.state().name(),
+        money(counters.pnl_nanos()),
+        net_position(total, instruments)
+    );
+    let latencies = [
+        ("quote-to-order", &total.quote_to_send),
+        ("quote-to-decision", &total.quote_to_decision),
+        ("decision-to-send", &total.decision_to_send),
+    ];
+    // Simulated time does not move while the path works: nothing to show.
+    for (name, latency) in latencies.iter().filter(|_| !simulated) {
+        let _ = writeln!(
+            out,
+            "  {name} {}, max {}",
+            percentiles(latency),
+            nanos(latency.histogram().max())
+        );
+    }
+    let _ = write!(
+        out,
+        "  audit: {} records, {} waits for room",
+        total.records,
+        counters.audit_waits()
+    );
+    if simulated {
+        let _ = write!(out, ", digest {:016x}", tally.digest.value());
+    }
+    out.push('\n');
+    out
+}
+
+/// `NONE`, or `CODE=n CODE=n` for each reason seen.
+fn rejects(stats: &AuditStats) -> String {
+    let seen: Vec<String> = Reject::ALL
+        .iter()
+        .filter(|r| stats.rejects[r.index()] > 0)
+        .map(|r| format!("{}={}", r.code(), stats.rejects[r.index()]))
+        .collect();
+    match seen.as_slice() {
+        [] => "none".into(),
+        _ => format!("{} ({})", stats.total_rejects(), seen.join(" ")),
+    }
+}
+
+/// `flat`, or each non-zero position: `ESZ6 +2 NQZ6 -1`.
+fn net_position(stats: &AuditStats, instruments: &Instruments) -> String {
+    let held: Vec<String> = instruments
+        .iter()
+        .zip(&stats.positions)
+        .filter(|(_, &lots)| lots != 0)
+        .map(|(instrument, lots)| format!("{} {lots:+}", instrument.spec.symbol))
+        .collect();
+    if held.is_empty() {
+        "flat".into()
+    } else {
+        held.join(" ")
+    }
+}
+
+/// Nano-units as a decimal amount with two places.
+fn money(nanos: i64) -> String {
+    Decimal::new(i128::from(nanos) / 10_000_000, 2).to_string()
+}
+
+fn percentiles(latency: &Latency) -> String {
+    if latency.count() == 0 {
+        return "p50/p99/p99.9 -".into();
+    }
+    format!(
+        "p50 {} p99 {} p99.9 {}",
+        nanos(latency.quantile_ns(0.5)),
+        nanos(latency.quantile_ns(0.99)),
+        nanos(latency.quantile_ns(0.999))
+    )
+}
+
+/// A duration in nanoseconds, in the unit that reads best.
+fn nanos(ns: u64) -> String {
+    match ns {
+        0..=9_999 => format!("{ns}ns"),
+        10_000..=9_999_999 => format!("{:.1}us", ns as f64 / 1e3),
+        _ => format!("{:.1}ms", ns as f64 / 1e6),
+    }
 }

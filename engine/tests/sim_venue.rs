@@ -6,7 +6,7 @@ use redline_engine::domain::{
     ClientOrderId, ExecKind, ExecReport, InstrumentId, InstrumentSpec, Instruments, Intent,
     NewOrder, Price, Qty, Quote, Reject, Side, TimeInForce,
 };
-use redline_engine::venue::{SimVenue, SimVenueConfig};
+use redline_engine::venue::{SimVenue, SimVenueConfig, MAX_REPORTS_PER_INTENT};
 
 fn instruments() -> Instruments {
     Instruments::new(&[InstrumentSpec {
@@ -28,7 +28,7 @@ fn venue(fill_probability: f64, max_orders: usize) -> SimVenue {
         max_orders,
     };
     let mut venue = SimVenue::new(&config, &instruments(), 1e6);
-    venue.on_quote(&quote(99, 101, 5), |_| {});
+    venue.on_quote(&quote(99, 101, 5), usize::MAX, |_| {});
     venue
 }
 
@@ -58,7 +58,7 @@ fn order(id: u64, side: Side, price: i64, qty: i64, tif: TimeInForce) -> Intent 
 fn run(venue: &mut SimVenue, intent: Intent) -> Vec<ExecReport> {
     let mut reports = Vec::new();
     venue.submit(intent, 0, |r| reports.push(r));
-    venue.poll(100, |r| reports.push(r));
+    venue.poll(100, usize::MAX, |r| reports.push(r));
     reports
 }
 
@@ -99,9 +99,9 @@ fn a_limit_order_rests_and_fills_at_its_price_when_a_quote_crosses_it() {
     assert_eq!(kinds(&reports), [(ExecKind::Ack, 100, 0, 3)]);
     assert_eq!(v.resting(), 1);
     let mut fills = Vec::new();
-    v.on_quote(&quote(100, 101, 5), |r| fills.push(r));
+    v.on_quote(&quote(100, 101, 5), usize::MAX, |r| fills.push(r));
     assert!(fills.is_empty(), "ask 101 does not cross a bid at 100");
-    v.on_quote(&quote(99, 100, 5), |r| fills.push(r));
+    v.on_quote(&quote(99, 100, 5), usize::MAX, |r| fills.push(r));
     assert_eq!(kinds(&fills), [(ExecKind::Fill, 100, 3, 0)]);
     assert_eq!(v.resting(), 0);
 }
@@ -113,7 +113,10 @@ fn cancels_take_resting_orders_off_and_refuse_unknown_ones() {
     let reports = run(&mut v, Intent::Cancel(ClientOrderId(1)));
     assert_eq!(kinds(&reports), [(ExecKind::Cancelled, 105, 0, 0)]);
     let reports = run(&mut v, Intent::Cancel(ClientOrderId(1)));
-    assert_eq!(reports[0].kind, ExecKind::Rejected(Reject::UnknownOrder));
+    assert_eq!(
+        reports[0].kind,
+        ExecKind::CancelRejected(Reject::UnknownOrder)
+    );
 }
 
 #[test]
@@ -123,9 +126,9 @@ fn nothing_happens_before_the_latency_has_passed() {
     v.submit(order(1, Side::Buy, 102, 1, TimeInForce::Ioc), 0, |r| {
         reports.push(r)
     });
-    assert_eq!(v.poll(99, |r| reports.push(r)), 0);
+    assert_eq!(v.poll(99, usize::MAX, |r| reports.push(r)), 0);
     assert!(reports.is_empty());
-    assert_eq!(v.poll(100, |r| reports.push(r)), 1);
+    assert_eq!(v.poll(100, usize::MAX, |r| reports.push(r)), 1);
     assert_eq!(reports.len(), 1);
 }
 
@@ -155,11 +158,36 @@ fn a_full_venue_rejects_new_orders_at_once() {
     v.submit(order(3, Side::Buy, 92, 1, TimeInForce::Limit), 0, |r| {
         reports.push(r)
     });
-    assert_eq!(reports[0].kind, ExecKind::Rejected(Reject::InvalidOrder));
+    assert_eq!(reports[0].kind, ExecKind::Rejected(Reject::VenueBusy));
     let cancel = run(&mut v, Intent::Cancel(ClientOrderId(1)));
     assert_eq!(
         cancel[0].kind,
         ExecKind::Cancelled,
         "cancels still get through"
     );
+}
+
+#[test]
+fn the_venue_answers_no_more_than_its_caller_has_room_for() {
+    let mut v = venue(1.0, 8);
+    for id in 1..=3 {
+        v.submit(order(id, Side::Buy, 102, 8, TimeInForce::Ioc), 0, |_| {});
+    }
+    // Each of these answers with a partial fill and a cancel.
+    let mut reports = Vec::new();
+    let room = MAX_REPORTS_PER_INTENT + 1;
+    assert_eq!(v.poll(100, room, |r| reports.push(r)), 2, "one intent fits");
+    assert_eq!(v.poll(100, 4, |r| reports.push(r)), 4, "the others wait");
+    assert_eq!(reports.len(), 6);
+    assert_eq!(v.poll(100, usize::MAX, |r| reports.push(r)), 0);
+
+    for id in 10..13 {
+        run(&mut v, order(id, Side::Buy, 100, 1, TimeInForce::Limit));
+    }
+    let mut fills = Vec::new();
+    let crossing = quote(99, 100, 5);
+    assert_eq!(v.on_quote(&crossing, 2, |r| fills.push(r)), 2);
+    assert_eq!(v.resting(), 1, "the third fills on a later quote");
+    assert_eq!(v.on_quote(&crossing, 2, |r| fills.push(r)), 1);
+    assert_eq!(v.resting(), 0);
 }

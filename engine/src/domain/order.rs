@@ -49,7 +49,7 @@ pub enum TimeInForce {
 pub struct ClientOrderId(pub u64);
 
 /// A new order as a strategy asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NewOrder {
     /// Its id.
     pub id: ClientOrderId,
@@ -66,7 +66,7 @@ pub struct NewOrder {
 }
 
 /// What a strategy asks the engine to do; every one passes the risk gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Intent {
     /// Send a new order.
     New(NewOrder),
@@ -75,7 +75,7 @@ pub enum Intent {
 }
 
 /// What happened to an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExecKind {
     /// The venue accepted it; `leaves` is open.
     Ack,
@@ -87,10 +87,13 @@ pub enum ExecKind {
     Cancelled,
     /// It was refused, by the risk gate or the venue; done.
     Rejected(Reject),
+    /// A cancel of it was refused (by the risk gate or the venue, say
+    /// because it had already finished); the order itself is unchanged.
+    CancelRejected(Reject),
 }
 
 /// An execution report: one event in an order's life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExecReport {
     /// The order.
     pub id: ClientOrderId,

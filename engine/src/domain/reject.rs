@@ -33,8 +33,8 @@ pub enum Reject {
     ReduceOnly = 11,
     /// Trading is halted.
     Halted = 12,
-    /// The audit ring is full: no order goes out without its record.
-    AuditBackpressure = 13,
+    /// The venue, or the ring to it, has no room for another order.
+    VenueBusy = 13,
     /// The venue knows no such order (a cancel of a finished order).
     UnknownOrder = 14,
     /// The venue refused the order as malformed.
@@ -56,7 +56,7 @@ impl Reject {
         Reject::SelfTrade,
         Reject::ReduceOnly,
         Reject::Halted,
-        Reject::AuditBackpressure,
+        Reject::VenueBusy,
         Reject::UnknownOrder,
         Reject::InvalidOrder,
     ];
@@ -76,7 +76,7 @@ impl Reject {
             Reject::SelfTrade => "SELF_TRADE",
             Reject::ReduceOnly => "REDUCE_ONLY",
             Reject::Halted => "HALTED",
-            Reject::AuditBackpressure => "AUDIT_BACKPRESSURE",
+            Reject::VenueBusy => "VENUE_BUSY",
             Reject::UnknownOrder => "UNKNOWN_ORDER",
             Reject::InvalidOrder => "INVALID_ORDER",
         }

@@ -32,6 +32,15 @@ impl Feed {
         }
     }
 
+    /// When its next quote is due, in clock ticks; `None` when it has no
+    /// schedule (burst mode, the fastest replay pace) or nothing left.
+    pub fn next_due(&self) -> Option<u64> {
+        match self {
+            Feed::Synthetic(feed) => feed.next_due(),
+            Feed::Replay(feed) => feed.next_due(),
+        }
+    }
+
     /// Whether it has nothing more to give (a finished replay); the
     /// synthetic feed never finishes.
     pub fn is_finished(&self) -> bool {

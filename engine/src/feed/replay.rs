@@ -195,6 +195,8 @@ pub struct ReplayFeed {
     /// When each quote is due, in clock ticks; all zero at the fastest
     /// pace. Computed once, here, so polling does no float work.
     due: Box<[u64]>,
+    /// At recorded pace.
+    paced: bool,
     next: usize,
 }
 
@@ -211,6 +213,7 @@ impl ReplayFeed {
                     Pace::Fastest => 0,
                 })
                 .collect(),
+            paced: pace == Pace::Recorded,
             next: 0,
         }
     }
@@ -228,6 +231,14 @@ impl ReplayFeed {
             made += 1;
         }
         made
+    }
+
+    /// When the next quote is due; `None` at the fastest pace or when
+    /// every quote has been handed out.
+    pub fn next_due(&self) -> Option<u64> {
+        self.paced
+            .then(|| self.due.get(self.next).copied())
+            .flatten()
     }
 
     /// Whether every quote has been handed out.

@@ -123,6 +123,11 @@ impl SyntheticFeed {
         made
     }
 
+    /// When the next quote is due; `None` in burst mode.
+    pub fn next_due(&self) -> Option<u64> {
+        (self.interval > 0).then_some(self.next_due)
+    }
+
     fn next_quote(&mut self, received: u64) -> Quote {
         let index = self.next_instrument;
         self.next_instrument = (index + 1) % self.bids.len();

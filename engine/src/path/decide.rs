@@ -1,42 +1,276 @@
-//! The decide stage's state: the market as it has seen it. Strategy and the
-//! risk gate join it here; so far it keeps each instrument's latest quote
-//! and counts what it processed.
+//! The decide stage's work: each event (quote, execution report, timer)
+//! goes to the risk gate's view of the market and positions, then to the
+//! strategy; each intent the strategy writes passes the gate and goes out,
+//! or is refused and told back to the strategy as a report. Everything it
+//! does is written to the audit log.
 
 use std::sync::Arc;
 
 use super::counters::PathCounters;
-use crate::domain::{InstrumentId, Instruments, Quote};
+use super::outbox::{Outbox, Outgoing};
+use super::time::TimeSource;
+use crate::audit::{AuditEvent, AuditLog, Stamps, Trigger};
+use crate::domain::{ExecKind, ExecReport, InstrumentId, Intent, Price, Qty, Quote, Reject, Side};
+use crate::risk::{RiskGate, TradingState};
+use crate::strategy::{Context, Intents, Strategy};
 
-/// The decide stage's state; owned by one thread.
+/// The most intents one event may make, the strategy's answers to refusals
+/// included (the [`Intents`] budget).
+pub const MAX_INTENTS: usize = 32;
+
+/// The most audit records one event can write: its report, a state change,
+/// and each intent passed (and, in the fused topology, sent) or refused.
+pub const RECORDS_PER_EVENT: usize = 2 * MAX_INTENTS + 2;
+
+/// The strategy's timer.
+#[derive(Debug, Clone, Copy)]
+struct Timer {
+    interval: u64,
+    next: u64,
+}
+
+/// The decide stage's state; owned by one thread. Never allocates, locks,
+/// blocks or logs once built.
 pub struct Decide {
-    /// The latest quote of each instrument; allocated once, here.
-    latest: Box<[Option<Quote>]>,
+    strategy: Box<dyn Strategy>,
+    gate: RiskGate,
+    intents: Intents,
+    /// Refusals of the intents being routed, to tell the strategy; room for
+    /// `MAX_INTENTS`.
+    refused: Vec<ExecReport>,
+    audit: AuditLog,
+    timer: Option<Timer>,
+    /// The trading state as last recorded.
+    state: TradingState,
     quotes: u64,
     counters: Arc<PathCounters>,
+    time: TimeSource,
 }
 
 impl Decide {
-    /// State for `instruments`, publishing into `counters`.
-    pub fn new(instruments: &Instruments, counters: Arc<PathCounters>) -> Self {
+    /// The decide stage for `strategy` behind `gate`, writing into `audit`
+    /// and publishing into `counters`; starts at path time `now` on a clock
+    /// of `ticks_per_second`.
+    pub fn new(
+        strategy: Box<dyn Strategy>,
+        gate: RiskGate,
+        audit: AuditLog,
+        counters: Arc<PathCounters>,
+        time: TimeSource,
+        now: u64,
+        ticks_per_second: f64,
+    ) -> Self {
+        assert!(
+            audit.capacity() >= RECORDS_PER_EVENT,
+            "the audit ring holds one event's records"
+        );
+        let timer = strategy.timer_interval_ns().map(|ns| {
+            let interval = ((ns as f64 * ticks_per_second / 1e9) as u64).max(1);
+            Timer {
+                interval,
+                next: now + interval,
+            }
+        });
+        let state = gate.state();
+        counters.set_state(state);
         Decide {
-            latest: vec![None; instruments.len()].into_boxed_slice(),
+            strategy,
+            gate,
+            intents: Intents::with_capacity(MAX_INTENTS),
+            refused: Vec::with_capacity(MAX_INTENTS),
+            audit,
+            timer,
+            state,
             quotes: 0,
             counters,
+            time,
         }
     }
 
-    /// Takes one quote. Never allocates, blocks or logs.
+    /// Whether the audit ring has room for everything one event can write.
+    /// A stage asks before each event and, when not, leaves the event where
+    /// it is for a later poll (the wait is counted).
     #[inline]
-    pub fn on_quote(&mut self, quote: Quote) {
-        if let Some(latest) = self.latest.get_mut(quote.instrument.index()) {
-            *latest = Some(quote);
+    pub fn ready(&mut self) -> bool {
+        let ready = self.audit.has_room(RECORDS_PER_EVENT);
+        if !ready {
+            self.counters.set_audit_waits(self.audit.stalls());
         }
+        ready
+    }
+
+    /// How many events, up to `max`, the audit ring has room for now.
+    #[inline]
+    pub fn room_for_events(&mut self, max: usize) -> usize {
+        let mut events = max;
+        while events > 0 && !self.audit.has_room(events * RECORDS_PER_EVENT) {
+            events /= 2;
+        }
+        if events == 0 {
+            self.counters.set_audit_waits(self.audit.stalls());
+        }
+        events
+    }
+
+    /// Takes a quote at path time `now`.
+    #[inline]
+    pub fn on_quote(&mut self, quote: Quote, now: u64, out: &mut impl Outbox) {
+        self.gate.on_quote(&quote);
         self.quotes += 1;
         self.counters.set_quotes(self.quotes);
+        self.note_state(now);
+        self.intents.next_event();
+        let ctx = Context {
+            now,
+            positions: self.gate.positions(),
+        };
+        self.strategy.on_quote(&quote, &ctx, &mut self.intents);
+        self.route(Trigger::Quote, quote.received, now, out);
     }
 
-    /// The latest quote of `instrument`, if one arrived.
-    pub fn latest(&self, instrument: InstrumentId) -> Option<&Quote> {
-        self.latest.get(instrument.index())?.as_ref()
+    /// Takes an execution report from the venue at path time `now`.
+    #[inline]
+    pub fn on_report(&mut self, report: ExecReport, now: u64, out: &mut impl Outbox) {
+        let received = self.time.stamp(now);
+        self.audit.record(AuditEvent::Report { report, received });
+        self.gate.on_report(&report);
+        self.note_state(now);
+        self.intents.next_event();
+        let ctx = Context {
+            now,
+            positions: self.gate.positions(),
+        };
+        self.strategy.on_report(&report, &ctx, &mut self.intents);
+        self.route(Trigger::Report, received, now, out);
+    }
+
+    /// Whether the strategy's timer is due at `now`.
+    #[inline]
+    pub fn timer_due(&self, now: u64) -> bool {
+        self.timer.is_some_and(|t| now >= t.next)
+    }
+
+    /// Fires the strategy's timer if it is due at `now`; returns whether it
+    /// fired. A timer that fell behind fires once and then keeps its pace.
+    #[inline]
+    pub fn on_timer(&mut self, now: u64, out: &mut impl Outbox) -> bool {
+        let Some(timer) = &mut self.timer else {
+            return false;
+        };
+        if now < timer.next {
+            return false;
+        }
+        let missed = (now - timer.next) / timer.interval;
+        timer.next += (missed + 1) * timer.interval;
+        self.intents.next_event();
+        let ctx = Context {
+            now,
+            positions: self.gate.positions(),
+        };
+        self.strategy.on_timer(&ctx, &mut self.intents);
+        self.route(Trigger::Timer, self.time.stamp(now), now, out);
+        true
+    }
+
+    /// Sends what the strategy wrote through the gate, and tells it of each
+    /// refusal, which it may answer with more intents from the same budget.
+    fn route(&mut self, trigger: Trigger, event: u64, now: u64, out: &mut impl Outbox) {
+        let time = self.time;
+        while !self.intents.is_empty() {
+            let decided = time.stamp(now);
+            for intent in self.intents.drain() {
+                let verdict = if out.has_room() {
+                    self.gate.check(&intent, now)
+                } else {
+                    Err(Reject::VenueBusy)
+                };
+                let stamps = Stamps {
+                    trigger,
+                    event,
+                    decided,
+                    risk: time.stamp(now),
+                    sent: 0,
+                };
+                match verdict {
+                    Ok(()) => {
+                        self.audit.record(AuditEvent::Passed { intent, stamps });
+                        out.send(Outgoing { intent, stamps }, now, &mut self.audit);
+                    }
+                    Err(reason) => {
+                        self.audit.record(AuditEvent::Refused {
+                            intent,
+                            reason,
+                            stamps,
+                        });
+                        self.refused.push(refusal(&self.gate, intent, reason));
+                    }
+                }
+            }
+            if self.refused.is_empty() {
+                break;
+            }
+            let ctx = Context {
+                now,
+                positions: self.gate.positions(),
+            };
+            for report in self.refused.drain(..) {
+                self.strategy.on_report(&report, &ctx, &mut self.intents);
+            }
+        }
+        self.note_state(now);
+        self.counters.set_pnl_nanos(self.gate.pnl_nanos());
+    }
+
+    /// Records a change of the trading state since the last one recorded.
+    fn note_state(&mut self, now: u64) {
+        let state = self.gate.state();
+        if state != self.state {
+            self.audit.record(AuditEvent::State {
+                from: self.state,
+                to: state,
+                at: self.time.stamp(now),
+            });
+            self.state = state;
+            self.counters.set_state(state);
+        }
+    }
+
+    /// The risk gate, to read.
+    pub fn gate(&self) -> &RiskGate {
+        &self.gate
+    }
+
+    /// Quotes taken so far.
+    pub fn quotes(&self) -> u64 {
+        self.quotes
+    }
+}
+
+/// The report that tells the strategy its intent was refused.
+fn refusal(gate: &RiskGate, intent: Intent, reason: Reject) -> ExecReport {
+    match intent {
+        Intent::New(order) => ExecReport {
+            id: order.id,
+            instrument: order.instrument,
+            side: order.side,
+            kind: ExecKind::Rejected(reason),
+            price: order.price,
+            filled: Qty(0),
+            leaves: Qty(0),
+        },
+        Intent::Cancel(id) => {
+            let (instrument, side) = gate
+                .open_order(id)
+                .unwrap_or((InstrumentId::default(), Side::Buy));
+            ExecReport {
+                id,
+                instrument,
+                side,
+                kind: ExecKind::CancelRejected(reason),
+                price: Price(0),
+                filled: Qty(0),
+                leaves: Qty(0),
+            }
+        }
     }
 }

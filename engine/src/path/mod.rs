@@ -1,10 +1,17 @@
-//! The decision path: market data in, decisions out, as stages the runtime
-//! runs in either topology, and the counters it publishes.
+//! The decision path: market data in, strategy and risk in the decide
+//! stage, orders out to the venue and its reports back, as stages the
+//! runtime runs in either topology; and what it publishes.
 
 mod counters;
 mod decide;
+mod outbox;
 mod stages;
+mod time;
+mod wiring;
 
 pub use counters::PathCounters;
-pub use decide::Decide;
-pub use stages::{DecideStage, FeedStage, FusedPath, BATCH};
+pub use decide::{Decide, MAX_INTENTS, RECORDS_PER_EVENT};
+pub use outbox::{Outbox, Outgoing, VenueLink};
+pub use stages::{DecideStage, FeedStage, FusedPath, GatewayStage, BATCH};
+pub use time::TimeSource;
+pub use wiring::{PathParts, Pipeline, RingSizes};

@@ -1,62 +1,186 @@
-//! The decision path's stages as the runtime runs them: each owns its part
-//! of the path and polls its inputs. In the fused topology one stage runs
-//! the whole path with direct calls; in the pipeline each part has its own
-//! thread and rings join them.
+//! The decision path's stages as the runtime runs them. In the fused
+//! topology one stage runs the whole path with direct calls; in the
+//! pipeline the feed, decide and gateway stages each have a thread, joined
+//! by rings.
+//!
+//! No stage ever drops an item: each takes work only when what it may
+//! produce has room downstream, and leaves the rest where it is. The one
+//! cycle (decide -> orders -> gateway -> reports -> decide) cannot lock up:
+//! the decide stage takes reports whatever room the orders ring has
+//! (refusing, with `VENUE_BUSY`, intents that find none), so the gateway
+//! always gets room back.
 
-use super::decide::Decide;
+use std::collections::VecDeque;
+
+use super::decide::{Decide, MAX_INTENTS};
+use super::outbox::{Outgoing, VenueLink};
+use super::time::TimeSource;
+use crate::audit::{AuditEvent, AuditLog, Stamps};
 use crate::clock;
-use crate::domain::Quote;
+use crate::domain::{ExecReport, Quote};
 use crate::feed::Feed;
 use crate::ring;
 use crate::stage::Stage;
+use crate::venue::{SimVenue, MAX_REPORTS_PER_INTENT};
 
-/// Quotes a feed makes, or a decide stage drains, per poll at most.
+/// Events a stage takes per poll at most.
 pub const BATCH: usize = 64;
 
-/// The whole path on one thread: quotes go from the feed to decide by a
-/// direct call, no ring hop.
+/// The whole path on one thread: feed, decide and venue by direct calls,
+/// no ring hop.
 pub struct FusedPath {
-    /// Market data.
-    pub feed: Feed,
-    /// Everything after it.
-    pub decide: Decide,
+    feed: Feed,
+    decide: Decide,
+    venue: SimVenue,
+    /// The venue's answers not yet taken; sized once.
+    reports: VecDeque<ExecReport>,
+    time: TimeSource,
+    /// Path time, in simulated time.
+    now: u64,
+}
+
+impl FusedPath {
+    /// The path from `feed` through `decide` to `venue`, whose answers
+    /// queue in a buffer of `report_room` (at least twice the venue's
+    /// `max_orders`, so that it never holds the venue back for long).
+    pub fn new(
+        feed: Feed,
+        decide: Decide,
+        venue: SimVenue,
+        report_room: usize,
+        time: TimeSource,
+    ) -> Self {
+        FusedPath {
+            feed,
+            decide,
+            venue,
+            reports: VecDeque::with_capacity(report_room.max(MAX_REPORTS_PER_INTENT + 1)),
+            time,
+            now: 0,
+        }
+    }
+
+    /// The decide stage's state.
+    pub fn decide(&self) -> &Decide {
+        &self.decide
+    }
+
+    /// Whether the feed has nothing more to give.
+    pub fn is_finished(&self) -> bool {
+        self.feed.is_finished()
+    }
+
+    fn now(&mut self) -> u64 {
+        match self.time {
+            TimeSource::Wall => clock::ticks(),
+            TimeSource::Simulated => {
+                if let Some(due) = self.feed.next_due() {
+                    self.now = self.now.max(due);
+                }
+                self.now
+            }
+        }
+    }
+
+    /// Takes the venue's queued answers; `false` when the audit ring
+    /// stopped it before the queue was empty.
+    fn take_reports(&mut self, now: u64) -> Option<usize> {
+        let mut taken = 0;
+        while !self.reports.is_empty() {
+            if !self.decide.ready() {
+                return None;
+            }
+            let report = self.reports.pop_front().expect("not empty");
+            let mut link = VenueLink {
+                venue: &mut self.venue,
+                reports: &mut self.reports,
+                time: self.time,
+            };
+            self.decide.on_report(report, now, &mut link);
+            taken += 1;
+        }
+        Some(taken)
+    }
 }
 
 impl Stage for FusedPath {
     #[inline]
     fn poll(&mut self) -> usize {
-        let decide = &mut self.decide;
-        self.feed
-            .poll(clock::ticks(), BATCH, |quote| decide.on_quote(quote))
+        let now = self.now();
+        let room = self.reports.capacity() - self.reports.len();
+        let mut work = self.venue.poll(now, room, |r| self.reports.push_back(r));
+        while work < BATCH {
+            // Reports first, so that the strategy sees its fills before the
+            // next quote.
+            let Some(taken) = self.take_reports(now) else {
+                break;
+            };
+            work += taken;
+            if !self.decide.ready() {
+                break;
+            }
+            let mut link = VenueLink {
+                venue: &mut self.venue,
+                reports: &mut self.reports,
+                time: self.time,
+            };
+            if self.decide.on_timer(now, &mut link) {
+                work += 1;
+                continue;
+            }
+            let mut next = None;
+            self.feed.poll(now, 1, |quote| next = Some(quote));
+            let Some(quote) = next else {
+                break;
+            };
+            self.decide.on_quote(quote, now, &mut link);
+            // The venue sees the market after the strategy has reacted; its
+            // passive fills come back as reports on the next round.
+            let room = self.reports.capacity() - self.reports.len();
+            let reports = &mut self.reports;
+            self.venue.on_quote(&quote, room, |r| reports.push_back(r));
+            work += 1;
+        }
+        work
     }
 }
 
-/// The pipeline's feed stage: makes quotes only as far as the ring to the
-/// decide stage has room, so a slow decide stage holds quotes back in the
-/// feed (which catches up later) instead of losing them.
+/// The pipeline's feed stage: makes quotes only as far as both rings it
+/// writes (to the decide stage and to the venue) have room, so a slow
+/// reader holds quotes back in the feed (which catches up later) instead of
+/// losing them.
 pub struct FeedStage {
     /// Market data.
     pub feed: Feed,
     /// To the decide stage.
     pub quotes: ring::Producer<Quote>,
+    /// To the gateway stage, for the venue's view of the market.
+    pub market: ring::Producer<Quote>,
 }
 
 impl Stage for FeedStage {
     #[inline]
     fn poll(&mut self) -> usize {
-        let mut claim = self.quotes.claim(BATCH);
-        let room = claim.remaining();
+        let mut to_decide = self.quotes.claim(BATCH);
+        let mut to_venue = self.market.claim(to_decide.remaining());
+        let room = to_venue.remaining();
         self.feed.poll(clock::ticks(), room, |quote| {
-            // `room` slots were claimed, so every write fits.
-            let _ = claim.write(quote);
+            // `room` slots were claimed in both, so every write fits.
+            let _ = to_decide.write(quote);
+            let _ = to_venue.write(quote);
         })
     }
 }
 
-/// The pipeline's decide stage: drains quotes into [`Decide`].
+/// The pipeline's decide stage: reports and quotes in, intents out to the
+/// gateway.
 pub struct DecideStage {
     /// From the feed stage.
     pub quotes: ring::Consumer<Quote>,
+    /// From the gateway stage.
+    pub reports: ring::Consumer<ExecReport>,
+    /// To the gateway stage.
+    pub orders: ring::Producer<Outgoing>,
     /// The state.
     pub decide: Decide,
 }
@@ -64,84 +188,81 @@ pub struct DecideStage {
 impl Stage for DecideStage {
     #[inline]
     fn poll(&mut self) -> usize {
-        let mut taken = 0;
-        for quote in self.quotes.drain(BATCH) {
-            self.decide.on_quote(quote);
-            taken += 1;
+        let now = clock::ticks();
+        let mut work = 0;
+        // Reports are taken whatever room the orders ring has (see the
+        // module docs).
+        while work < BATCH && !self.reports.is_empty() && self.decide.ready() {
+            if let Some(report) = self.reports.pop() {
+                self.decide.on_report(report, now, &mut self.orders);
+                work += 1;
+            }
         }
-        taken
+        if self.decide.timer_due(now) && self.decide.ready() {
+            self.decide.on_timer(now, &mut self.orders);
+            work += 1;
+        }
+        // A quote is taken only with room for every intent it may make.
+        let events = self.decide.room_for_events(BATCH);
+        let quotes = events.min(self.orders.room(events * MAX_INTENTS) / MAX_INTENTS);
+        for quote in self.quotes.drain(quotes) {
+            self.decide.on_quote(quote, now, &mut self.orders);
+            work += 1;
+        }
+        work
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
+/// The pipeline's gateway stage: hands intents to the venue and its answers
+/// back to the decide stage, and shows the venue the market.
+pub struct GatewayStage {
+    /// From the decide stage.
+    pub orders: ring::Consumer<Outgoing>,
+    /// From the feed stage.
+    pub market: ring::Consumer<Quote>,
+    /// To the decide stage.
+    pub reports: ring::Producer<ExecReport>,
+    /// The venue.
+    pub venue: SimVenue,
+    /// Its own audit log, for `Sent` records.
+    pub audit: AuditLog,
+}
 
-    use super::*;
-    use crate::domain::{InstrumentId, InstrumentSpec, Instruments};
-    use crate::feed::{SyntheticConfig, SyntheticFeed};
-    use crate::path::PathCounters;
-
-    fn instruments() -> Instruments {
-        let spec = |symbol: &str| InstrumentSpec {
-            symbol: symbol.into(),
-            tick_size: "0.25".parse().unwrap(),
-            lot_size: "1".parse().unwrap(),
-            multiplier: "50".parse().unwrap(),
-            reference_price: "100".parse().unwrap(),
-        };
-        Instruments::new(&[spec("A"), spec("B"), spec("C")]).unwrap()
-    }
-
-    fn burst_feed(instruments: &Instruments) -> Feed {
-        let config = SyntheticConfig {
-            seed: 9,
-            rate: 0,
-            spread_ticks: 1,
-            max_step_ticks: 2,
-            size_lots: 5,
-        };
-        Feed::Synthetic(SyntheticFeed::new(instruments, &config, 0, 1e9))
-    }
-
-    #[test]
-    fn pipeline_stages_see_what_the_fused_path_sees() {
-        let instruments = instruments();
-        let fused_counters = Arc::new(PathCounters::default());
-        let mut fused = FusedPath {
-            feed: burst_feed(&instruments),
-            decide: Decide::new(&instruments, Arc::clone(&fused_counters)),
-        };
-        let counters = Arc::new(PathCounters::default());
-        let (tx, rx) = ring::new(16);
-        let mut feed = FeedStage {
-            feed: burst_feed(&instruments),
-            quotes: tx,
-        };
-        let mut decide = DecideStage {
-            quotes: rx,
-            decide: Decide::new(&instruments, Arc::clone(&counters)),
-        };
-        // The ring holds 16: the feed stage makes only what fits, and
-        // nothing is lost while the decide stage catches up.
-        let mut made = 0;
-        while made < 1024 {
-            made += feed.poll();
-            assert!(feed.poll() == 0, "a full ring holds the feed back");
-            decide.poll();
+impl Stage for GatewayStage {
+    #[inline]
+    fn poll(&mut self) -> usize {
+        let now = clock::ticks();
+        let mut reports = self.reports.claim(BATCH);
+        let venue = &mut self.venue;
+        let mut work = venue.poll(now, reports.remaining(), |r| {
+            let _ = reports.write(r);
+        });
+        for quote in self.market.drain(BATCH) {
+            // The view always moves on; fills wait for room.
+            venue.on_quote(&quote, reports.remaining(), |r| {
+                let _ = reports.write(r);
+            });
+            work += 1;
         }
-        while fused_counters.quotes() < 1024 {
-            fused.poll();
+        // A full venue answers a new order at once: one report each.
+        let mut orders = reports.remaining();
+        while orders > 0 && !self.audit.has_room(orders) {
+            orders /= 2;
         }
-        assert_eq!(counters.quotes(), 1024);
-        assert_eq!(fused_counters.quotes(), 1024);
-        for id in 0..3 {
-            let id = InstrumentId(id);
-            let (a, b) = (fused.decide.latest(id), decide.decide.latest(id));
-            assert_eq!(
-                a.map(|q| (q.seq, q.bid, q.ask)),
-                b.map(|q| (q.seq, q.bid, q.ask))
-            );
+        for outgoing in self.orders.drain(orders) {
+            let stamps = Stamps {
+                sent: clock::ticks(),
+                ..outgoing.stamps
+            };
+            self.audit.record(AuditEvent::Sent {
+                intent: outgoing.intent,
+                stamps,
+            });
+            venue.submit(outgoing.intent, now, |r| {
+                let _ = reports.write(r);
+            });
+            work += 1;
         }
+        work
     }
 }

@@ -78,6 +78,14 @@ impl<T> Producer<T> {
         }
     }
 
+    /// How many of `wanted` slots are free now, at most `wanted`: room a
+    /// stage checks before it takes work whose output must not be dropped.
+    /// Reads the consumer's head only when the cached one shows fewer.
+    #[inline]
+    pub fn room(&mut self, wanted: usize) -> usize {
+        self.free(wanted)
+    }
+
     /// How many of `wanted` slots are free, refreshing the cached head only
     /// when it shows fewer than `wanted`.
     #[inline]

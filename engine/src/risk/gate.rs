@@ -336,6 +336,14 @@ impl RiskGate {
         &self.positions
     }
 
+    /// The instrument and side of an order let through and not finished.
+    pub fn open_order(&self, id: ClientOrderId) -> Option<(InstrumentId, Side)> {
+        self.open
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| (o.instrument, o.side))
+    }
+
     /// Orders let through and not finished.
     pub fn open_orders(&self) -> usize {
         self.open.len()

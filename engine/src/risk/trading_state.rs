@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Whether, and how, the engine may trade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TradingState {
     /// Orders pass the other checks.
@@ -23,6 +23,37 @@ impl TradingState {
             TradingState::Active => "active",
             TradingState::ReduceOnly => "reduce-only",
             TradingState::Halted => "halted",
+        }
+    }
+
+    /// A small number for an atomic: 0, 1, 2.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The state of a [`TradingState::code`]; an unknown code reads as
+    /// `Halted`, which fails safe.
+    pub fn from_code(code: u8) -> TradingState {
+        match code {
+            0 => TradingState::Active,
+            1 => TradingState::ReduceOnly,
+            _ => TradingState::Halted,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TradingState;
+
+    #[test]
+    fn codes_round_trip() {
+        for state in [
+            TradingState::Active,
+            TradingState::ReduceOnly,
+            TradingState::Halted,
+        ] {
+            assert_eq!(TradingState::from_code(state.code()), state);
         }
     }
 }

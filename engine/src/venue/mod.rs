@@ -3,4 +3,4 @@
 
 mod sim;
 
-pub use sim::{SimVenue, SimVenueConfig};
+pub use sim::{SimVenue, SimVenueConfig, MAX_REPORTS_PER_INTENT};

@@ -68,6 +68,10 @@ struct Resting {
     leaves: i64,
 }
 
+/// The most reports the venue answers one intent with: a partial fill and
+/// then an acknowledgement (or a cancel) of the rest.
+pub const MAX_REPORTS_PER_INTENT: usize = 2;
+
 /// The simulated venue. See the module docs.
 #[derive(Debug)]
 pub struct SimVenue {
@@ -110,7 +114,7 @@ impl SimVenue {
         if let (Intent::New(order), true) = (intent, full) {
             out(report(
                 &order,
-                ExecKind::Rejected(Reject::InvalidOrder),
+                ExecKind::Rejected(Reject::VenueBusy),
                 order.price,
                 0,
                 order.qty.0,
@@ -127,14 +131,21 @@ impl SimVenue {
     }
 
     /// Takes a quote: the venue's view of the market, and passive fills of
-    /// resting orders it crosses.
-    pub fn on_quote(&mut self, quote: &Quote, mut out: impl FnMut(ExecReport)) {
+    /// resting orders it crosses, at most `room` of them (the rest may fill
+    /// on a later quote); returns how many reports it wrote.
+    pub fn on_quote(
+        &mut self,
+        quote: &Quote,
+        room: usize,
+        mut out: impl FnMut(ExecReport),
+    ) -> usize {
         let Some(slot) = self.book.get_mut(quote.instrument.index()) else {
-            return;
+            return 0;
         };
         *slot = Some(*quote);
+        let mut written = 0;
         let mut i = 0;
-        while i < self.resting.len() {
+        while i < self.resting.len() && written < room {
             let resting = self.resting[i];
             let crossed = resting.order.instrument == quote.instrument
                 && match resting.order.side {
@@ -149,26 +160,31 @@ impl SimVenue {
                     resting.leaves,
                     0,
                 ));
+                written += 1;
                 self.resting.swap_remove(i);
             } else {
                 i += 1;
             }
         }
+        written
     }
 
-    /// Acts on every intent that has reached the venue by `now`; returns how
-    /// many.
-    pub fn poll(&mut self, now: u64, mut out: impl FnMut(ExecReport)) -> usize {
-        let mut acted = 0;
+    /// Acts on the intents that have reached the venue by `now`, as long as
+    /// `room` has space for what one may answer ([`MAX_REPORTS_PER_INTENT`]);
+    /// returns how many reports it wrote.
+    pub fn poll(&mut self, now: u64, room: usize, mut out: impl FnMut(ExecReport)) -> usize {
+        let mut written = 0;
         while let Some(&(due, intent)) = self.in_flight.front() {
-            if due > now {
+            if due > now || room.saturating_sub(written) < MAX_REPORTS_PER_INTENT {
                 break;
             }
             self.in_flight.pop_front();
-            self.act(intent, &mut out);
-            acted += 1;
+            self.act(intent, &mut |report| {
+                written += 1;
+                out(report);
+            });
         }
-        acted
+        written
     }
 
     /// Orders resting at the venue.
@@ -199,7 +215,7 @@ impl SimVenue {
                 id,
                 instrument: InstrumentId::default(),
                 side: Side::Buy,
-                kind: ExecKind::Rejected(Reject::UnknownOrder),
+                kind: ExecKind::CancelRejected(Reject::UnknownOrder),
                 price: Price(0),
                 filled: Qty(0),
                 leaves: Qty(0),

@@ -1,0 +1,121 @@
+//! The side thread: drains the hot path's audit rings and folds each record
+//! into the run's totals and the current interval's figures, which the
+//! status line and the final summary read. It is never pinned to a hot-path
+//! core, and the hot path never waits on it except for room in a full audit
+//! ring.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context;
+use parking_lot::Mutex;
+use redline_engine::audit::{AuditRecord, AuditStats, Digest};
+use redline_engine::ring;
+
+/// Records taken from one ring before the lock is let go.
+const BATCH: usize = 4096;
+
+/// What the audit stream has added up to.
+#[derive(Debug)]
+pub struct Tally {
+    /// Since the start.
+    pub total: AuditStats,
+    /// Since the status line last read it.
+    pub recent: AuditStats,
+    /// The stream's digest: the same config and seeds in simulated time
+    /// give the same one.
+    pub digest: Digest,
+}
+
+/// The running side thread.
+pub struct SideThread {
+    tally: Arc<Mutex<Tally>>,
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<()>,
+}
+
+impl SideThread {
+    /// Starts draining `rings` (the fused path's one, or the pipeline's
+    /// decide and gateway rings) for `instruments` instruments.
+    pub fn start(
+        rings: Vec<ring::Consumer<AuditRecord>>,
+        instruments: usize,
+        ns_per_tick: f64,
+    ) -> anyhow::Result<SideThread> {
+        let tally = Arc::new(Mutex::new(Tally {
+            total: AuditStats::new(instruments, ns_per_tick),
+            recent: AuditStats::new(instruments, ns_per_tick),
+            digest: Digest::default(),
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = std::thread::Builder::new()
+            .name("redline-side".into())
+            .spawn({
+                let tally = Arc::clone(&tally);
+                let stop = Arc::clone(&stop);
+                move || drain_until_stopped(rings, &tally, &stop)
+            })
+            .context("cannot start the side thread")?;
+        Ok(SideThread {
+            tally,
+            stop,
+            handle,
+        })
+    }
+
+    /// The figures, shared with the thread.
+    pub fn tally(&self) -> &Mutex<Tally> {
+        &self.tally
+    }
+
+    /// Takes what is left in the rings (the stages must have stopped), ends
+    /// the thread and returns the final figures.
+    pub fn finish(self) -> anyhow::Result<Tally> {
+        // Release: the drain that follows sees every record written before.
+        self.stop.store(true, Ordering::Release);
+        self.handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the side thread panicked"))?;
+        let tally = Arc::try_unwrap(self.tally)
+            .map_err(|_| anyhow::anyhow!("the tally is still shared"))?;
+        Ok(tally.into_inner())
+    }
+}
+
+fn drain_until_stopped(
+    mut rings: Vec<ring::Consumer<AuditRecord>>,
+    tally: &Mutex<Tally>,
+    stop: &AtomicBool,
+) {
+    loop {
+        // Acquire: pairs with `finish`; once it reads true, one last full
+        // drain takes everything the stopped stages wrote.
+        let stopping = stop.load(Ordering::Acquire);
+        let mut taken = 0;
+        for ring in &mut rings {
+            loop {
+                let mut tally = tally.lock();
+                let mut batch = 0;
+                for record in ring.drain(BATCH) {
+                    tally.total.absorb(&record);
+                    tally.recent.absorb(&record);
+                    tally.digest.absorb(&record);
+                    batch += 1;
+                }
+                drop(tally);
+                taken += batch;
+                if batch < BATCH {
+                    break;
+                }
+            }
+        }
+        if stopping {
+            return;
+        }
+        if taken == 0 {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}
