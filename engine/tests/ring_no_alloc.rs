@@ -2,60 +2,13 @@
 //! allocator watches a million items go through push/pop and claim/drain on
 //! two threads.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod support;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use redline_engine::ring;
-
-/// Counts allocations made on threads that have switched counting on.
-struct Counting;
-
-thread_local! {
-    /// Whether this thread's allocations count; `const`-initialised, so
-    /// touching it never allocates.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    /// This thread's allocations while counting.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Starts or stops counting this thread's allocations.
-fn counting(on: bool) {
-    COUNTING.with(|flag| flag.set(on));
-}
-
-/// This thread's allocations counted so far.
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
-
-fn count_one() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-    }
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; counting is
-// a side effect on `const`-initialised thread-locals, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: the caller's contract is passed on unchanged.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is passed on unchanged.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: the caller's contract is passed on unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use support::alloc::{allocations, counting, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;

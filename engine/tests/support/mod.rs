@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod alloc;
+
 use std::sync::Arc;
 
 use redline_engine::audit::AuditRecord;

@@ -1,0 +1,124 @@
+//! The decision path allocates when it is built and never after: with a
+//! counting global allocator, the stage threads of each topology, run by
+//! the stage runtime as `redline run` runs them, take a million quotes
+//! after warm-up (strategy, risk gate, venue, audit writes and all) and
+//! allocate nothing.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redline_engine::audit::{AuditRecord, AuditStats};
+use redline_engine::clock;
+use redline_engine::path::{PathCounters, TimeSource};
+use redline_engine::ring;
+use redline_engine::stage::{Idle, PinPolicy, Runtime, Stage, StageSpec};
+use support::alloc::{allocations, counting, Counting};
+use support::*;
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const WARM_UP: u64 = 100_000;
+const QUOTES: u64 = 1_000_000;
+
+/// A stage that starts counting its thread's allocations once the path has
+/// warmed up, and publishes the count after each poll (a store, which
+/// allocates nothing).
+struct Watched<S> {
+    stage: S,
+    counters: Arc<PathCounters>,
+    counted: Arc<AtomicUsize>,
+    on: bool,
+}
+
+impl<S: Stage> Stage for Watched<S> {
+    fn poll(&mut self) -> usize {
+        if !self.on && self.counters.quotes() >= WARM_UP {
+            counting(true);
+            self.on = true;
+        }
+        let work = self.stage.poll();
+        if self.on {
+            // Relaxed: a count read after the thread is joined.
+            self.counted.store(allocations(), Ordering::Relaxed);
+        }
+        work
+    }
+}
+
+fn spec(name: &str) -> StageSpec {
+    StageSpec {
+        name: name.into(),
+        core: None,
+        idle: Idle::Backoff,
+    }
+}
+
+/// Runs the stages until `QUOTES` quotes past warm-up, draining the audit
+/// rings meanwhile; returns the allocations each stage counted.
+fn run(
+    stages: Vec<(&str, Box<dyn Stage>)>,
+    mut rings: Vec<ring::Consumer<AuditRecord>>,
+    counters: &Arc<PathCounters>,
+) -> Vec<(String, usize)> {
+    let mut runtime = Runtime::new(PinPolicy::BestEffort);
+    let mut counts = Vec::new();
+    for (name, stage) in stages {
+        let counted = Arc::new(AtomicUsize::new(0));
+        counts.push((name.to_owned(), Arc::clone(&counted)));
+        let watched = Watched {
+            stage,
+            counters: Arc::clone(counters),
+            counted,
+            on: false,
+        };
+        runtime.spawn(spec(name), watched).unwrap();
+    }
+    let mut stats = AuditStats::new(8, 1.0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while counters.quotes() < WARM_UP + QUOTES {
+        assert!(Instant::now() < deadline, "the path makes progress");
+        let mut taken = 0;
+        for ring in &mut rings {
+            for record in ring.drain(4096) {
+                stats.absorb(&record);
+                taken += 1;
+            }
+        }
+        if taken == 0 {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+    runtime.shutdown().unwrap();
+    assert!(stats.orders_sent > 10_000, "the path traded: {stats:?}");
+    counts
+        .into_iter()
+        .map(|(name, counted)| (name, counted.load(Ordering::Relaxed)))
+        .collect()
+}
+
+#[test]
+fn the_fused_path_allocates_nothing_per_quote() {
+    let (parts, counters) = parts(42, 7, 0, TimeSource::Wall, clock::ticks());
+    let (path, ring) = parts.fused(&sizes(1 << 16));
+    let counts = run(vec![("fused", Box::new(path))], vec![ring], &counters);
+    assert_eq!(counts, [("fused".to_owned(), 0)]);
+}
+
+#[test]
+fn the_pipeline_stages_allocate_nothing_per_quote() {
+    let (parts, counters) = parts(42, 7, 0, TimeSource::Wall, clock::ticks());
+    let (pipeline, [decide, gateway]) = parts.pipeline(&sizes(1 << 16));
+    let stages: Vec<(&str, Box<dyn Stage>)> = vec![
+        ("feed", Box::new(pipeline.feed)),
+        ("decide", Box::new(pipeline.decide)),
+        ("gateway", Box::new(pipeline.gateway)),
+    ];
+    let counts = run(stages, vec![decide, gateway], &counters);
+    for (name, count) in counts {
+        assert_eq!(count, 0, "the {name} stage allocated");
+    }
+}
