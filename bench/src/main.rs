@@ -2,12 +2,14 @@
 //! and the physical limits, measured in one process and one run.
 //!
 //! `cargo run --profile release-lto -p redline-bench -- ring` runs the ring
-//! scenario; bench/README.md explains what it prints and holds the figures.
+//! scenario, `-- path` the quote-to-order scenario; bench/README.md explains
+//! what they print and holds the figures.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod harness;
 mod limits;
+mod path;
 mod peers;
 mod report;
 mod throughput;
@@ -36,6 +38,22 @@ enum Scenario {
     /// redline's ring, its peers and the cache-line limit; then saturated
     /// throughput.
     Ring(RingArgs),
+    /// Quote-to-order latency inside the engine for the fused topology,
+    /// the ring pipeline, and the same stages on tokio channels and tasks.
+    Path(PathArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PathArgs {
+    /// Quotes per second over eight instruments, paced open loop.
+    #[arg(long, default_value_t = 100_000)]
+    rate: u64,
+    /// Quotes taken before measuring, per topology.
+    #[arg(long, default_value_t = 50_000)]
+    warmup: u64,
+    /// Quotes measured, per topology.
+    #[arg(long, default_value_t = 500_000)]
+    quotes: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -74,7 +92,58 @@ struct RingArgs {
 fn main() {
     match Cli::parse().scenario {
         Scenario::Ring(args) => ring(&args),
+        Scenario::Path(args) => path(&args),
     }
+}
+
+fn path(args: &PathArgs) {
+    let run = path::PathRun {
+        rate: args.rate.max(1),
+        warmup: args.warmup,
+        quotes: args.quotes.max(1),
+    };
+    println!("redline-bench path: {}", machine());
+    println!(
+        "market maker over 8 instruments, synthetic feed at {} quotes/s; {} quotes measured \
+         after {} warm-up, per topology; quote received (feed stamp) to order handed to the \
+         venue, from the audit stream",
+        run.rate, run.quotes, run.warmup
+    );
+    let results = [path::fused(&run), path::pipeline(&run), path::tokio(&run)];
+    for result in &results {
+        println!(
+            "  {}: {} orders and cancels sent; {}",
+            result.name, result.sent, result.placement
+        );
+    }
+    if redline_engine::stage::available_cores().len() < 4 {
+        println!(
+            "note: with fewer than 4 cores the pipeline's stages share cores, and a spinning \
+             stage that keeps finding work holds its core until the scheduler preempts it \
+             (milliseconds); `auto` runs fused on such machines for that reason"
+        );
+    }
+    let rows: Vec<Row> = results
+        .iter()
+        .map(|r| Row::from_ns(r.name, &r.quote_to_send))
+        .collect();
+    print_latency_table(
+        "quote-to-order latency (ns), ratio to the fused topology",
+        &rows,
+        Some(&rows[0]),
+    );
+    println!("\ntargets (informational; judged on a quiet machine):");
+    let (fused, tokio) = (&rows[0], &rows[2]);
+    verdict(
+        "fused p99 over tokio's (10x lower)",
+        fused.p99() / tokio.p99(),
+        0.1,
+    );
+    verdict(
+        "fused p50 over the ring pipeline's",
+        fused.p50() / rows[1].p50(),
+        1.0,
+    );
 }
 
 fn ring(args: &RingArgs) {

@@ -28,7 +28,15 @@ pub struct Row {
 impl Row {
     /// A row from a histogram of ticks.
     pub fn from_ticks(name: &str, histogram: &Histogram<u64>) -> Row {
-        let per_tick = clock::ns_per_tick();
+        Row::scaled(name, histogram, clock::ns_per_tick())
+    }
+
+    /// A row from a histogram of nanoseconds.
+    pub fn from_ns(name: &str, histogram: &Histogram<u64>) -> Row {
+        Row::scaled(name, histogram, 1.0)
+    }
+
+    fn scaled(name: &str, histogram: &Histogram<u64>, per_tick: f64) -> Row {
         let mut ns = [0.0; 6];
         for (slot, (_, q)) in ns.iter_mut().zip(QUANTILES) {
             *slot = histogram.value_at_quantile(q) as f64 * per_tick;
