@@ -2,7 +2,8 @@
 //! market maker trades against the simulated venue behind the risk gate in
 //! both topologies; the audit stream agrees with the gate, loses nothing
 //! when full, and is the same for the same seeds in simulated time; the
-//! strategy hears of every refusal and cannot loop on them.
+//! strategy hears of every refusal and cannot loop on them, and its timer
+//! keeps its interval.
 
 mod support;
 
@@ -193,4 +194,52 @@ fn the_strategy_hears_of_each_refusal_and_one_event_makes_at_most_max_intents() 
     };
     assert_eq!(records.len(), records.iter().filter(|r| refused(r)).count());
     assert_eq!(records.len() as u64, counters.quotes() * MAX_INTENTS as u64);
+}
+
+/// Sends one IOC buy on each timer tick, every millisecond.
+struct Ticker;
+
+impl Strategy for Ticker {
+    fn on_quote(&mut self, _: &Quote, _: &Context<'_>, _: &mut Intents) {}
+
+    fn on_report(&mut self, _: &ExecReport, _: &Context<'_>, _: &mut Intents) {}
+
+    fn on_timer(&mut self, _: &Context<'_>, out: &mut Intents) {
+        out.new_order(
+            InstrumentId(0),
+            Side::Buy,
+            Price(4000),
+            Qty(1),
+            TimeInForce::Ioc,
+        );
+    }
+
+    fn timer_interval_ns(&self) -> Option<u64> {
+        Some(1_000_000)
+    }
+}
+
+#[test]
+fn the_strategy_timer_fires_once_each_interval_in_simulated_time() {
+    let (parts, counters) = parts_with(Box::new(Ticker), 42, 7, 100_000, TimeSource::Simulated, 0);
+    let (mut path, mut ring) = parts.fused(&sizes(1 << 12));
+    let (mut next, mut records) = (0, Vec::new());
+    // 10,000 quotes at 100,000 a second: 100 ms of simulated time.
+    while counters.quotes() < 10_000 {
+        path.poll();
+        drain(&mut ring, &mut next, &mut records);
+    }
+    let timer_decisions = records
+        .iter()
+        .filter(|r| match r.event {
+            AuditEvent::Passed { stamps, .. } | AuditEvent::Refused { stamps, .. } => {
+                stamps.trigger == redline_engine::audit::Trigger::Timer
+            }
+            _ => false,
+        })
+        .count();
+    assert!(
+        (98..=101).contains(&timer_decisions),
+        "one a millisecond: {timer_decisions}"
+    );
 }
