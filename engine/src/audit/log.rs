@@ -35,7 +35,19 @@ impl AuditLog {
         room
     }
 
-    /// Writes a record; the caller checked room for it with `has_room`.
+    /// How many events of up to `records_each` records, at most `max`, fit
+    /// now; none is a stall, counted.
+    #[inline]
+    pub fn room_for(&mut self, max: usize, records_each: usize) -> usize {
+        let events = self.ring.room(max * records_each) / records_each;
+        if events == 0 {
+            self.stalls += 1;
+        }
+        events
+    }
+
+    /// Writes a record; the caller checked room for it with `has_room` or
+    /// `room_for`.
     #[inline]
     pub fn record(&mut self, event: AuditEvent) {
         let record = AuditRecord {

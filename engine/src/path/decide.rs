@@ -102,10 +102,7 @@ impl Decide {
     /// How many events, up to `max`, the audit ring has room for now.
     #[inline]
     pub fn room_for_events(&mut self, max: usize) -> usize {
-        let mut events = max;
-        while events > 0 && !self.audit.has_room(events * RECORDS_PER_EVENT) {
-            events /= 2;
-        }
+        let events = self.audit.room_for(max, RECORDS_PER_EVENT);
         if events == 0 {
             self.counters.set_audit_waits(self.audit.stalls());
         }

@@ -82,8 +82,8 @@ impl FusedPath {
         }
     }
 
-    /// Takes the venue's queued answers; `false` when the audit ring
-    /// stopped it before the queue was empty.
+    /// Takes the venue's queued answers and returns how many; `None` when
+    /// the audit ring stopped it before the queue was empty.
     fn take_reports(&mut self, now: u64) -> Option<usize> {
         let mut taken = 0;
         while !self.reports.is_empty() {
@@ -245,10 +245,7 @@ impl Stage for GatewayStage {
             work += 1;
         }
         // A full venue answers a new order at once: one report each.
-        let mut orders = reports.remaining();
-        while orders > 0 && !self.audit.has_room(orders) {
-            orders /= 2;
-        }
+        let orders = self.audit.room_for(reports.remaining(), 1);
         for outgoing in self.orders.drain(orders) {
             let stamps = Stamps {
                 sent: clock::ticks(),
