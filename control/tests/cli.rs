@@ -163,6 +163,15 @@ fn run_starts_the_fused_stage_and_stops_cleanly_on_sigterm() {
     assert_quotes_flow(&out);
 }
 
+/// The number that follows `label` in `text`, up to `end`.
+fn number_after(text: &str, label: &str, end: char) -> u64 {
+    text.split(label)
+        .nth(1)
+        .and_then(|rest| rest.split(end).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {label:?} in {text}"))
+}
+
 /// The status line reports quotes processed in the last second; the feed
 /// is paced at the default 100k/s, so some must have been.
 fn assert_quotes_flow(out: &str) {
@@ -170,12 +179,7 @@ fn assert_quotes_flow(out: &str) {
         .lines()
         .find(|l| l.starts_with("status:"))
         .expect("a status line");
-    let per_second: u64 = status
-        .split("quotes ")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no quote rate in {status:?}"));
+    let per_second = number_after(status, "quotes ", '/');
     assert!(per_second > 1000, "quotes flow: {status}");
     for field in [
         "decisions ",
@@ -193,12 +197,7 @@ fn assert_quotes_flow(out: &str) {
         .split("redline: stopped cleanly")
         .nth(1)
         .expect("a summary");
-    let orders: u64 = summary
-        .split("orders sent ")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no order count in {summary}"));
+    let orders = number_after(summary, "orders sent ", ',');
     assert!(orders > 0, "the strategy sent orders: {summary}");
 }
 
@@ -241,18 +240,7 @@ fn replay_setup(
 fn a_replay_runs_every_quote_through_and_ends_the_run() {
     for topology in ["fused", "pipeline"] {
         let (_csv, config) = replay_setup(5000, "fastest", topology);
-        let out = redline()
-            .arg("run")
-            .arg("--config")
-            .arg(config.path())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{topology}: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = run_to_end(&config);
         assert!(
             stdout.contains("replay of 5000 quotes"),
             "{topology}: {stdout}"
