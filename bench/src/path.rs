@@ -60,6 +60,10 @@ fn instruments() -> Instruments {
 
 /// The parts every topology runs: the embedded default's strategy, risk
 /// and venue settings over eight instruments.
+fn counters() -> Arc<PathCounters> {
+    Arc::new(PathCounters::new(instruments().len()))
+}
+
 fn parts(run: &PathRun, counters: &Arc<PathCounters>) -> PathParts {
     let instruments = instruments();
     let ticks_per_second = 1e9 / clock::ns_per_tick();
@@ -94,6 +98,7 @@ fn parts(run: &PathRun, counters: &Arc<PathCounters>) -> PathParts {
         fill_probability: 0.3,
         latency_us: 50,
         max_orders: 1024,
+        touch_fill_probability: 0.05,
     };
     PathParts {
         feed: Feed::Synthetic(SyntheticFeed::new(
@@ -164,7 +169,7 @@ fn measured(name: &'static str, stats: AuditStats, placement: String) -> Measure
 
 /// The fused topology: one busy-spinning thread on the highest core.
 pub fn fused(run: &PathRun) -> Measured {
-    let counters = Arc::new(PathCounters::default());
+    let counters = counters();
     let (path, ring) = parts(run, &counters).fused(&SIZES);
     let cores = available_cores();
     let core = cores.last().copied();
@@ -185,7 +190,7 @@ pub fn fused(run: &PathRun) -> Measured {
 /// there are (the decide stage alone on one), spinning then yielding, so
 /// that they have the cores tokio's workers get.
 pub fn pipeline(run: &PathRun) -> Measured {
-    let counters = Arc::new(PathCounters::default());
+    let counters = counters();
     let (pipeline, [decide_ring, gateway_ring]) = parts(run, &counters).pipeline(&SIZES);
     let cores = available_cores();
     let spare = cores.len() >= 4;
@@ -241,7 +246,7 @@ impl Outbox for TokioOutbox {
 pub fn tokio(run: &PathRun) -> Measured {
     use tokio::sync::mpsc;
 
-    let counters = Arc::new(PathCounters::default());
+    let counters = counters();
     let parts = parts(run, &counters);
     let (decide_audit, decide_ring) = ring::new(SIZES.audit);
     let (gateway_audit, gateway_ring) = ring::new(SIZES.audit);

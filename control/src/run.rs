@@ -70,7 +70,7 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
         },
     );
 
-    let counters = Arc::new(PathCounters::default());
+    let counters = Arc::new(PathCounters::new(instruments.len()));
     let parts = PathParts {
         feed,
         strategy,
@@ -234,10 +234,10 @@ fn status_line(
     };
     let _ = write!(
         line,
-        ", state {}, position {}, pnl {}",
+        ", state {}, position {}, {}",
         counters.state().name(),
         net_position(total, instruments),
-        money(counters.pnl_nanos()),
+        pnl(counters),
     );
     if !simulated {
         let _ = write!(
@@ -281,9 +281,9 @@ fn summary(
     let _ = writeln!(out, "  rejects {}", rejects(total));
     let _ = writeln!(
         out,
-        "  state {}, pnl {}, positions {}",
+        "  state {}, {}, positions {}",
         counters.state().name(),
-        money(counters.pnl_nanos()),
+        pnl(counters),
         net_position(total, instruments)
     );
     let latencies = [
@@ -342,6 +342,19 @@ fn net_position(stats: &AuditStats, instruments: &Instruments) -> String {
 }
 
 /// Nano-units as a decimal amount with two places.
+/// `pnl T (realized R, unrealized U)` as the path last published it.
+fn pnl(counters: &PathCounters) -> String {
+    match counters.risk() {
+        Some(risk) => format!(
+            "pnl {} (realized {}, unrealized {})",
+            money(risk.pnl_nanos()),
+            money(risk.realized_nanos),
+            money(risk.unrealized_nanos)
+        ),
+        None => "pnl unknown (the decide stage stopped while publishing)".into(),
+    }
+}
+
 fn money(nanos: i64) -> String {
     Decimal::new(i128::from(nanos) / 10_000_000, 2).to_string()
 }

@@ -189,6 +189,8 @@ fn assert_quotes_flow(out: &str) {
         "state active",
         "position ",
         "pnl ",
+        "realized ",
+        "unrealized ",
         "quote-to-order p50 ",
     ] {
         assert!(status.contains(field), "{field:?} in {status}");
@@ -199,6 +201,19 @@ fn assert_quotes_flow(out: &str) {
         .expect("a summary");
     let orders = number_after(summary, "orders sent ", ',');
     assert!(orders > 0, "the strategy sent orders: {summary}");
+    let cents = |label| {
+        let text = summary.split(label).nth(1).expect(label);
+        let number: String = text
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '-' || *c == '.')
+            .collect();
+        (number.parse::<f64>().expect(label) * 100.0).round() as i64
+    };
+    let (total, realized, unrealized) = (cents("pnl "), cents("realized "), cents("unrealized "));
+    assert!(
+        (total - realized - unrealized).abs() <= 1,
+        "pnl is realized plus unrealized: {summary}"
+    );
 }
 
 #[test]

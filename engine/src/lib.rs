@@ -17,6 +17,7 @@ pub mod feed;
 pub mod path;
 pub mod ring;
 pub mod risk;
+pub mod seqlock;
 pub mod stage;
 pub mod strategy;
 mod sync;

@@ -5,12 +5,12 @@
 //! directly, so the same source is what loom checks and what ships.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 
@@ -43,4 +43,19 @@ impl<T> UnsafeCell<T> {
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
     }
+}
+
+/// Tells the processor (or, under loom, the model checker) that the caller
+/// is waiting for another thread.
+#[cfg(loom)]
+pub(crate) fn spin_hint() {
+    loom::thread::yield_now();
+}
+
+/// Tells the processor (or, under loom, the model checker) that the caller
+/// is waiting for another thread.
+#[cfg(not(loom))]
+#[inline(always)]
+pub(crate) fn spin_hint() {
+    std::hint::spin_loop();
 }

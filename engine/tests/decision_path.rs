@@ -3,7 +3,7 @@
 //! both topologies; the audit stream agrees with the gate, loses nothing
 //! when full, and is the same for the same seeds in simulated time; the
 //! strategy hears of every refusal and cannot loop on them, and its timer
-//! keeps its interval.
+//! keeps its interval; the risk snapshot it publishes matches the gate.
 
 mod support;
 
@@ -105,6 +105,24 @@ fn the_pipeline_loses_nothing_with_tiny_rings_on_one_thread() {
     let gate = pipeline.decide.decide.gate();
     let positions: Vec<i64> = gate.positions().iter().map(|q| q.0).collect();
     assert_eq!(stats.positions, positions);
+    // An idle decide stage has published the gate's state as it is now.
+    let risk = counters.risk().expect("a whole snapshot");
+    let published: Vec<i64> = risk.instruments.iter().map(|i| i.position).collect();
+    assert_eq!(published, positions);
+    assert_eq!(i128::from(risk.pnl_nanos()), gate.pnl_nanos());
+    assert_eq!(i128::from(risk.realized_nanos), gate.realized_nanos());
+    assert_eq!(risk.open_orders, gate.open_orders() as u64);
+    for (index, instrument) in risk.instruments.iter().enumerate() {
+        let id = InstrumentId(index as u16);
+        assert_eq!(
+            (instrument.open_buy, instrument.open_sell),
+            gate.open_lots(id)
+        );
+        assert_eq!(
+            i128::from(instrument.exposure_nanos),
+            gate.exposure_nanos(id)
+        );
+    }
 }
 
 #[test]

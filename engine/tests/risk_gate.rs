@@ -301,6 +301,44 @@ fn fills_move_position_and_pnl_and_a_deep_loss_halts() {
 }
 
 #[test]
+fn pnl_splits_into_realized_and_unrealized_by_average_cost() {
+    const UNIT: i128 = 1_000_000_000;
+    let mut h = Harness::new(limits(), 2);
+    let fill = |h: &mut Harness, side: Side, price: i64, qty: i64| {
+        let (order, verdict) = h.order(0, side, price, qty);
+        assert_eq!(verdict, Ok(()));
+        h.report(&order, ExecKind::Fill, price, qty);
+    };
+    // Long 2 at 100 and 2 at 102: average cost 101.
+    fill(&mut h, Side::Buy, 100, 2);
+    fill(&mut h, Side::Buy, 102, 2);
+    assert_eq!(h.gate.realized_nanos(), 0);
+    assert_eq!(h.gate.unrealized_nanos(), -4 * UNIT, "4 lots at mid 100");
+    // Sell 3 at 104: 3 x (104 - 101) realized; 1 left at cost 101.
+    h.quote(0, 103, 105);
+    fill(&mut h, Side::Sell, 104, 3);
+    assert_eq!(h.gate.realized_nanos(), 9 * UNIT);
+    assert_eq!(h.gate.unrealized_nanos(), 3 * UNIT, "1 lot at mid 104");
+    // Sell 3 at 100 flips to short 2: closing the last lot loses 1, the
+    // short opens at 100 and the mid moves to 99.5 for +1.
+    h.quote(0, 99, 100);
+    fill(&mut h, Side::Sell, 100, 3);
+    assert_eq!(h.gate.positions()[0], Qty(-2));
+    assert_eq!(h.gate.realized_nanos(), 8 * UNIT);
+    assert_eq!(h.gate.unrealized_nanos(), UNIT);
+    assert_eq!(h.gate.instrument_unrealized_nanos(InstrumentId(0)), UNIT);
+    assert_eq!(h.gate.instrument_unrealized_nanos(InstrumentId(1)), 0);
+    assert_eq!(h.gate.pnl_nanos(), 9 * UNIT);
+    // Two lots short valued at 99.5 each.
+    assert_eq!(h.gate.exposure_nanos(InstrumentId(0)), 199 * UNIT);
+    // Buying back at 99 realizes 2 x 1 and leaves nothing unrealized.
+    fill(&mut h, Side::Buy, 99, 2);
+    assert_eq!(h.gate.realized_nanos(), 10 * UNIT);
+    assert_eq!(h.gate.unrealized_nanos(), 0);
+    assert_eq!(h.gate.exposure_nanos(InstrumentId(0)), 0);
+}
+
+#[test]
 fn a_cancel_or_reject_releases_the_open_lots() {
     let mut h = Harness::new(limits(), 1);
     let (a, _) = h.order(0, Side::Buy, 100, 7);

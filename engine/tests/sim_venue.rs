@@ -1,6 +1,6 @@
 //! The simulated venue: fills at the touch up to the size shown, IOC rests
-//! cancelled, limit orders resting and filling when crossed, cancels,
-//! latency, fill probability, and a full venue.
+//! cancelled, limit orders resting and filling when crossed or hit at the
+//! touch, cancels, latency, fill probabilities, and a full venue.
 
 use redline_engine::domain::{
     ClientOrderId, ExecKind, ExecReport, InstrumentId, InstrumentSpec, Instruments, Intent,
@@ -19,13 +19,19 @@ fn instruments() -> Instruments {
     .unwrap()
 }
 
-/// A venue with 100 ticks of latency on a clock of 1e6 ticks/s (100 us).
+/// A venue with 100 ticks of latency on a clock of 1e6 ticks/s (100 us),
+/// whose orders resting at the touch are never hit.
 fn venue(fill_probability: f64, max_orders: usize) -> SimVenue {
+    venue_with(fill_probability, 0.0, max_orders)
+}
+
+fn venue_with(fill_probability: f64, touch_fill_probability: f64, max_orders: usize) -> SimVenue {
     let config = SimVenueConfig {
         seed: 1,
         fill_probability,
         latency_us: 100,
         max_orders,
+        touch_fill_probability,
     };
     let mut venue = SimVenue::new(&config, &instruments(), 1e6);
     venue.on_quote(&quote(99, 101, 5), usize::MAX, |_| {});
@@ -104,6 +110,45 @@ fn a_limit_order_rests_and_fills_at_its_price_when_a_quote_crosses_it() {
     v.on_quote(&quote(99, 100, 5), usize::MAX, |r| fills.push(r));
     assert_eq!(kinds(&fills), [(ExecKind::Fill, 100, 3, 0)]);
     assert_eq!(v.resting(), 0);
+}
+
+#[test]
+fn orders_resting_at_or_inside_the_touch_are_hit_by_other_flow() {
+    let mut v = venue_with(0.0, 1.0, 8);
+    run(&mut v, order(1, Side::Buy, 99, 3, TimeInForce::Limit));
+    run(&mut v, order(2, Side::Buy, 98, 3, TimeInForce::Limit));
+    run(&mut v, order(3, Side::Sell, 100, 7, TimeInForce::Limit));
+    let mut fills = Vec::new();
+    // Bid 99 x 2, offer 101 x 5: order 1 is at the bid (2 shown), order 3
+    // inside the offer, order 2 behind the bid.
+    let mut book = quote(99, 101, 5);
+    book.bid_qty = Qty(2);
+    v.on_quote(&book, usize::MAX, |r| fills.push(r));
+    fills.sort_by_key(|r| r.id);
+    assert_eq!(
+        kinds(&fills),
+        [
+            (ExecKind::PartialFill, 99, 2, 1),
+            (ExecKind::PartialFill, 100, 5, 2)
+        ]
+    );
+    assert_eq!(v.resting(), 3, "partly filled orders keep resting");
+    fills.clear();
+    v.on_quote(&quote(99, 101, 5), usize::MAX, |r| fills.push(r));
+    fills.sort_by_key(|r| r.id);
+    assert_eq!(
+        kinds(&fills),
+        [(ExecKind::Fill, 99, 1, 0), (ExecKind::Fill, 100, 2, 0)]
+    );
+    assert_eq!(v.resting(), 1, "the bid behind the touch still rests");
+
+    let mut never = venue_with(1.0, 0.0, 8);
+    run(&mut never, order(1, Side::Buy, 99, 1, TimeInForce::Limit));
+    fills.clear();
+    for _ in 0..100 {
+        never.on_quote(&quote(99, 101, 5), usize::MAX, |r| fills.push(r));
+    }
+    assert!(fills.is_empty(), "no touch fills at probability 0");
 }
 
 #[test]

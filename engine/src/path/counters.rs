@@ -1,35 +1,48 @@
 //! What the decision path publishes for the control plane beside the audit
-//! stream: plain values, each written by the decide stage and read by the
-//! side thread about once a second.
+//! stream: plain values, each written by the decide stage, and the risk
+//! gate's state as a seqlock snapshot, all read by the control plane.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use crossbeam_utils::CachePadded;
 
-use crate::risk::TradingState;
+use crate::risk::{RiskGate, RiskSnapshot, TradingState};
+use crate::seqlock::SeqLock;
 
 /// The path's published values. Each sits on its own line so that a reader
-/// never slows the writer down with false sharing. Every access is
-/// `Relaxed`: each is a plain value with one writer that publishes no other
-/// data.
-#[derive(Debug, Default)]
+/// never slows the writer down with false sharing. Every access to the
+/// plain values is `Relaxed`: each has one writer and publishes no other
+/// data. The risk snapshot is consistent across its fields (a seqlock).
+#[derive(Debug)]
 pub struct PathCounters {
     quotes: CachePadded<AtomicU64>,
-    pnl_nanos: CachePadded<AtomicI64>,
     state: CachePadded<AtomicU8>,
     audit_waits: CachePadded<AtomicU64>,
+    risk: SeqLock,
 }
 
 impl PathCounters {
+    /// Counters for a path over `instruments` instruments; the risk
+    /// snapshot reads as all zero until the path first publishes it.
+    pub fn new(instruments: usize) -> Self {
+        PathCounters {
+            quotes: CachePadded::default(),
+            state: CachePadded::new(AtomicU8::new(TradingState::Active.code())),
+            audit_waits: CachePadded::default(),
+            risk: SeqLock::new(RiskSnapshot::words(instruments)),
+        }
+    }
+
     /// Quotes the decide stage has taken.
     pub fn quotes(&self) -> u64 {
         self.quotes.load(Ordering::Relaxed)
     }
 
-    /// Realized plus unrealized P&L in nano-units of the account currency,
-    /// as the risk gate marks it (saturated to the `i64` range).
-    pub fn pnl_nanos(&self) -> i64 {
-        self.pnl_nanos.load(Ordering::Relaxed)
+    /// The risk gate's state as last published (at most a millisecond of
+    /// path time old while the path is busy, current when it idles);
+    /// `None` when the decide stage stopped part-way through publishing.
+    pub fn risk(&self) -> Option<RiskSnapshot> {
+        RiskSnapshot::read(&self.risk)
     }
 
     /// The trading state.
@@ -47,10 +60,14 @@ impl PathCounters {
         self.quotes.store(count, Ordering::Relaxed);
     }
 
-    #[inline]
-    pub(crate) fn set_pnl_nanos(&self, pnl: i128) {
-        let pnl = pnl.clamp(i64::MIN.into(), i64::MAX.into()) as i64;
-        self.pnl_nanos.store(pnl, Ordering::Relaxed);
+    /// Publishes `gate`'s state; the decide stage is the one writer.
+    pub(crate) fn publish_risk(&self, gate: &RiskGate) {
+        debug_assert_eq!(
+            self.risk.len(),
+            RiskSnapshot::words(gate.instruments()),
+            "counters sized for the gate's instruments"
+        );
+        RiskSnapshot::publish(gate, &self.risk);
     }
 
     #[inline]

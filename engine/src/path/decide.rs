@@ -22,6 +22,9 @@ pub const MAX_INTENTS: usize = 32;
 /// and each intent passed (and, in the fused topology, sent) or refused.
 pub const RECORDS_PER_EVENT: usize = 2 * MAX_INTENTS + 2;
 
+/// How often a busy decide stage publishes the risk snapshot, in path time.
+const PUBLISHES_PER_SECOND: f64 = 1000.0;
+
 /// The strategy's timer.
 #[derive(Debug, Clone, Copy)]
 struct Timer {
@@ -44,6 +47,11 @@ pub struct Decide {
     state: TradingState,
     quotes: u64,
     counters: Arc<PathCounters>,
+    /// Whether the risk gate changed since it was last published.
+    unpublished: bool,
+    /// Path time of the next publication while busy, and the interval.
+    publish_at: u64,
+    publish_every: u64,
     time: TimeSource,
 }
 
@@ -73,6 +81,8 @@ impl Decide {
         });
         let state = gate.state();
         counters.set_state(state);
+        counters.publish_risk(&gate);
+        let publish_every = ((ticks_per_second / PUBLISHES_PER_SECOND) as u64).max(1);
         Decide {
             strategy,
             gate,
@@ -83,6 +93,9 @@ impl Decide {
             state,
             quotes: 0,
             counters,
+            unpublished: false,
+            publish_at: now + publish_every,
+            publish_every,
             time,
         }
     }
@@ -215,7 +228,23 @@ impl Decide {
             }
         }
         self.note_state(now);
-        self.counters.set_pnl_nanos(self.gate.pnl_nanos());
+        self.unpublished = true;
+        if now >= self.publish_at {
+            self.publish();
+            self.publish_at = now + self.publish_every;
+        }
+    }
+
+    /// Publishes the risk gate's state for the control plane if it changed
+    /// since last published. A stage calls it when a poll finds no work
+    /// (between events, off their latency); a busy path publishes once per
+    /// millisecond of path time.
+    #[inline]
+    pub fn publish(&mut self) {
+        if self.unpublished {
+            self.counters.publish_risk(&self.gate);
+            self.unpublished = false;
+        }
     }
 
     /// Records a change of the trading state since the last one recorded.

@@ -141,6 +141,9 @@ impl Stage for FusedPath {
             self.venue.on_quote(&quote, room, |r| reports.push_back(r));
             work += 1;
         }
+        if work == 0 {
+            self.decide.publish();
+        }
         work
     }
 }
@@ -208,6 +211,9 @@ impl Stage for DecideStage {
         for quote in self.quotes.drain(quotes) {
             self.decide.on_quote(quote, now, &mut self.orders);
             work += 1;
+        }
+        if work == 0 {
+            self.decide.publish();
         }
         work
     }

@@ -10,6 +10,9 @@
 //! Money is exact: an instrument's value per tick per lot is a whole number
 //! of nano-units of the account currency (checked at start-up), and sums
 //! that involve the mid are kept doubled, because the mid is in half-ticks.
+//! The day's P&L (cash flow plus positions marked to the mid) is exact; it
+//! splits into realized and unrealized by each position's average cost,
+//! which is the one place a division rounds (to the nano-unit).
 
 use super::limits::RiskLimits;
 use super::throttle::TokenBucket;
@@ -46,6 +49,9 @@ struct Lane {
     open_sell: i64,
     /// The last quote's mid, in half-ticks (the reference price before one).
     mid_x2: i64,
+    /// What the open position cost, in nano-units, at its average price
+    /// (negative for a short).
+    cost: i128,
     /// When the last quote was received; `None` before the first.
     quoted_at: Option<u64>,
     throttle: TokenBucket,
@@ -62,6 +68,29 @@ impl Lane {
         (self.position + buy)
             .abs()
             .max((self.position - sell).abs())
+    }
+
+    /// Moves the position by `lots` (signed) filled at `price`: a fill
+    /// that adds to the position adds its cost; one that reduces it takes
+    /// off the average cost of the lots it closes, and any lots beyond
+    /// open a new position at `price`.
+    fn fill(&mut self, lots: i64, price: Price) {
+        let at = |lots: i64| i128::from(lots) * i128::from(price.0) * self.value;
+        if self.position == 0 || self.position.signum() == lots.signum() {
+            self.cost += at(lots);
+        } else {
+            let closed = lots.abs().min(self.position.abs());
+            self.cost -= self.cost * i128::from(closed) / i128::from(self.position.abs());
+            let opened = lots.abs() - closed;
+            self.cost += at(lots.signum() * opened);
+        }
+        self.position += lots;
+    }
+
+    /// The open position marked to the mid, less what it cost, in
+    /// nano-units.
+    fn unrealized(&self) -> i128 {
+        (i128::from(self.position) * i128::from(self.mid_x2) * self.value - 2 * self.cost) / 2
     }
 }
 
@@ -135,6 +164,7 @@ impl RiskGate {
                 open_buy: 0,
                 open_sell: 0,
                 mid_x2: 2 * instrument.reference.0,
+                cost: 0,
                 quoted_at: None,
                 throttle: TokenBucket::new(
                     limits.instrument_order_burst,
@@ -291,7 +321,7 @@ impl RiskGate {
         };
         if filled > 0 {
             let signed = order.side.sign() * filled;
-            lane.position += signed;
+            lane.fill(signed, report.price);
             self.positions[order.instrument.index()] = Qty(lane.position);
             let lots = i128::from(signed);
             self.cash_x2 -= 2 * lots * i128::from(report.price.0) * lane.value;
@@ -331,6 +361,11 @@ impl RiskGate {
         self.state = state;
     }
 
+    /// The number of instruments it watches.
+    pub fn instruments(&self) -> usize {
+        self.lanes.len()
+    }
+
     /// Each instrument's net position.
     pub fn positions(&self) -> &[Qty] {
         &self.positions
@@ -358,6 +393,31 @@ impl RiskGate {
     /// Realized plus unrealized P&L, in nano-units of the currency.
     pub fn pnl_nanos(&self) -> i128 {
         (self.cash_x2 + self.marked_x2) / 2
+    }
+
+    /// P&L of the lots closed so far, against their average cost, in
+    /// nano-units of the currency.
+    pub fn realized_nanos(&self) -> i128 {
+        self.pnl_nanos() - self.unrealized_nanos()
+    }
+
+    /// P&L of the open positions marked to the mid, in nano-units of the
+    /// currency.
+    pub fn unrealized_nanos(&self) -> i128 {
+        self.lanes.iter().map(Lane::unrealized).sum()
+    }
+
+    /// `instrument`'s open position marked to the mid, less its cost, in
+    /// nano-units of the currency.
+    pub fn instrument_unrealized_nanos(&self, instrument: InstrumentId) -> i128 {
+        self.lanes[instrument.index()].unrealized()
+    }
+
+    /// `instrument`'s position valued at the mid, as a size: the absolute
+    /// value, in nano-units of the currency.
+    pub fn exposure_nanos(&self, instrument: InstrumentId) -> i128 {
+        let lane = &self.lanes[instrument.index()];
+        i128::from(lane.position).abs() * i128::from(lane.mid_x2.abs()) * lane.value / 2
     }
 
     /// Intents refused for `reason` so far.

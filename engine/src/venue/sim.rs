@@ -6,8 +6,12 @@
 //! the latency is constant). A marketable order fills at the touch with
 //! probability `fill_probability`, up to the size shown there; an IOC's
 //! rest is cancelled, a limit order's rest rests. Resting orders fill at
-//! their own price when a quote crosses them, with the same probability.
-//! Seeded, so a run is reproducible; never allocates after construction.
+//! their own price when a quote crosses them, with the same probability;
+//! one resting at or inside the touch (a bid at or above the best bid, an
+//! offer at or below the best offer) is hit by other traders' flow with
+//! probability `touch_fill_probability` on each quote, up to the size shown
+//! on its side. Seeded, so a run is reproducible; never allocates after
+//! construction.
 
 use std::collections::VecDeque;
 
@@ -33,17 +37,23 @@ pub struct SimVenueConfig {
     pub latency_us: u64,
     /// Intents in flight and orders resting at once; more are rejected.
     pub max_orders: usize,
+    /// The chance, 0 to 1, that an order resting at or inside the touch is
+    /// hit by other flow on a quote (0, the default, when absent).
+    #[serde(default)]
+    pub touch_fill_probability: f64,
 }
 
 impl SimVenueConfig {
     /// What is wrong with it, as `(key, message)` pairs.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut problems = Vec::new();
-        if !(0.0..=1.0).contains(&self.fill_probability) {
-            problems.push((
-                "fill_probability",
-                format!("must be from 0 to 1, got {}", self.fill_probability),
-            ));
+        for (key, p) in [
+            ("fill_probability", self.fill_probability),
+            ("touch_fill_probability", self.touch_fill_probability),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                problems.push((key, format!("must be from 0 to 1, got {p}")));
+            }
         }
         if !(1..=1_000_000).contains(&self.max_orders) {
             problems.push((
@@ -78,6 +88,9 @@ pub struct SimVenue {
     rng: SplitMix64,
     /// A fill happens when the next random `u64` is below this.
     fill_below: u64,
+    /// A resting order at the touch is hit when the next random `u64` is
+    /// below this.
+    touch_below: u64,
     latency_ticks: u64,
     /// Intents with the clock time they reach the venue; FIFO.
     in_flight: VecDeque<(u64, Intent)>,
@@ -90,14 +103,10 @@ pub struct SimVenue {
 impl SimVenue {
     /// A venue for `instruments` on a clock of `ticks_per_second`.
     pub fn new(config: &SimVenueConfig, instruments: &Instruments, ticks_per_second: f64) -> Self {
-        let p = config.fill_probability.clamp(0.0, 1.0);
         SimVenue {
             rng: SplitMix64::new(config.seed),
-            fill_below: if p >= 1.0 {
-                u64::MAX
-            } else {
-                (p * u64::MAX as f64) as u64
-            },
+            fill_below: threshold(config.fill_probability),
+            touch_below: threshold(config.touch_fill_probability),
             latency_ticks: (config.latency_us as f64 * ticks_per_second / 1e6) as u64,
             in_flight: VecDeque::with_capacity(config.max_orders),
             resting: Vec::with_capacity(config.max_orders),
@@ -131,8 +140,9 @@ impl SimVenue {
     }
 
     /// Takes a quote: the venue's view of the market, and passive fills of
-    /// resting orders it crosses, at most `room` of them (the rest may fill
-    /// on a later quote); returns how many reports it wrote.
+    /// resting orders it crosses or finds at the touch, at most `room` of
+    /// them (the rest may fill on a later quote); returns how many reports
+    /// it wrote.
     pub fn on_quote(
         &mut self,
         quote: &Quote,
@@ -147,26 +157,57 @@ impl SimVenue {
         let mut i = 0;
         while i < self.resting.len() && written < room {
             let resting = self.resting[i];
-            let crossed = resting.order.instrument == quote.instrument
-                && match resting.order.side {
-                    Side::Buy => quote.ask <= resting.order.price,
-                    Side::Sell => quote.bid >= resting.order.price,
-                };
-            if crossed && self.rng.next_u64() < self.fill_below {
-                out(report(
-                    &resting.order,
-                    ExecKind::Fill,
-                    resting.order.price,
-                    resting.leaves,
-                    0,
-                ));
-                written += 1;
+            let filled = if resting.order.instrument == quote.instrument {
+                self.passive_fill(&resting, quote)
+            } else {
+                0
+            };
+            if filled == 0 {
+                i += 1;
+                continue;
+            }
+            let leaves = resting.leaves - filled;
+            let kind = if leaves == 0 {
+                ExecKind::Fill
+            } else {
+                ExecKind::PartialFill
+            };
+            out(report(
+                &resting.order,
+                kind,
+                resting.order.price,
+                filled,
+                leaves,
+            ));
+            written += 1;
+            if leaves == 0 {
                 self.resting.swap_remove(i);
             } else {
+                self.resting[i].leaves = leaves;
                 i += 1;
             }
         }
         written
+    }
+
+    /// How much of a resting order `quote` fills: all of it when the quote
+    /// crosses its price (with the fill probability); up to the size shown
+    /// on its side when it rests at or inside the touch (with the touch
+    /// probability); otherwise nothing.
+    fn passive_fill(&mut self, resting: &Resting, quote: &Quote) -> i64 {
+        let price = resting.order.price;
+        let (crossed, at_touch, shown) = match resting.order.side {
+            Side::Buy => (quote.ask <= price, price >= quote.bid, quote.bid_qty.0),
+            Side::Sell => (quote.bid >= price, price <= quote.ask, quote.ask_qty.0),
+        };
+        if crossed {
+            if self.rng.next_u64() < self.fill_below {
+                return resting.leaves;
+            }
+        } else if at_touch && self.touch_below > 0 && self.rng.next_u64() < self.touch_below {
+            return resting.leaves.min(shown.max(1));
+        }
+        0
     }
 
     /// Acts on the intents that have reached the venue by `now`, as long as
@@ -264,6 +305,16 @@ impl SimVenue {
                 self.resting.push(Resting { order, leaves });
             }
         }
+    }
+}
+
+/// The random `u64` below which an event of probability `p` happens.
+fn threshold(p: f64) -> u64 {
+    let p = p.clamp(0.0, 1.0);
+    if p >= 1.0 {
+        u64::MAX
+    } else {
+        (p * u64::MAX as f64) as u64
     }
 }
 

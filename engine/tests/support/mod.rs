@@ -56,6 +56,7 @@ pub fn venue_config(seed: u64) -> SimVenueConfig {
         fill_probability: 0.3,
         latency_us: 50,
         max_orders: 1024,
+        touch_fill_probability: 0.05,
     }
 }
 
@@ -96,7 +97,7 @@ pub fn parts_with(
     now: u64,
 ) -> (PathParts, Arc<PathCounters>) {
     let instruments = instruments();
-    let counters = Arc::new(PathCounters::default());
+    let counters = Arc::new(PathCounters::new(instruments.len()));
     let parts = PathParts {
         feed: feed(&instruments, feed_seed, rate, now),
         strategy,
