@@ -43,6 +43,24 @@ pub struct Config {
     pub venue: SimVenueConfig,
     /// The path's time source.
     pub clock: ClockConfig,
+    /// The control plane's listener.
+    pub control: ControlConfig,
+}
+
+/// `[control]`: the admin listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlConfig {
+    /// Whether to serve at all.
+    pub enabled: bool,
+    /// Address and port (port 0: any free one).
+    pub listen: String,
+    /// How long a stage's heartbeat may stand still before liveness fails.
+    pub stall_ms: u64,
+    /// A file holding the admin token; empty for none.
+    pub token_file: PathBuf,
+    /// An environment variable holding the admin token; empty for none.
+    pub token_env: String,
 }
 
 /// `[rings]`: slots in each ring.
@@ -315,6 +333,21 @@ impl Config {
         // errors say it all.
         if let (Ok(_), Err(error)) = (&instruments, self.strategy()) {
             errors.push(error);
+        }
+        if self.control.listen.parse::<std::net::SocketAddr>().is_err() {
+            errors.push(ConfigError {
+                key: "control.listen".into(),
+                message: format!(
+                    "must be an IP address and port such as \"127.0.0.1:9900\", got {:?}",
+                    self.control.listen
+                ),
+            });
+        }
+        if !(10..=600_000).contains(&self.control.stall_ms) {
+            errors.push(ConfigError {
+                key: "control.stall_ms".into(),
+                message: format!("must be 10 to 600000, got {}", self.control.stall_ms),
+            });
         }
         if self.clock.source == TimeSource::Simulated {
             if self.topology.mode == Topology::Pipeline {

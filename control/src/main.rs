@@ -4,6 +4,8 @@
 //! part of each message.
 
 mod config;
+mod freeze;
+mod http;
 mod placement;
 mod run;
 mod side;

@@ -20,6 +20,8 @@ use redline_engine::venue::SimVenue;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::config::Config;
+use crate::freeze;
+use crate::http::{AdminToken, Bounds, ControlPlane, View};
 use crate::placement;
 use crate::side::{SideThread, Tally};
 
@@ -91,19 +93,20 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
                     .find(|s| s.name == name)
                     .with_context(|| format!("the {name} stage's placement"))
             };
-            runtime.spawn(next("feed")?, pipeline.feed)?;
-            runtime.spawn(next("decide")?, pipeline.decide)?;
-            runtime.spawn(next("gateway")?, pipeline.gateway)?;
+            freeze::spawn(&mut runtime, next("feed")?, pipeline.feed)?;
+            freeze::spawn(&mut runtime, next("decide")?, pipeline.decide)?;
+            freeze::spawn(&mut runtime, next("gateway")?, pipeline.gateway)?;
             rings.into()
         }
         Topology::Fused | Topology::Auto => {
             let spec = plan.stages.into_iter().next().context("the fused stage")?;
             let (path, ring) = parts.fused(&sizes);
-            runtime.spawn(spec, path)?;
+            freeze::spawn(&mut runtime, spec, path)?;
             vec![ring]
         }
     };
-    let side = SideThread::start(audit_rings, instruments.len(), clock::ns_per_tick())?;
+    let plane = control_plane(config, &runtime, &counters, &instruments)?;
+    let side = SideThread::start(audit_rings, instruments.len(), clock::ns_per_tick(), plane)?;
     for stage in runtime.stages() {
         let line = format!(
             "  stage {}: {}, idle {}",
@@ -158,6 +161,45 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
         )
     );
     Ok(())
+}
+
+/// The control plane's listener, bound now so that a port in use fails
+/// the start; `None` when `[control] enabled = false`.
+fn control_plane(
+    config: &Config,
+    runtime: &Runtime,
+    counters: &Arc<PathCounters>,
+    instruments: &Instruments,
+) -> anyhow::Result<Option<ControlPlane>> {
+    let control = &config.control;
+    if !control.enabled {
+        println!("redline: control plane off (control.enabled = false)");
+        return Ok(None);
+    }
+    let token = AdminToken::load(&control.token_file, &control.token_env)?;
+    let view = View {
+        counters: Arc::clone(counters),
+        stages: runtime.stages().to_vec(),
+        symbols: instruments.iter().map(|i| i.spec.symbol.clone()).collect(),
+        bounds: Bounds {
+            stall: Duration::from_millis(control.stall_ms),
+            stale_quotes: Duration::from_millis(config.risk.stale_quote_ms),
+        },
+        stop: runtime.stop_flag(),
+    };
+    let plane = ControlPlane::bind(&control.listen, view, token.clone())?;
+    let addr = plane
+        .local_addr()
+        .map_or_else(|| control.listen.clone(), |a| a.to_string());
+    println!(
+        "redline: control plane on http://{addr} (admin {})",
+        if token.is_set() {
+            "on, bearer token required"
+        } else {
+            "off: no token configured"
+        }
+    );
+    Ok(Some(plane))
 }
 
 /// The configured feed, the replay's length (the run ends after it), and

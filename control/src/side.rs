@@ -1,8 +1,9 @@
 //! The side thread: drains the hot path's audit rings and folds each record
 //! into the run's totals and the current interval's figures, which the
-//! status line and the final summary read. It is never pinned to a hot-path
-//! core, and the hot path never waits on it except for room in a full audit
-//! ring.
+//! status line, the final summary and the control plane read; between
+//! drains it serves the control plane's listener. It is never pinned to a
+//! hot-path core, and the hot path never waits on it except for room in a
+//! full audit ring.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,6 +14,8 @@ use anyhow::Context;
 use parking_lot::Mutex;
 use redline_engine::audit::{AuditRecord, AuditStats, Digest};
 use redline_engine::ring;
+
+use crate::http::ControlPlane;
 
 /// Records taken from one ring before the lock is let go.
 const BATCH: usize = 4096;
@@ -38,11 +41,13 @@ pub struct SideThread {
 
 impl SideThread {
     /// Starts draining `rings` (the fused path's one, or the pipeline's
-    /// decide and gateway rings) for `instruments` instruments.
+    /// decide and gateway rings) for `instruments` instruments, and serving
+    /// `plane` when there is one.
     pub fn start(
         rings: Vec<ring::Consumer<AuditRecord>>,
         instruments: usize,
         ns_per_tick: f64,
+        plane: Option<ControlPlane>,
     ) -> anyhow::Result<SideThread> {
         let tally = Arc::new(Mutex::new(Tally {
             total: AuditStats::new(instruments, ns_per_tick),
@@ -55,7 +60,7 @@ impl SideThread {
             .spawn({
                 let tally = Arc::clone(&tally);
                 let stop = Arc::clone(&stop);
-                move || drain_until_stopped(rings, &tally, &stop)
+                move || drain_until_stopped(rings, &tally, &stop, plane)
             })
             .context("cannot start the side thread")?;
         Ok(SideThread {
@@ -88,6 +93,7 @@ fn drain_until_stopped(
     mut rings: Vec<ring::Consumer<AuditRecord>>,
     tally: &Mutex<Tally>,
     stop: &AtomicBool,
+    mut plane: Option<ControlPlane>,
 ) {
     loop {
         // Acquire: pairs with `finish`; once it reads true, one last full
@@ -114,8 +120,15 @@ fn drain_until_stopped(
         if stopping {
             return;
         }
-        if taken == 0 {
-            std::thread::sleep(Duration::from_micros(200));
+        // With nothing drained, wait for a request (or, without a
+        // listener, sleep) rather than spin.
+        let idle = Duration::from_micros(200);
+        match &mut plane {
+            Some(plane) => {
+                plane.serve(tally, if taken == 0 { idle } else { Duration::ZERO });
+            }
+            None if taken == 0 => std::thread::sleep(idle),
+            None => {}
         }
     }
 }

@@ -10,8 +10,14 @@ fn redline() -> Command {
     Command::new(env!("CARGO_BIN_EXE_redline"))
 }
 
+/// A config file of `text`; its control plane listens on a free port, so
+/// that runs in parallel do not fight over the default one.
 fn write_config(text: &str) -> tempfile::NamedTempFile {
     let file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    let mut text = text.to_owned();
+    if !text.contains("[control]") {
+        text += "\n[control]\nlisten = \"127.0.0.1:0\"\n";
+    }
     std::fs::write(file.path(), text).unwrap();
     file
 }
@@ -414,4 +420,19 @@ fn simulated_time_needs_the_fused_topology_and_a_schedule() {
     assert!(stderr.contains("2 errors:"), "{stderr}");
     assert!(stderr.contains("fused topology"), "{stderr}");
     assert!(stderr.contains("has none"), "{stderr}");
+}
+
+#[test]
+fn check_config_names_a_bad_control_listener() {
+    let out = check("[control]\nlisten = \"localhost\"\nstall_ms = 1\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("`control.listen`: must be an IP address and port"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`control.stall_ms`: must be 10 to 600000"),
+        "{stderr}"
+    );
 }

@@ -85,6 +85,13 @@ pub struct AuditStats {
     /// Refusals by reason (`Reject::index`): the gate's, a full path's,
     /// and the venue's rejects of orders and of cancels.
     pub rejects: [u64; Reject::ALL.len()],
+    /// The engine's own refusals by reason (the risk gate's and a full
+    /// path's), before anything reached the venue.
+    pub refused: [u64; Reject::ALL.len()],
+    /// Orders the venue rejected.
+    pub venue_rejects: u64,
+    /// Cancels the venue refused.
+    pub cancel_rejects: u64,
     /// Each instrument's net position from the fills, in lots.
     pub positions: Vec<i64>,
     /// The trading state as last recorded.
@@ -112,6 +119,9 @@ impl AuditStats {
             fills: 0,
             cancelled: 0,
             rejects: [0; Reject::ALL.len()],
+            refused: [0; Reject::ALL.len()],
+            venue_rejects: 0,
+            cancel_rejects: 0,
             positions: vec![0; instruments],
             state: TradingState::Active,
             quote_to_decision: Latency::new(ns_per_tick),
@@ -133,6 +143,7 @@ impl AuditStats {
             AuditEvent::Refused { reason, stamps, .. } => {
                 self.decisions += 1;
                 self.rejects[reason.index()] += 1;
+                self.refused[reason.index()] += 1;
                 if stamps.trigger == Trigger::Quote {
                     self.quote_to_decision.record(stamps.event, stamps.decided);
                 }
@@ -160,8 +171,13 @@ impl AuditStats {
                     }
                 }
                 ExecKind::Cancelled => self.cancelled += 1,
-                ExecKind::Rejected(reason) | ExecKind::CancelRejected(reason) => {
+                ExecKind::Rejected(reason) => {
                     self.rejects[reason.index()] += 1;
+                    self.venue_rejects += 1;
+                }
+                ExecKind::CancelRejected(reason) => {
+                    self.rejects[reason.index()] += 1;
+                    self.cancel_rejects += 1;
                 }
             },
             AuditEvent::State { to, .. } => self.state = to,
@@ -183,6 +199,9 @@ impl AuditStats {
         self.fills = 0;
         self.cancelled = 0;
         self.rejects = [0; Reject::ALL.len()];
+        self.refused = [0; Reject::ALL.len()];
+        self.venue_rejects = 0;
+        self.cancel_rejects = 0;
         self.positions.iter_mut().for_each(|p| *p = 0);
     }
 
@@ -265,6 +284,13 @@ mod tests {
         assert_eq!(stats.rejects[Reject::PriceCollar.index()], 1);
         assert_eq!(stats.rejects[Reject::UnknownOrder.index()], 1);
         assert_eq!(stats.total_rejects(), 2);
+        assert_eq!(stats.refused[Reject::PriceCollar.index()], 1);
+        assert_eq!(
+            stats.refused[Reject::UnknownOrder.index()],
+            0,
+            "the venue's"
+        );
+        assert_eq!((stats.venue_rejects, stats.cancel_rejects), (0, 1));
         assert_eq!(stats.state, TradingState::Halted);
         assert_eq!(stats.quote_to_send.count(), 1);
         assert_eq!(stats.quote_to_send.quantile_ns(0.5), 500);

@@ -3,9 +3,11 @@
 //! gate's state as a seqlock snapshot, all read by the control plane.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::OnceLock;
 
 use crossbeam_utils::CachePadded;
 
+use crate::ring::Level;
 use crate::risk::{RiskGate, RiskSnapshot, TradingState};
 use crate::seqlock::SeqLock;
 
@@ -19,6 +21,21 @@ pub struct PathCounters {
     state: CachePadded<AtomicU8>,
     audit_waits: CachePadded<AtomicU64>,
     risk: SeqLock,
+    rings: OnceLock<Vec<RingGauge>>,
+}
+
+/// A ring of the path, named for the control plane.
+pub struct RingGauge {
+    /// Which ring: `quotes`, `orders`, `audit.decide`, ...
+    pub name: &'static str,
+    /// Its level.
+    pub gauge: Box<dyn Level>,
+}
+
+impl std::fmt::Debug for RingGauge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RingGauge({}: {:?})", self.name, self.gauge.level())
+    }
 }
 
 impl PathCounters {
@@ -30,7 +47,19 @@ impl PathCounters {
             state: CachePadded::new(AtomicU8::new(TradingState::Active.code())),
             audit_waits: CachePadded::default(),
             risk: SeqLock::new(RiskSnapshot::words(instruments)),
+            rings: OnceLock::new(),
         }
+    }
+
+    /// The path's rings, once it is wired (empty before).
+    pub fn rings(&self) -> &[RingGauge] {
+        self.rings.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// Names the path's rings; the wiring does it once, before any stage
+    /// runs.
+    pub(crate) fn set_rings(&self, rings: Vec<RingGauge>) {
+        assert!(self.rings.set(rings).is_ok(), "one path per counters");
     }
 
     /// Quotes the decide stage has taken.

@@ -9,7 +9,7 @@ mod stages;
 mod time;
 mod wiring;
 
-pub use counters::PathCounters;
+pub use counters::{PathCounters, RingGauge};
 pub use decide::{Decide, MAX_INTENTS, RECORDS_PER_EVENT};
 pub use outbox::{Outbox, Outgoing, VenueLink};
 pub use stages::{DecideStage, FeedStage, FusedPath, GatewayStage, BATCH};

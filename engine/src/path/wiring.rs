@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::counters::PathCounters;
+use super::counters::{PathCounters, RingGauge};
 use super::decide::Decide;
 use super::stages::{DecideStage, FeedStage, FusedPath, GatewayStage};
 use super::time::TimeSource;
@@ -76,6 +76,7 @@ impl PathParts {
     /// The whole path as one stage, and the reading end of its audit ring.
     pub fn fused(self, sizes: &RingSizes) -> (FusedPath, ring::Consumer<AuditRecord>) {
         let (audit, records) = ring::new(sizes.audit);
+        self.counters.set_rings(vec![gauge("audit", &audit)]);
         let time = self.time;
         let (decide, feed, venue) = self.decide(AuditLog::new(audit));
         let path = FusedPath::new(feed, decide, venue, sizes.reports, time);
@@ -100,6 +101,14 @@ impl PathParts {
         let (reports_tx, reports_rx) = ring::new(sizes.reports);
         let (decide_audit, decide_records) = ring::new(sizes.audit);
         let (gateway_audit, gateway_records) = ring::new(sizes.audit);
+        self.counters.set_rings(vec![
+            gauge("quotes", &quotes_tx),
+            gauge("market", &market_tx),
+            gauge("orders", &orders_tx),
+            gauge("reports", &reports_tx),
+            gauge("audit.decide", &decide_audit),
+            gauge("audit.gateway", &gateway_audit),
+        ]);
         let (decide, feed, venue) = self.decide(AuditLog::new(decide_audit));
         let pipeline = Pipeline {
             feed: FeedStage {
@@ -122,5 +131,12 @@ impl PathParts {
             },
         };
         (pipeline, [decide_records, gateway_records])
+    }
+}
+
+fn gauge<T: Send + 'static>(name: &'static str, ring: &ring::Producer<T>) -> RingGauge {
+    RingGauge {
+        name,
+        gauge: Box::new(ring.gauge()),
     }
 }

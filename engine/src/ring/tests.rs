@@ -218,3 +218,37 @@ fn a_forgotten_partly_taken_drain_leaks_the_rest_and_never_exposes_it_again() {
         );
     }
 }
+
+#[test]
+fn a_gauge_reports_occupancy_and_times_the_producer_was_short_of_room() {
+    use super::Level;
+    let (mut tx, mut rx) = new::<u32>(4);
+    let gauge = tx.gauge();
+    assert_eq!(
+        gauge.level(),
+        super::RingLevel {
+            len: 0,
+            capacity: 4,
+            short: 0
+        }
+    );
+    for i in 0..3 {
+        tx.push(i).unwrap();
+    }
+    assert_eq!(rx.pop(), Some(0));
+    assert_eq!(gauge.level().len, 2);
+    let mut claim = tx.claim(4);
+    assert_eq!(claim.remaining(), 2, "two free of the four asked for");
+    claim.write(3).unwrap();
+    claim.write(4).unwrap();
+    drop(claim);
+    assert_eq!(gauge.level().len, 4);
+    assert_eq!(gauge.level().short, 1);
+    assert!(tx.push(5).is_err());
+    assert_eq!(tx.room(1), 0);
+    assert_eq!(gauge.level().short, 3);
+    rx.drain(4).for_each(drop);
+    assert_eq!(gauge.level().len, 0);
+    assert_eq!(tx.room(4), 4, "enough room is not counted");
+    assert_eq!(gauge.level().short, 3);
+}

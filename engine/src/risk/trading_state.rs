@@ -17,6 +17,13 @@ pub enum TradingState {
 }
 
 impl TradingState {
+    /// Every state, in code order.
+    pub const ALL: [TradingState; 3] = [
+        TradingState::Active,
+        TradingState::ReduceOnly,
+        TradingState::Halted,
+    ];
+
     /// The name used in config, logs and metrics.
     pub fn name(self) -> &'static str {
         match self {

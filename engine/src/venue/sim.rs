@@ -38,8 +38,7 @@ pub struct SimVenueConfig {
     /// Intents in flight and orders resting at once; more are rejected.
     pub max_orders: usize,
     /// The chance, 0 to 1, that an order resting at or inside the touch is
-    /// hit by other flow on a quote (0, the default, when absent).
-    #[serde(default)]
+    /// hit by other flow on a quote.
     pub touch_fill_probability: f64,
 }
 

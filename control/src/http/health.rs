@@ -1,0 +1,255 @@
+//! Health: whether each hot-path stage is alive (its heartbeat advancing),
+//! whether the engine can trade (ready), and the per-component report
+//! behind `/health`. The side thread observes heartbeats and the quote
+//! count as it loops; a request reads what was observed.
+
+use std::time::{Duration, Instant};
+
+use redline_engine::path::PathCounters;
+use redline_engine::risk::TradingState;
+use redline_engine::stage::{PinOutcome, StageStatus};
+
+use super::process::CpuSampler;
+
+/// A component's or the engine's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// All is well.
+    Healthy,
+    /// Running, but not as configured or not able to trade.
+    Degraded,
+    /// Not working.
+    Unhealthy,
+}
+
+impl Status {
+    /// The word in `/health`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Healthy => "healthy",
+            Status::Degraded => "degraded",
+            Status::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// One component in `/health`.
+#[derive(Debug, Clone)]
+pub struct Component {
+    /// `feed`, `venue`, `stage.decide`, ...
+    pub name: String,
+    /// Its health.
+    pub status: Status,
+    /// What is going on, in words.
+    pub message: String,
+    /// For a stage: its core (when configured) and pinning outcome.
+    pub stage: Option<(Option<usize>, String)>,
+}
+
+/// What the side thread has seen of the hot path.
+#[derive(Debug)]
+pub struct Watch {
+    stages: Vec<Beat>,
+    quotes: u64,
+    quoted_at: Instant,
+    cpu: CpuSampler,
+    next_cpu: Instant,
+}
+
+#[derive(Debug)]
+struct Beat {
+    stage: StageStatus,
+    last: u64,
+    changed: Instant,
+}
+
+impl Watch {
+    /// Starts watching `stages` at `now`.
+    pub fn new(stages: Vec<StageStatus>, now: Instant) -> Self {
+        Watch {
+            stages: stages
+                .into_iter()
+                .map(|stage| Beat {
+                    last: stage.heartbeat(),
+                    stage,
+                    changed: now,
+                })
+                .collect(),
+            quotes: 0,
+            quoted_at: now,
+            cpu: CpuSampler::new(),
+            next_cpu: now,
+        }
+    }
+
+    /// Notes heartbeats, the quote count and (once a second) CPU time.
+    pub fn observe(&mut self, counters: &PathCounters, now: Instant) {
+        for beat in &mut self.stages {
+            let heartbeat = beat.stage.heartbeat();
+            if heartbeat != beat.last {
+                beat.last = heartbeat;
+                beat.changed = now;
+            }
+        }
+        let quotes = counters.quotes();
+        if quotes != self.quotes {
+            self.quotes = quotes;
+            self.quoted_at = now;
+        }
+        if now >= self.next_cpu {
+            self.cpu
+                .sample(now, super::process::ProcessStats::read().cpu_seconds);
+            self.next_cpu = now + Duration::from_secs(1);
+        }
+    }
+
+    /// Stages whose heartbeat has stood still longer than `stall`, with
+    /// how long.
+    pub fn stalled(&self, stall: Duration, now: Instant) -> Vec<(&str, Duration)> {
+        self.stages
+            .iter()
+            .map(|b| (b.stage.name.as_str(), now.duration_since(b.changed)))
+            .filter(|(_, still)| *still > stall)
+            .collect()
+    }
+
+    /// The stages watched.
+    pub fn stages(&self) -> impl Iterator<Item = &StageStatus> {
+        self.stages.iter().map(|b| &b.stage)
+    }
+
+    /// How long since the quote count last moved.
+    pub fn quote_age(&self, now: Instant) -> Duration {
+        now.duration_since(self.quoted_at)
+    }
+
+    /// CPU use over the last second, as a percentage of one core.
+    pub fn cpu_percent(&self) -> f64 {
+        self.cpu.percent()
+    }
+}
+
+/// What health checks are judged against.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// A heartbeat standing still this long means a stalled stage.
+    pub stall: Duration,
+    /// No quote this long means stale market data.
+    pub stale_quotes: Duration,
+}
+
+/// The engine's health at one moment.
+#[derive(Debug)]
+pub struct Assessment {
+    /// Liveness: the stalled stages, if any.
+    pub stalled: Vec<String>,
+    /// Why the engine cannot trade, if it cannot.
+    pub not_ready: Vec<String>,
+    /// Each component.
+    pub components: Vec<Component>,
+}
+
+impl Assessment {
+    /// Judges what `watch` has seen, with the trading state and whether
+    /// the engine is stopping.
+    pub fn new(
+        watch: &Watch,
+        bounds: Bounds,
+        state: TradingState,
+        stopping: bool,
+        now: Instant,
+    ) -> Assessment {
+        let stalled = watch.stalled(bounds.stall, now);
+        let mut components = Vec::new();
+        for stage in watch.stages() {
+            let still = stalled.iter().find(|(name, _)| *name == stage.name);
+            let (status, message) = match (still, &stage.pinning) {
+                (Some((_, still)), _) => (
+                    Status::Unhealthy,
+                    format!("heartbeat stalled for {:.1}s", still.as_secs_f64()),
+                ),
+                (None, PinOutcome::Failed { .. }) => {
+                    (Status::Degraded, format!("running; {}", stage.pinning))
+                }
+                (None, pinning) => (Status::Healthy, format!("running, {pinning}")),
+            };
+            let core = match stage.pinning {
+                PinOutcome::Pinned(core) | PinOutcome::Failed { core, .. } => Some(core),
+                PinOutcome::Unpinned => None,
+            };
+            components.push(Component {
+                name: format!("stage.{}", stage.name),
+                status,
+                message,
+                stage: Some((core, stage.pinning.to_string())),
+            });
+        }
+        let quote_age = watch.quote_age(now);
+        let feed_fresh = quote_age <= bounds.stale_quotes;
+        components.push(Component {
+            name: "feed".into(),
+            status: if feed_fresh {
+                Status::Healthy
+            } else {
+                Status::Degraded
+            },
+            message: if feed_fresh {
+                "quotes flowing".into()
+            } else {
+                format!("no quote for {:.1}s", quote_age.as_secs_f64())
+            },
+            stage: None,
+        });
+        components.push(Component {
+            name: "venue".into(),
+            status: Status::Healthy,
+            message: "simulated venue, connected".into(),
+            stage: None,
+        });
+        components.push(Component {
+            name: "persistence".into(),
+            status: Status::Healthy,
+            message: "none configured".into(),
+            stage: None,
+        });
+        components.push(Component {
+            name: "risk".into(),
+            status: match state {
+                TradingState::Active => Status::Healthy,
+                TradingState::ReduceOnly | TradingState::Halted => Status::Degraded,
+            },
+            message: format!("trading {}", state.name()),
+            stage: None,
+        });
+        let mut not_ready: Vec<String> = stalled
+            .iter()
+            .map(|(name, _)| format!("stage {name} stalled"))
+            .collect();
+        if stopping {
+            not_ready.push("stopping".into());
+        }
+        if !feed_fresh {
+            not_ready.push(format!(
+                "market data stale: no quote for {:.1}s",
+                quote_age.as_secs_f64()
+            ));
+        }
+        if state == TradingState::Halted {
+            not_ready.push("trading halted".into());
+        }
+        Assessment {
+            stalled: stalled.iter().map(|(name, _)| (*name).to_owned()).collect(),
+            not_ready,
+            components,
+        }
+    }
+
+    /// The overall status: the worst component's.
+    pub fn status(&self) -> Status {
+        self.components
+            .iter()
+            .map(|c| c.status)
+            .max()
+            .unwrap_or(Status::Healthy)
+    }
+}

@@ -1,0 +1,376 @@
+//! `/metrics`: the Prometheus text exposition (format 0.0.4) of what the
+//! hot path publishes and the audit stream adds up to. Names start with
+//! `redline_`, are in base units (seconds, bytes; money in the account
+//! currency) and counters end in `_total`. Latency histograms are built
+//! from the side thread's hdrhistograms.
+
+use std::fmt::{Display, Write as _};
+
+use hdrhistogram::Histogram;
+use redline_engine::audit::AuditStats;
+use redline_engine::domain::Reject;
+use redline_engine::path::PathCounters;
+use redline_engine::risk::TradingState;
+
+use super::health::Watch;
+use super::process::ProcessStats;
+use super::PlaneCounters;
+
+/// Latency bucket bounds, in nanoseconds: 100 ns to 10 ms.
+const BUCKETS_NS: [u64; 16] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+    1_000_000, 2_500_000, 5_000_000, 10_000_000,
+];
+
+/// Everything one exposition is rendered from.
+pub struct Sources<'a> {
+    /// What the path publishes.
+    pub counters: &'a PathCounters,
+    /// The audit stream's totals.
+    pub stats: &'a AuditStats,
+    /// Instrument symbols, by id.
+    pub symbols: &'a [String],
+    /// Heartbeats and stages.
+    pub watch: &'a Watch,
+    /// The listener's own counts.
+    pub plane: &'a PlaneCounters,
+    /// `/proc`.
+    pub process: ProcessStats,
+    /// When the process started, in seconds since the Unix epoch.
+    pub start_time: f64,
+}
+
+/// Renders the exposition.
+pub fn render(s: &Sources<'_>) -> String {
+    let mut out = Exposition(String::with_capacity(16 * 1024));
+    let stats = s.stats;
+    out.counter("quotes", "Quotes taken by the decide stage.");
+    out.sample("quotes_total", &[], s.counters.quotes());
+    out.counter(
+        "decisions",
+        "Intents the strategy made that reached the risk gate.",
+    );
+    out.sample("decisions_total", &[], stats.decisions);
+    out.counter("orders_sent", "Intents handed to the venue, by kind.");
+    out.sample("orders_sent_total", &[("kind", "new")], stats.orders_sent);
+    out.sample(
+        "orders_sent_total",
+        &[("kind", "cancel")],
+        stats.cancels_sent,
+    );
+    out.counter("executions", "Execution reports from the venue, by type.");
+    for (kind, count) in [
+        ("ack", stats.acks),
+        ("partial_fill", stats.partial_fills),
+        ("fill", stats.fills),
+        ("cancelled", stats.cancelled),
+        ("rejected", stats.venue_rejects),
+        ("cancel_rejected", stats.cancel_rejects),
+    ] {
+        out.sample("executions_total", &[("type", kind)], count);
+    }
+    out.counter(
+        "risk_rejections",
+        "Intents the engine refused before the venue, by reason code.",
+    );
+    for reason in Reject::ALL {
+        let count = stats.refused[reason.index()];
+        out.sample("risk_rejections_total", &[("reason", reason.code())], count);
+    }
+    out.counter(
+        "venue_rejections",
+        "Orders and cancels the venue refused, by reason code.",
+    );
+    for reason in Reject::ALL {
+        let count = stats.rejects[reason.index()] - stats.refused[reason.index()];
+        out.sample(
+            "venue_rejections_total",
+            &[("reason", reason.code())],
+            count,
+        );
+    }
+    out.gauge(
+        "trading_state",
+        "1 for the engine's trading state, 0 for the others.",
+    );
+    let state = s.counters.state();
+    for each in TradingState::ALL {
+        out.sample(
+            "trading_state",
+            &[("state", each.name())],
+            u8::from(each == state),
+        );
+    }
+    risk(&mut out, s);
+    rings(&mut out, s);
+    out.counter(
+        "audit_waits",
+        "Times the decide stage waited for room in the audit ring.",
+    );
+    out.sample("audit_waits_total", &[], s.counters.audit_waits());
+    out.gauge(
+        "stage_pinned",
+        "1 when the stage runs on the core it was given (or none was given), 0 when pinning failed.",
+    );
+    for stage in s.watch.stages() {
+        out.sample(
+            "stage_pinned",
+            &[("stage", &stage.name)],
+            u8::from(!stage.pinning.is_failure()),
+        );
+    }
+    out.counter("pinning_failures", "Stages that could not be pinned.");
+    let failures = s
+        .watch
+        .stages()
+        .filter(|st| st.pinning.is_failure())
+        .count();
+    out.sample("pinning_failures_total", &[], failures);
+    out.counter(
+        "stage_heartbeats",
+        "Loop iterations of each stage; stops moving when a stage stalls.",
+    );
+    for stage in s.watch.stages() {
+        out.sample(
+            "stage_heartbeats_total",
+            &[("stage", &stage.name)],
+            stage.heartbeat(),
+        );
+    }
+    out.counter(
+        "malformed_inputs",
+        "Inputs refused as malformed, by source.",
+    );
+    out.sample(
+        "malformed_inputs_total",
+        &[("source", "admin")],
+        s.plane.bad_requests,
+    );
+    out.counter(
+        "admin_auth_failures",
+        "Admin requests refused for a missing or wrong token.",
+    );
+    out.sample("admin_auth_failures_total", &[], s.plane.auth_failures);
+    for (name, help, latency) in [
+        (
+            "quote_to_decision_seconds",
+            "From receiving a quote to the strategy's decision on it.",
+            &stats.quote_to_decision,
+        ),
+        (
+            "decision_to_send_seconds",
+            "From a decision to handing the intent to the venue.",
+            &stats.decision_to_send,
+        ),
+        (
+            "quote_to_send_seconds",
+            "From receiving a quote to handing the order it led to to the venue.",
+            &stats.quote_to_send,
+        ),
+    ] {
+        histogram(&mut out, name, help, latency.histogram());
+    }
+    process(&mut out, s);
+    out.0
+}
+
+fn risk(out: &mut Exposition, s: &Sources<'_>) {
+    // A snapshot the decide stage left part-way (it stopped mid-write)
+    // leaves the risk families out rather than showing a torn one.
+    let Some(risk) = s.counters.risk() else {
+        return;
+    };
+    out.gauge(
+        "position_lots",
+        "Net position per instrument, in lots (negative when short).",
+    );
+    for (symbol, instrument) in s.symbols.iter().zip(&risk.instruments) {
+        out.sample(
+            "position_lots",
+            &[("instrument", symbol)],
+            instrument.position,
+        );
+    }
+    out.gauge(
+        "exposure",
+        "Absolute position value at the mid per instrument, in the account currency.",
+    );
+    for (symbol, instrument) in s.symbols.iter().zip(&risk.instruments) {
+        out.sample(
+            "exposure",
+            &[("instrument", symbol)],
+            Money(instrument.exposure_nanos),
+        );
+    }
+    out.gauge(
+        "open_order_lots",
+        "Lots in open orders per instrument and side.",
+    );
+    for (symbol, instrument) in s.symbols.iter().zip(&risk.instruments) {
+        for (side, lots) in [("buy", instrument.open_buy), ("sell", instrument.open_sell)] {
+            out.sample(
+                "open_order_lots",
+                &[("instrument", symbol), ("side", side)],
+                lots,
+            );
+        }
+    }
+    out.gauge("open_orders", "Orders let through and not finished.");
+    out.sample("open_orders", &[], risk.open_orders);
+    out.gauge(
+        "realized_pnl",
+        "P&L of closed lots against their average cost, in the account currency.",
+    );
+    out.sample("realized_pnl", &[], Money(risk.realized_nanos));
+    out.gauge(
+        "unrealized_pnl",
+        "P&L of open positions at the mid, in the account currency.",
+    );
+    out.sample("unrealized_pnl", &[], Money(risk.unrealized_nanos));
+    out.gauge(
+        "unrealized_pnl_by_instrument",
+        "Unrealized P&L per instrument, in the account currency.",
+    );
+    for (symbol, instrument) in s.symbols.iter().zip(&risk.instruments) {
+        out.sample(
+            "unrealized_pnl_by_instrument",
+            &[("instrument", symbol)],
+            Money(instrument.unrealized_nanos),
+        );
+    }
+}
+
+fn rings(out: &mut Exposition, s: &Sources<'_>) {
+    let rings = s.counters.rings();
+    out.gauge("ring_occupancy", "Items in each hot-path ring.");
+    for ring in rings {
+        out.sample(
+            "ring_occupancy",
+            &[("ring", ring.name)],
+            ring.gauge.level().len,
+        );
+    }
+    out.gauge("ring_capacity", "Slots in each hot-path ring.");
+    for ring in rings {
+        out.sample(
+            "ring_capacity",
+            &[("ring", ring.name)],
+            ring.gauge.level().capacity,
+        );
+    }
+    out.counter(
+        "ring_full",
+        "Times a ring's producer found less room than it wanted.",
+    );
+    for ring in rings {
+        out.sample(
+            "ring_full_total",
+            &[("ring", ring.name)],
+            ring.gauge.level().short,
+        );
+    }
+    out.gauge(
+        "audit_backlog",
+        "Audit records written and not yet taken by the side thread.",
+    );
+    let backlog: usize = rings
+        .iter()
+        .filter(|r| r.name.starts_with("audit"))
+        .map(|r| r.gauge.level().len)
+        .sum();
+    out.sample("audit_backlog", &[], backlog);
+}
+
+fn histogram(out: &mut Exposition, name: &str, help: &str, h: &Histogram<u64>) {
+    out.family(name, "histogram", help);
+    let bucket = format!("{name}_bucket");
+    for le in BUCKETS_NS {
+        let count = if h.is_empty() {
+            0
+        } else {
+            h.count_between(0, le)
+        };
+        let bound = format!("{}", le as f64 / 1e9);
+        out.sample(&bucket, &[("le", &bound)], count);
+    }
+    out.sample(&bucket, &[("le", "+Inf")], h.len());
+    // hdrhistogram keeps no exact sum: mean x count, to its precision.
+    let sum = if h.is_empty() {
+        0.0
+    } else {
+        h.mean() * h.len() as f64 / 1e9
+    };
+    out.sample(&format!("{name}_sum"), &[], sum);
+    out.sample(&format!("{name}_count"), &[], h.len());
+}
+
+fn process(out: &mut Exposition, s: &Sources<'_>) {
+    let p = s.process;
+    out.gauge("process_resident_memory_bytes", "Resident memory.");
+    out.sample("process_resident_memory_bytes", &[], p.resident_bytes);
+    out.gauge("process_virtual_memory_bytes", "Virtual memory.");
+    out.sample("process_virtual_memory_bytes", &[], p.virtual_bytes);
+    out.counter("process_cpu_seconds", "User and system CPU time.");
+    out.sample("process_cpu_seconds_total", &[], p.cpu_seconds);
+    out.gauge("process_threads", "Threads in the process.");
+    out.sample("process_threads", &[], p.threads);
+    out.gauge("process_open_fds", "Open file descriptors.");
+    out.sample("process_open_fds", &[], p.open_fds);
+    out.gauge(
+        "process_start_time_seconds",
+        "When the process started, in seconds since the Unix epoch.",
+    );
+    out.sample("process_start_time_seconds", &[], s.start_time);
+}
+
+/// Nano-units of money, shown in currency units.
+struct Money(i64);
+
+impl Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0 as f64 / 1e9)
+    }
+}
+
+/// The exposition being written.
+struct Exposition(String);
+
+impl Exposition {
+    /// A counter's family: the text format names it with its `_total`.
+    fn counter(&mut self, name: &str, help: &str) {
+        self.family(&format!("{name}_total"), "counter", help);
+    }
+
+    fn gauge(&mut self, name: &str, help: &str) {
+        self.family(name, "gauge", help);
+    }
+
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP redline_{name} {help}");
+        let _ = writeln!(self.0, "# TYPE redline_{name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
+        let _ = write!(self.0, "redline_{name}");
+        if !labels.is_empty() {
+            self.0.push('{');
+            for (i, (key, value)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.0.push(',');
+                }
+                let _ = write!(self.0, "{key}=\"");
+                for c in value.chars() {
+                    match c {
+                        '\\' => self.0.push_str("\\\\"),
+                        '"' => self.0.push_str("\\\""),
+                        '\n' => self.0.push_str("\\n"),
+                        c => self.0.push(c),
+                    }
+                }
+                self.0.push('"');
+            }
+            self.0.push('}');
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+}

@@ -1,0 +1,388 @@
+//! The control plane as its users reach it: the real binary on a free
+//! loopback port, a real HTTP client against every endpoint, promtool on
+//! the real metrics, the admin token's failures, and liveness turning red
+//! when a stage stalls.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const TOKEN_ENV: &str = "REDLINE_TEST_ADMIN_TOKEN";
+
+/// A running `redline run`, its address and what it printed so far
+/// (stdout and stderr).
+struct Engine {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    out: String,
+    base: String,
+    _config: tempfile::NamedTempFile,
+}
+
+impl Engine {
+    /// Starts the binary with backoff idling, a free port and `control`
+    /// (more `[control]` keys) with `env` set, and waits for its first
+    /// status line.
+    fn start(control: &str, env: &[(&str, &str)]) -> Engine {
+        let config = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        let text = format!(
+            "[stages.fused]\nidle = \"backoff\"\n\
+             [control]\nlisten = \"127.0.0.1:0\"\ntoken_env = \"{TOKEN_ENV}\"\n{control}"
+        );
+        std::fs::write(config.path(), text).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_redline"));
+        command
+            .arg("run")
+            .arg("--config")
+            .arg(config.path())
+            .env_remove(TOKEN_ENV)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        forward(stdout, tx.clone());
+        forward(stderr, tx);
+        let mut engine = Engine {
+            child,
+            lines,
+            out: String::new(),
+            base: String::new(),
+            _config: config,
+        };
+        engine.wait_for("status: up");
+        let addr = engine
+            .out
+            .split("control plane on http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no control plane address in:\n{}", engine.out))
+            .to_owned();
+        engine.base = format!("http://{addr}");
+        engine
+    }
+
+    fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.out.contains(text) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.out += &(line + "\n"),
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("no {text:?} within 10 s; got:\n{}", self.out);
+                }
+            }
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        self.request("GET", path, None)
+    }
+
+    fn admin(&self, path: &str, token: &str) -> (u16, String) {
+        self.request("GET", path, Some(token))
+    }
+
+    fn request(&self, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut request =
+            ureq::request(method, &format!("{}{path}", self.base)).timeout(Duration::from_secs(5));
+        if let Some(token) = token {
+            request = request.set("Authorization", &format!("Bearer {token}"));
+        }
+        match request.call() {
+            Ok(response) => (response.status(), response.into_string().unwrap()),
+            Err(ureq::Error::Status(code, response)) => (code, response.into_string().unwrap()),
+            Err(other) => panic!("{method} {path}: {other}"),
+        }
+    }
+
+    /// Sends SIGTERM and returns whether it exited 0.
+    fn stop(mut self) -> bool {
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        self.child.wait().unwrap().success()
+    }
+}
+
+/// Sends each line `from` prints to `to`, from a thread of its own.
+fn forward(from: impl std::io::Read + Send + 'static, to: mpsc::Sender<String>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            if to.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// The value of an unlabelled sample in a metrics text.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no sample {name}"))
+}
+
+#[test]
+fn health_version_and_ping_answer_as_probes_expect() {
+    let engine = Engine::start("", &[]);
+    assert_eq!(engine.get("/ping"), (200, "pong\n".into()));
+    let (code, body) = engine.get("/version");
+    assert_eq!(code, 200);
+    let version = json(&body);
+    assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+    for key in ["git_commit", "build_profile", "target"] {
+        assert!(
+            version[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{body}"
+        );
+    }
+    for path in ["/health/live", "/live", "/health/ready", "/ready"] {
+        assert_eq!(engine.get(path).0, 200, "{path}");
+    }
+    let (code, body) = engine.get("/health");
+    assert_eq!(code, 200, "{body}");
+    let health = json(&body);
+    assert_eq!(health["status"], "healthy", "{body}");
+    assert_eq!(health["trading_state"], "active");
+    assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    let timestamp = health["timestamp"].as_str().unwrap();
+    assert!(
+        timestamp.len() == 24 && timestamp.ends_with('Z') && timestamp.as_bytes()[10] == b'T',
+        "RFC 3339 UTC: {timestamp}"
+    );
+    assert!(health["uptime_seconds"].as_f64().unwrap() > 0.0);
+    for component in ["feed", "venue", "persistence", "risk", "stage.fused"] {
+        let c = &health["components"][component];
+        assert_eq!(c["status"], "healthy", "{component}: {body}");
+        assert!(c["message"].is_string(), "{component}: {body}");
+    }
+    assert!(health["components"]["stage.fused"]["pinning"].is_string());
+    let system = &health["system"];
+    assert!(
+        system["resident_bytes"].as_u64().unwrap() > 1 << 20,
+        "{body}"
+    );
+    assert!(system["memory_percent"].as_f64().unwrap() > 0.0, "{body}");
+    assert!(system["cpu_percent"].as_f64().is_some(), "{body}");
+
+    let (code, body) = engine.get("/no/such/thing");
+    assert_eq!(code, 404);
+    assert!(json(&body)["error"].is_string());
+    assert_eq!(engine.request("POST", "/health", None).0, 405);
+    assert!(engine.stop(), "exits 0 on SIGTERM");
+}
+
+#[test]
+fn metrics_pass_promtool_and_move_with_the_path() {
+    let engine = Engine::start("", &[]);
+    let (code, first) = engine.get("/metrics");
+    assert_eq!(code, 200);
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (Debian's prometheus package; .ci/run installs it)");
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(first.as_bytes())
+        .unwrap();
+    let checked = promtool.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    for family in [
+        "redline_quotes_total",
+        "redline_decisions_total",
+        "redline_orders_sent_total{kind=\"new\"}",
+        "redline_executions_total{type=\"fill\"}",
+        "redline_risk_rejections_total{reason=\"PRICE_COLLAR\"}",
+        "redline_trading_state{state=\"active\"} 1",
+        "redline_position_lots{instrument=\"ESZ6\"}",
+        "redline_exposure{instrument=\"MSFT\"}",
+        "redline_realized_pnl",
+        "redline_unrealized_pnl",
+        "redline_open_orders",
+        "redline_ring_occupancy{ring=\"audit\"}",
+        "redline_ring_full_total{ring=\"audit\"}",
+        "redline_audit_backlog",
+        "redline_pinning_failures_total",
+        "redline_malformed_inputs_total{source=\"admin\"}",
+        "redline_quote_to_send_seconds_bucket{le=\"0.000001\"}",
+        "redline_quote_to_decision_seconds_count",
+        "redline_decision_to_send_seconds_sum",
+        "redline_process_resident_memory_bytes",
+        "redline_process_cpu_seconds_total",
+        "redline_process_threads",
+        "redline_process_open_fds",
+        "redline_process_start_time_seconds",
+    ] {
+        assert!(first.contains(family), "{family} in:\n{first}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, second) = engine.get("/metrics");
+    let moved = |name| sample(&second, name) > sample(&first, name);
+    assert!(moved("redline_quotes_total"), "quotes flow");
+    assert!(
+        moved("redline_quote_to_send_seconds_count"),
+        "latency recorded"
+    );
+    let count = sample(&second, "redline_quote_to_send_seconds_count");
+    let inf = second
+        .lines()
+        .find_map(|l| l.strip_prefix("redline_quote_to_send_seconds_bucket{le=\"+Inf\"} "))
+        .unwrap();
+    assert_eq!(inf.parse::<f64>().unwrap(), count, "+Inf bucket = count");
+    assert!(engine.stop());
+}
+
+#[test]
+fn admin_needs_the_bearer_token_and_counts_failures() {
+    let engine = Engine::start("", &[(TOKEN_ENV, "s3cret-token")]);
+    assert!(engine.out.contains("admin on, bearer token required"));
+    let (code, body) = engine.get("/admin/latency");
+    assert_eq!(code, 401);
+    assert_eq!(json(&body)["error"], "missing bearer token");
+    let (code, body) = engine.admin("/admin/latency", "s3cret-tokem");
+    assert_eq!(code, 401);
+    assert_eq!(json(&body)["error"], "wrong bearer token");
+
+    let (code, body) = engine.admin("/admin/latency", "s3cret-token");
+    assert_eq!(code, 200, "{body}");
+    let latency = json(&body);
+    for name in ["quote_to_decision", "decision_to_send", "quote_to_send"] {
+        let l = &latency[name];
+        assert_eq!(l["unit"], "ns");
+        assert!(l["count"].as_u64().unwrap() > 0, "{name}: {body}");
+        assert!(l["p99"].as_u64().unwrap() >= l["p50"].as_u64().unwrap());
+        assert!(!l["percentiles"].as_array().unwrap().is_empty());
+    }
+    let (code, hgrm) = engine.admin("/admin/latency?format=hgrm", "s3cret-token");
+    assert_eq!(code, 200);
+    assert!(
+        hgrm.starts_with("       Value     Percentile TotalCount"),
+        "{hgrm}"
+    );
+    assert!(hgrm.contains("#[Max     ="), "{hgrm}");
+    let (code, body) = engine.admin("/admin/latency?format=xml", "s3cret-token");
+    assert_eq!(code, 400);
+    assert!(json(&body)["error"]
+        .as_str()
+        .unwrap()
+        .contains("json or hgrm"));
+    let (code, _) = engine.admin("/admin/latency?format=hgrm&name=nope", "s3cret-token");
+    assert_eq!(code, 400);
+    assert_eq!(engine.admin("/admin/nothing", "s3cret-token").0, 404);
+
+    let (_, metrics) = engine.get("/metrics");
+    assert_eq!(sample(&metrics, "redline_admin_auth_failures_total"), 2.0);
+    assert!(metrics.contains("redline_malformed_inputs_total{source=\"admin\"} 2"));
+    assert!(engine.stop());
+}
+
+#[test]
+fn admin_is_disabled_without_a_token_and_a_token_file_turns_it_on() {
+    let engine = Engine::start("", &[]);
+    assert!(engine.out.contains("admin off: no token configured"));
+    let (code, body) = engine.admin("/admin/latency", "anything");
+    assert_eq!(code, 403);
+    assert!(json(&body)["error"].as_str().unwrap().contains("disabled"));
+    assert!(engine.stop());
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), "from-a-file\n").unwrap();
+    let control = format!("token_file = \"{}\"\n", file.path().display());
+    let engine = Engine::start(&control, &[(TOKEN_ENV, "from-env")]);
+    assert_eq!(engine.admin("/admin/latency", "from-a-file").0, 200);
+    assert_eq!(
+        engine.admin("/admin/latency", "from-env").0,
+        401,
+        "the file wins"
+    );
+    assert!(engine.stop());
+}
+
+#[test]
+fn a_listener_address_in_use_stops_the_start_with_the_key() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let config = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    std::fs::write(
+        config.path(),
+        format!("[control]\nlisten = \"{addr}\"\n[stages.fused]\nidle = \"backoff\"\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_redline"))
+        .arg("run")
+        .arg("--config")
+        .arg(config.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("control.listen: cannot listen on {addr}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn liveness_turns_red_when_a_stage_stalls() {
+    let mut engine = Engine::start(
+        "stall_ms = 200\n",
+        &[("REDLINE_TEST_FREEZE_STAGE", "fused:300")],
+    );
+    assert!(engine.out.contains("test hook"), "{}", engine.out);
+    // The stage freezes 300 ms after it starts; give it time to count as
+    // stalled, then watch liveness, readiness and health agree.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (code, body) = loop {
+        let (code, body) = engine.get("/health/live");
+        if code == 503 || Instant::now() > deadline {
+            break (code, body);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("fused"), "{body}");
+    let (code, body) = engine.get("/health/ready");
+    assert_eq!(code, 503);
+    assert!(body.contains("stage fused stalled"), "{body}");
+    let (code, body) = engine.get("/health");
+    assert_eq!(code, 503);
+    let health = json(&body);
+    assert_eq!(health["status"], "unhealthy");
+    assert_eq!(health["components"]["stage.fused"]["status"], "unhealthy");
+    engine.wait_for("status: up 2s");
+    assert!(engine.stop(), "a frozen stage still stops on SIGTERM");
+}
