@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use redline_engine::audit::AuditStats;
 use redline_engine::domain::Reject;
 use redline_engine::path::PathCounters;
+use redline_engine::ring::RingLevel;
 use redline_engine::risk::TradingState;
 
 use super::health::Watch;
@@ -240,43 +241,57 @@ fn risk(out: &mut Exposition, s: &Sources<'_>) {
     }
 }
 
+/// A per-ring family: name, whether a counter, help, and its value.
+type RingFamily = (&'static str, bool, &'static str, fn(&RingLevel) -> u64);
+
 fn rings(out: &mut Exposition, s: &Sources<'_>) {
-    let rings = s.counters.rings();
-    out.gauge("ring_occupancy", "Items in each hot-path ring.");
-    for ring in rings {
-        out.sample(
+    // Each gauge read once, so that the families agree with each other.
+    let levels: Vec<(&str, RingLevel)> = s
+        .counters
+        .rings()
+        .iter()
+        .map(|ring| (ring.name, ring.gauge.level()))
+        .collect();
+    let families: [RingFamily; 3] = [
+        (
             "ring_occupancy",
-            &[("ring", ring.name)],
-            ring.gauge.level().len,
-        );
-    }
-    out.gauge("ring_capacity", "Slots in each hot-path ring.");
-    for ring in rings {
-        out.sample(
+            false,
+            "Items in each hot-path ring.",
+            |l| l.len as u64,
+        ),
+        (
             "ring_capacity",
-            &[("ring", ring.name)],
-            ring.gauge.level().capacity,
-        );
-    }
-    out.counter(
-        "ring_full",
-        "Times a ring's producer found less room than it wanted.",
-    );
-    for ring in rings {
-        out.sample(
-            "ring_full_total",
-            &[("ring", ring.name)],
-            ring.gauge.level().short,
-        );
+            false,
+            "Slots in each hot-path ring.",
+            |l| l.capacity as u64,
+        ),
+        (
+            "ring_full",
+            true,
+            "Times a ring's producer found less room than it wanted.",
+            |l| l.short,
+        ),
+    ];
+    for (name, counter, help, value) in families {
+        let sample = if counter {
+            out.counter(name, help);
+            format!("{name}_total")
+        } else {
+            out.gauge(name, help);
+            name.to_owned()
+        };
+        for (ring, level) in &levels {
+            out.sample(&sample, &[("ring", ring)], value(level));
+        }
     }
     out.gauge(
         "audit_backlog",
         "Audit records written and not yet taken by the side thread.",
     );
-    let backlog: usize = rings
+    let backlog: usize = levels
         .iter()
-        .filter(|r| r.name.starts_with("audit"))
-        .map(|r| r.gauge.level().len)
+        .filter(|(name, _)| name.starts_with("audit"))
+        .map(|(_, level)| level.len)
         .sum();
     out.sample("audit_backlog", &[], backlog);
 }
