@@ -1,7 +1,7 @@
 //! A gauge of a ring for the control plane: how full it is and how often
-//! its producer found less room than it wanted. It reads only atomics that
-//! the halves publish for it, never a slot, and costs the hot path nothing
-//! but the occasional cache line when it is read.
+//! its producer found less room than it wanted. It reads the consumer's
+//! head and slot stamps, never a value, and costs the halves nothing but
+//! the few cache lines it reads when it is read.
 
 use super::Shared;
 use crate::sync::{Arc, Ordering};
@@ -30,7 +30,7 @@ pub struct Gauge<T> {
     shared: Arc<Shared<T>>,
 }
 
-// SAFETY: a gauge loads only the atomics `head`, `tail` and `short` and
+// SAFETY: a gauge loads only atomics (the head, slot stamps, `short`) and
 // never touches a slot's value. The one way it reaches a `T` is by being
 // the last owner of the ring and dropping the items left in it, which is
 // sound on any thread when `T: Send`.
@@ -46,19 +46,32 @@ impl<T> Gauge<T> {
 
 impl<T: Send> Level for Gauge<T> {
     fn level(&self) -> RingLevel {
-        // Relaxed: figures for display. Head is loaded first, and both only
-        // grow, so `tail - head` may over-state by what was read in
-        // between, never go negative (hence the clamp for the one race: a
-        // stale tail read after a fresher head).
-        let head = self.shared.head.load(Ordering::Relaxed);
-        let produced = &self.shared.produced;
-        let tail = produced.tail.load(Ordering::Relaxed);
-        let capacity = self.shared.slots.len();
-        let len = tail.wrapping_sub(head);
+        let shared = &self.shared;
+        let capacity = shared.slots.len();
+        let mask = capacity - 1;
+        // Relaxed throughout: figures for display. The items published
+        // and not yet taken are the positions from the head whose stamps
+        // say so, a run the producer only extends and the consumer only
+        // shortens; a binary search over it reads about log2(capacity)
+        // stamps.
+        let head = shared.head.load(Ordering::Relaxed);
+        let published = |k: usize| {
+            let pos = head.wrapping_add(k);
+            shared.slot(pos, mask).stamp.load(Ordering::Relaxed) == pos.wrapping_add(1)
+        };
+        let (mut lo, mut hi) = (0, capacity);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if published(mid) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
         RingLevel {
-            len: if len > capacity { 0 } else { len },
+            len: lo,
             capacity,
-            short: produced.short.load(Ordering::Relaxed) as u64,
+            short: shared.short.load(Ordering::Relaxed) as u64,
         }
     }
 }

@@ -20,10 +20,11 @@
 //! common case neither side touches a line the other one writes, apart from
 //! the slot itself.
 //!
-//! For the control plane the producer also publishes its tail and how often
-//! it found less room than it wanted, with `Relaxed` stores to a line of its
-//! own that no hot-path reader touches; a [`Gauge`] reads them, with the
-//! head, to report occupancy.
+//! For the control plane, a [`Gauge`] reports occupancy from the head and
+//! the slot stamps (the published items are the run of stamps from the
+//! head, found by binary search) at no cost to the halves, and the producer
+//! counts, on its slow path only, how often it found less room than it
+//! wanted.
 //!
 //! Batches amortise what can be amortised: [`Producer::claim`] checks for room
 //! once for several slots and publishes them together, [`Consumer::drain`]
@@ -63,10 +64,7 @@ use crate::sync::{Arc, AtomicUsize, Ordering};
 pub fn new<T>(capacity: usize) -> (Producer<T>, Consumer<T>) {
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
-        produced: CachePadded::new(Produced {
-            tail: AtomicUsize::new(0),
-            short: AtomicUsize::new(0),
-        }),
+        short: CachePadded::new(AtomicUsize::new(0)),
         slots: Slots::new(capacity),
     });
     let mask = capacity - 1;
@@ -100,19 +98,12 @@ struct Shared<T> {
     /// from 0 and wrap at `usize::MAX` (never reached in practice). Written
     /// only by the consumer.
     head: CachePadded<AtomicUsize>,
-    /// What the producer publishes for gauges.
-    produced: CachePadded<Produced>,
+    /// Times the producer found less room than it wanted; written only by
+    /// the producer, with `Relaxed` stores (a count that publishes no other
+    /// data).
+    short: CachePadded<AtomicUsize>,
     /// The slots; the length is a power of two.
     slots: Slots<T>,
-}
-
-/// The producer's figures for gauges; written only by the producer, with
-/// `Relaxed` stores (plain values that publish no other data).
-struct Produced {
-    /// Position after the last item published.
-    tail: AtomicUsize,
-    /// Times the producer found less room than it wanted.
-    short: AtomicUsize,
 }
 
 impl<T> Shared<T> {

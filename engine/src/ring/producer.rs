@@ -56,7 +56,6 @@ impl<T> Producer<T> {
         self.write(pos, value);
         self.publish(pos);
         self.tail = pos.wrapping_add(1);
-        self.publish_tail();
         Ok(())
     }
 
@@ -100,7 +99,7 @@ impl<T> Producer<T> {
             self.cached_head = self.shared.head.load(Ordering::Acquire);
             free = capacity - self.tail.wrapping_sub(self.cached_head);
             if free < wanted {
-                let short = &self.shared.produced.short;
+                let short = &self.shared.short;
                 // Relaxed: a count with one writer (so no read-modify-write
                 // is needed) that publishes no other data.
                 short.store(short.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
@@ -121,17 +120,6 @@ impl<T> Producer<T> {
     #[inline(always)]
     fn publish(&self, pos: usize) {
         publish_slot(self.shared.slot(pos, self.mask), pos);
-    }
-
-    /// Tells gauges the tail; the consumer never reads it.
-    #[inline(always)]
-    fn publish_tail(&self) {
-        // Relaxed: an occupancy figure for the control plane; the items
-        // themselves are published by their stamps.
-        self.shared
-            .produced
-            .tail
-            .store(self.tail, Ordering::Relaxed);
     }
 
     /// A gauge of this ring's occupancy, for the control plane.
@@ -215,8 +203,5 @@ impl<T> Drop for Claim<'_, T> {
             publish_slot(unsafe { self.cursor.get(pos) }, pos);
         }
         self.producer.tail = self.start.wrapping_add(self.written);
-        if self.written > 0 {
-            self.producer.publish_tail();
-        }
     }
 }
