@@ -383,7 +383,6 @@ fn net_position(stats: &AuditStats, instruments: &Instruments) -> String {
     }
 }
 
-/// Nano-units as a decimal amount with two places.
 /// `pnl T (realized R, unrealized U)` as the path last published it.
 fn pnl(counters: &PathCounters) -> String {
     match counters.risk() {
@@ -397,6 +396,7 @@ fn pnl(counters: &PathCounters) -> String {
     }
 }
 
+/// Nano-units as a decimal amount with two places.
 fn money(nanos: i64) -> String {
     Decimal::new(i128::from(nanos) / 10_000_000, 2).to_string()
 }
