@@ -97,8 +97,7 @@ impl Watch {
             self.quoted_at = now;
         }
         if now >= self.next_cpu {
-            self.cpu
-                .sample(now, super::process::ProcessStats::read().cpu_seconds);
+            self.cpu.sample(now, super::process::cpu_seconds());
             self.next_cpu = now + Duration::from_secs(1);
         }
     }

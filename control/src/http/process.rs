@@ -32,19 +32,12 @@ impl ProcessStats {
             .map(|n| n.parse::<u64>().unwrap_or(0));
         let virtual_pages = pages.next().unwrap_or(0);
         let resident_pages = pages.next().unwrap_or(0);
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        // The command name (field 2) is in parentheses and may hold spaces;
-        // the fields after it start with field 3.
-        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let field =
-            |n: usize| -> u64 { fields.get(n - 3).and_then(|f| f.parse().ok()).unwrap_or(0) };
-        let ticks = clock_ticks_per_second();
+        let stat = Stat::read();
         ProcessStats {
             resident_bytes: resident_pages * page,
             virtual_bytes: virtual_pages * page,
-            cpu_seconds: (field(14) + field(15)) as f64 / ticks,
-            threads: field(20),
+            cpu_seconds: stat.cpu_seconds(),
+            threads: stat.field(20),
             open_fds: std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64),
             memory_total_bytes: memory_total(),
         }
@@ -57,6 +50,36 @@ impl ProcessStats {
         } else {
             100.0 * self.resident_bytes as f64 / self.memory_total_bytes as f64
         }
+    }
+}
+
+/// User plus system CPU time so far, in seconds (reads one file).
+pub fn cpu_seconds() -> f64 {
+    Stat::read().cpu_seconds()
+}
+
+/// `/proc/self/stat`.
+struct Stat(String);
+
+impl Stat {
+    fn read() -> Stat {
+        Stat(std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
+    }
+
+    /// Field `n` (numbered from 1, as in proc(5)); 0 when unreadable.
+    fn field(&self, n: usize) -> u64 {
+        // The command name (field 2) is in parentheses and may hold
+        // spaces; the fields after it start with field 3.
+        let after_name = self.0.rsplit_once(')').map_or("", |(_, rest)| rest);
+        after_name
+            .split_whitespace()
+            .nth(n - 3)
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn cpu_seconds(&self) -> f64 {
+        (self.field(14) + self.field(15)) as f64 / clock_ticks_per_second()
     }
 }
 
