@@ -12,10 +12,18 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::{fence, spin_hint, AtomicU64, Ordering};
 
-/// How many times [`SeqLock::read`] tries before giving up; a writer takes
-/// nanoseconds per snapshot, so only a writer stopped part-way (a frozen or
-/// dead thread) runs a reader out of tries.
-const READ_TRIES: usize = 64;
+/// How many times [`SeqLock::read`] tries before giving up: spinning
+/// first, then sleeping [`READ_PAUSE`] between tries, about 100 ms in all.
+/// A writer takes nanoseconds per snapshot, but the scheduler may preempt
+/// it part-way on a busy machine for a time slice or more; only a writer
+/// stopped for good (a frozen or dead thread) runs a reader out of tries.
+const READ_TRIES: usize = SPINS + 1000;
+
+/// Tries that spin before the reader starts sleeping.
+const SPINS: usize = 64;
+
+/// The sleep between later tries.
+const READ_PAUSE: std::time::Duration = std::time::Duration::from_micros(100);
 
 /// The seqlock. See the module docs.
 #[derive(Debug)]
@@ -68,10 +76,14 @@ impl SeqLock {
     /// Copies the latest whole snapshot into `out` (which must have
     /// [`SeqLock::len`] words). Returns `false`, with `out` holding no
     /// whole snapshot, when the writer stayed part-way through for all of
-    /// [`READ_TRIES`] tries.
+    /// [`READ_TRIES`] tries. It may sleep: it is for the control plane,
+    /// never for the hot path.
     pub fn read(&self, out: &mut [u64]) -> bool {
         assert_eq!(out.len(), self.words.len(), "a whole snapshot");
-        for _ in 0..READ_TRIES {
+        for attempt in 0..READ_TRIES {
+            if attempt >= SPINS {
+                pause(READ_PAUSE);
+            }
             // Acquire: pairs with the writer's closing release store, so
             // the words read below are at least that snapshot's.
             let before = self.seq.load(Ordering::Acquire);
@@ -94,6 +106,18 @@ impl SeqLock {
         }
         false
     }
+}
+
+/// Waits between tries: a sleep, or under loom a yield (loom has no time).
+#[cfg(not(loom))]
+fn pause(pause: std::time::Duration) {
+    std::thread::sleep(pause);
+}
+
+/// Waits between tries: a sleep, or under loom a yield (loom has no time).
+#[cfg(loom)]
+fn pause(_: std::time::Duration) {
+    spin_hint();
 }
 
 /// The words of a snapshot being written.
