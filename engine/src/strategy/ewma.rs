@@ -149,17 +149,10 @@ impl Strategy for EwmaCrossover {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{InstrumentId, InstrumentSpec, Intent, Price};
+    use crate::domain::{InstrumentId, Intent, Price};
 
     fn instruments() -> Instruments {
-        Instruments::new(&[InstrumentSpec {
-            symbol: "X".into(),
-            tick_size: "1".parse().unwrap(),
-            lot_size: "1".parse().unwrap(),
-            multiplier: "1".parse().unwrap(),
-            reference_price: "1000".parse().unwrap(),
-        }])
-        .unwrap()
+        super::super::one_instrument("1000")
     }
 
     fn quote(bid: i64) -> Quote {

@@ -159,17 +159,10 @@ impl Strategy for MarketMaker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ExecKind, InstrumentSpec, Intent, NewOrder};
+    use crate::domain::{ExecKind, Intent, NewOrder};
 
     fn instruments() -> Instruments {
-        Instruments::new(&[InstrumentSpec {
-            symbol: "X".into(),
-            tick_size: "1".parse().unwrap(),
-            lot_size: "1".parse().unwrap(),
-            multiplier: "1".parse().unwrap(),
-            reference_price: "100".parse().unwrap(),
-        }])
-        .unwrap()
+        super::super::one_instrument("100")
     }
 
     fn params() -> MarketMakerParams {

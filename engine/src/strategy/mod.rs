@@ -18,6 +18,20 @@ pub use intents::Intents;
 pub use market_maker::{MarketMaker, MarketMakerParams};
 pub use registry::{Factory, Registry, StrategyError};
 
+/// One instrument `X` of unit tick, lot and multiplier around `reference`:
+/// the strategies' test market.
+#[cfg(test)]
+fn one_instrument(reference: &str) -> crate::domain::Instruments {
+    crate::domain::Instruments::new(&[crate::domain::InstrumentSpec {
+        symbol: "X".into(),
+        tick_size: "1".parse().unwrap(),
+        lot_size: "1".parse().unwrap(),
+        multiplier: "1".parse().unwrap(),
+        reference_price: reference.parse().unwrap(),
+    }])
+    .unwrap()
+}
+
 use crate::domain::{ExecReport, InstrumentId, Qty, Quote};
 
 /// What the engine tells a strategy beside the event.

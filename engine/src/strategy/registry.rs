@@ -125,17 +125,9 @@ pub fn parse_params<P: DeserializeOwned>(params: &toml::Table) -> Result<P, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::InstrumentSpec;
 
     fn instruments() -> Instruments {
-        Instruments::new(&[InstrumentSpec {
-            symbol: "X".into(),
-            tick_size: "1".parse().unwrap(),
-            lot_size: "1".parse().unwrap(),
-            multiplier: "1".parse().unwrap(),
-            reference_price: "100".parse().unwrap(),
-        }])
-        .unwrap()
+        super::super::one_instrument("100")
     }
 
     fn table(text: &str) -> toml::Table {
