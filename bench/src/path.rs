@@ -14,7 +14,9 @@ use redline_engine::audit::{AuditEvent, AuditLog, AuditRecord, AuditStats, Stamp
 use redline_engine::clock;
 use redline_engine::domain::{InstrumentSpec, Instruments, Quote};
 use redline_engine::feed::{Feed, SyntheticConfig, SyntheticFeed};
-use redline_engine::path::{Outbox, Outgoing, PathCounters, PathParts, RingSizes, TimeSource};
+use redline_engine::path::{
+    command_ring, Outbox, Outgoing, PathCounters, PathParts, RingSizes, TimeSource,
+};
 use redline_engine::ring;
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, Idle, PinPolicy, Runtime, StageSpec};
@@ -61,7 +63,7 @@ fn instruments() -> Instruments {
 /// The parts every topology runs: the embedded default's strategy, risk
 /// and venue settings over eight instruments.
 fn counters() -> Arc<PathCounters> {
-    Arc::new(PathCounters::new(instruments().len()))
+    Arc::new(PathCounters::new(instruments().len(), 64))
 }
 
 fn parts(run: &PathRun, counters: &Arc<PathCounters>) -> PathParts {
@@ -113,6 +115,8 @@ fn parts(run: &PathRun, counters: &Arc<PathCounters>) -> PathParts {
         gate: RiskGate::new(&limits, &instruments, ticks_per_second, now).expect("valid limits"),
         venue: SimVenue::new(&venue, &instruments, ticks_per_second),
         counters: Arc::clone(counters),
+        // No operator: the command ring stays empty.
+        commands: command_ring().1,
         time: TimeSource::Wall,
         now,
         ticks_per_second,
@@ -232,8 +236,8 @@ pub fn pipeline(run: &PathRun) -> Measured {
 struct TokioOutbox(tokio::sync::mpsc::Sender<Outgoing>);
 
 impl Outbox for TokioOutbox {
-    fn has_room(&mut self) -> bool {
-        self.0.capacity() > 0
+    fn room(&mut self, wanted: usize) -> usize {
+        self.0.capacity().min(wanted)
     }
 
     fn send(&mut self, outgoing: Outgoing, _: u64, _: &mut AuditLog) {
@@ -255,6 +259,7 @@ pub fn tokio(run: &PathRun) -> Measured {
         parts.gate,
         AuditLog::new(decide_audit),
         Arc::clone(&counters),
+        parts.commands,
         TimeSource::Wall,
         parts.now,
         parts.ticks_per_second,

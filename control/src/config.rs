@@ -61,6 +61,9 @@ pub struct ControlConfig {
     pub token_file: PathBuf,
     /// An environment variable holding the admin token; empty for none.
     pub token_env: String,
+    /// How long a drain (SIGTERM, SIGINT, `POST /admin/drain`) may take to
+    /// see every open order end before the engine stops anyway.
+    pub drain_grace_ms: u64,
 }
 
 /// `[rings]`: slots in each ring.
@@ -347,6 +350,12 @@ impl Config {
             errors.push(ConfigError {
                 key: "control.stall_ms".into(),
                 message: format!("must be 10 to 600000, got {}", self.control.stall_ms),
+            });
+        }
+        if !(100..=300_000).contains(&self.control.drain_grace_ms) {
+            errors.push(ConfigError {
+                key: "control.drain_grace_ms".into(),
+                message: format!("must be 100 to 300000, got {}", self.control.drain_grace_ms),
             });
         }
         if self.clock.source == TimeSource::Simulated {

@@ -3,6 +3,7 @@
 //! Errors print as `redline: {err:#}` and exit non-zero; what to do next is
 //! part of each message.
 
+mod commander;
 mod config;
 mod freeze;
 mod http;

@@ -1,43 +1,50 @@
 //! `redline run`: build the decision path in the configured topology, start
 //! its stages and the side thread, print a status line once a second, and
-//! stop cleanly (with a summary) on SIGINT or SIGTERM or at the end of a
-//! replay.
+//! stop cleanly (with a summary): after a drain on SIGINT, SIGTERM or
+//! `POST /admin/drain`, or at the end of a replay.
 
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use parking_lot::Mutex;
 use redline_engine::audit::{AuditStats, Latency};
 use redline_engine::clock;
+use redline_engine::command::{Action, Outcome};
 use redline_engine::domain::{Decimal, Instruments, Reject};
 use redline_engine::feed::{Feed, Pace, Recorded, ReplayFeed, SyntheticFeed};
-use redline_engine::path::{PathCounters, PathParts, TimeSource};
+use redline_engine::path::{command_ring, PathCounters, PathParts, TimeSource};
 use redline_engine::risk::RiskGate;
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::venue::SimVenue;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+use crate::commander::Commander;
 use crate::config::Config;
 use crate::freeze;
-use crate::http::{AdminToken, Bounds, ControlPlane, View};
+use crate::http::{AdminToken, Bounds, ControlPlane, Desk, View};
 use crate::placement;
 use crate::side::{SideThread, Tally};
 
-/// Runs until SIGINT or SIGTERM (or the end of `replay`, the quotes
-/// `Config::replay` read when the feed source is a replay), then stops and
-/// joins every stage and prints a summary.
+/// Runs until a drain (SIGINT, SIGTERM, `POST /admin/drain`) or the end of
+/// `replay` (the quotes `Config::replay` read when the feed source is a
+/// replay), then stops and joins every stage and prints a summary.
+///
+/// # Errors
+///
+/// Besides start-up failures: a drain that left orders open.
 pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()> {
     let cores = available_cores();
     let plan = placement::plan(config, &cores);
     let mut runtime = Runtime::new(config.topology.pinning);
-    let stop = runtime.stop_flag();
+    let drain = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {
-        // A second signal while stopping exits at once, with status 1.
-        signal_hook::flag::register_conditional_shutdown(signal, 1, stop.clone())
+        // A second signal while draining exits at once, with status 1.
+        signal_hook::flag::register_conditional_shutdown(signal, 1, drain.clone())
             .context("cannot install signal handlers")?;
-        signal_hook::flag::register(signal, stop.clone())
+        signal_hook::flag::register(signal, drain.clone())
             .context("cannot install signal handlers")?;
     }
     let instruments = config.instruments();
@@ -72,13 +79,19 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
         },
     );
 
-    let counters = Arc::new(PathCounters::new(instruments.len()));
+    let counters = Arc::new(PathCounters::new(
+        instruments.len(),
+        config.risk.max_open_orders,
+    ));
+    let (commander, commands) = command_ring();
+    let commander = Arc::new(Mutex::new(Commander::new(commander)));
     let parts = PathParts {
         feed,
         strategy,
         gate,
         venue,
         counters: Arc::clone(&counters),
+        commands,
         time,
         now,
         ticks_per_second,
@@ -105,7 +118,15 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
             vec![ring]
         }
     };
-    let plane = control_plane(config, &runtime, &counters, &instruments)?;
+    let desk = Desk::new(
+        Arc::clone(&commander),
+        config.risk,
+        config.risk.max_open_orders,
+        serde_json::to_value(config).context("the effective config")?,
+        instruments.clone(),
+        Arc::clone(&drain),
+    );
+    let plane = control_plane(config, &runtime, &counters, &instruments, desk)?;
     let side = SideThread::start(audit_rings, instruments.len(), clock::ns_per_tick(), plane)?;
     for stage in runtime.stages() {
         let line = format!(
@@ -119,14 +140,21 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
             _ => println!("{line}"),
         }
     }
-    println!("redline: running; stop with Ctrl-C or SIGTERM");
+    println!("redline: running; stop with Ctrl-C or SIGTERM (drains first)");
 
     let started = Instant::now();
     let mut last = Totals::default();
     let mut next_report = started + Duration::from_secs(1);
-    // Relaxed: the flag carries no data; the join below orders the rest.
-    while !stop.load(Ordering::Relaxed) {
+    let mut drained = Ok(());
+    loop {
         std::thread::sleep(Duration::from_millis(20));
+        // Relaxed: the flag carries no data; the commander's lock orders
+        // the issuer.
+        if drain.load(Ordering::Relaxed) {
+            let grace = Duration::from_millis(config.control.drain_grace_ms);
+            drained = run_drain(&commander, &side, &counters, grace);
+            break;
+        }
         if replay_len.is_some_and(|len| counters.quotes() >= len) {
             println!("redline: replay finished");
             break;
@@ -160,7 +188,51 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
             time == TimeSource::Simulated
         )
     );
-    Ok(())
+    drained
+}
+
+/// Sends the drain and waits, up to `grace`, for it to end: trading
+/// halted, every open order cancelled and its end reported. The stages
+/// still run meanwhile; the caller stops them.
+///
+/// # Errors
+///
+/// When orders are still open after `grace`.
+fn run_drain(
+    commander: &Mutex<Commander>,
+    side: &SideThread,
+    counters: &PathCounters,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + grace;
+    let issuer = commander.lock().drain_issuer();
+    let who = match issuer {
+        0 => "a signal".to_owned(),
+        id => format!("admin token {id:08x}"),
+    };
+    println!("redline: draining (asked by {who}): trading halted, cancelling open orders");
+    let mut sent = None;
+    let mut outcome = None;
+    while Instant::now() < deadline && outcome.is_none() {
+        match sent {
+            None => sent = commander.lock().send(issuer, Action::Drain).ok(),
+            Some(id) => outcome = side.tally().lock().outcome(id),
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if outcome == Some(Outcome::Done) {
+        println!("redline: drained: no order open");
+        return Ok(());
+    }
+    let open = counters.risk().map_or_else(
+        || "an unknown number of".to_owned(),
+        |r| r.open_orders.to_string(),
+    );
+    anyhow::bail!(
+        "drain: not done within {} ms (control.drain_grace_ms): {open} order(s) open as the \
+         decide stage last published; check them at the venue",
+        grace.as_millis()
+    )
 }
 
 /// The control plane's listener, bound now so that a port in use fails
@@ -170,6 +242,7 @@ fn control_plane(
     runtime: &Runtime,
     counters: &Arc<PathCounters>,
     instruments: &Instruments,
+    desk: Desk,
 ) -> anyhow::Result<Option<ControlPlane>> {
     let control = &config.control;
     if !control.enabled {
@@ -185,20 +258,18 @@ fn control_plane(
             stall: Duration::from_millis(control.stall_ms),
             stale_quotes: Duration::from_millis(config.risk.stale_quote_ms),
         },
-        stop: runtime.stop_flag(),
+        draining: Arc::clone(&desk.drain),
     };
-    let plane = ControlPlane::bind(&control.listen, view, token.clone())?;
+    let plane = ControlPlane::bind(&control.listen, view, desk, token.clone())?;
     let addr = plane
         .local_addr()
         .map_or_else(|| control.listen.clone(), |a| a.to_string());
-    println!(
-        "redline: control plane on http://{addr} (admin {})",
-        if token.is_set() {
-            "on, bearer token required"
-        } else {
-            "off: no token configured"
-        }
-    );
+    let admin = if token.is_set() {
+        format!("on, bearer token {:08x} required", token.id())
+    } else {
+        "off: no token configured".to_owned()
+    };
+    println!("redline: control plane on http://{addr} (admin {admin})");
     Ok(Some(plane))
 }
 

@@ -5,6 +5,7 @@
 //! hot-path core, and the hot path never waits on it except for room in a
 //! full audit ring.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -12,13 +13,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use parking_lot::Mutex;
-use redline_engine::audit::{AuditRecord, AuditStats, Digest};
+use redline_engine::audit::{AuditEvent, AuditRecord, AuditStats, Digest};
+use redline_engine::command::Outcome;
 use redline_engine::ring;
 
 use crate::http::ControlPlane;
 
 /// Records taken from one ring before the lock is let go.
 const BATCH: usize = 4096;
+
+/// How many of the latest commands' outcomes are kept.
+const OUTCOMES: usize = 1024;
 
 /// What the audit stream has added up to.
 #[derive(Debug)]
@@ -30,6 +35,31 @@ pub struct Tally {
     /// The stream's digest: the same config and seeds in simulated time
     /// give the same one.
     pub digest: Digest,
+    /// How the latest operator commands ended, oldest first.
+    outcomes: VecDeque<(u64, Outcome)>,
+}
+
+impl Tally {
+    fn absorb(&mut self, record: &AuditRecord) {
+        self.total.absorb(record);
+        self.recent.absorb(record);
+        self.digest.absorb(record);
+        if let AuditEvent::Finished { id, outcome, .. } = record.event {
+            if self.outcomes.len() == OUTCOMES {
+                self.outcomes.pop_front();
+            }
+            self.outcomes.push_back((id, outcome));
+        }
+    }
+
+    /// How operator command `id` ended, once the audit stream says so.
+    pub fn outcome(&self, id: u64) -> Option<Outcome> {
+        self.outcomes
+            .iter()
+            .rev()
+            .find(|(finished, _)| *finished == id)
+            .map(|&(_, outcome)| outcome)
+    }
 }
 
 /// The running side thread.
@@ -53,6 +83,7 @@ impl SideThread {
             total: AuditStats::new(instruments, ns_per_tick),
             recent: AuditStats::new(instruments, ns_per_tick),
             digest: Digest::default(),
+            outcomes: VecDeque::with_capacity(OUTCOMES),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let handle = std::thread::Builder::new()
@@ -105,9 +136,7 @@ fn drain_until_stopped(
                 let mut tally = tally.lock();
                 let mut batch = 0;
                 for record in ring.drain(BATCH) {
-                    tally.total.absorb(&record);
-                    tally.recent.absorb(&record);
-                    tally.digest.absorb(&record);
+                    tally.absorb(&record);
                     batch += 1;
                 }
                 drop(tally);

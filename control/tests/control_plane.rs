@@ -3,152 +3,17 @@
 //! the real metrics, the admin token's failures, and liveness turning red
 //! when a stage stalls.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-const TOKEN_ENV: &str = "REDLINE_TEST_ADMIN_TOKEN";
-
-/// A running `redline run`, its address and what it printed so far
-/// (stdout and stderr).
-struct Engine {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    out: String,
-    base: String,
-    _config: tempfile::NamedTempFile,
-}
-
-impl Engine {
-    /// Starts the binary with backoff idling, a free port and `control`
-    /// (more `[control]` keys) with `env` set, and waits for its first
-    /// status line.
-    fn start(control: &str, env: &[(&str, &str)]) -> Engine {
-        let config = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
-        let text = format!(
-            "[stages.fused]\nidle = \"backoff\"\n\
-             [control]\nlisten = \"127.0.0.1:0\"\ntoken_env = \"{TOKEN_ENV}\"\n{control}"
-        );
-        std::fs::write(config.path(), text).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_redline"));
-        command
-            .arg("run")
-            .arg("--config")
-            .arg(config.path())
-            .env_remove(TOKEN_ENV)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().unwrap();
-        let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        forward(stdout, tx.clone());
-        forward(stderr, tx);
-        let mut engine = Engine {
-            child,
-            lines,
-            out: String::new(),
-            base: String::new(),
-            _config: config,
-        };
-        engine.wait_for("status: up");
-        let addr = engine
-            .out
-            .split("control plane on http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no control plane address in:\n{}", engine.out))
-            .to_owned();
-        engine.base = format!("http://{addr}");
-        engine
-    }
-
-    fn wait_for(&mut self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.out.contains(text) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.out += &(line + "\n"),
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!("no {text:?} within 10 s; got:\n{}", self.out);
-                }
-            }
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        self.request("GET", path, None)
-    }
-
-    fn admin(&self, path: &str, token: &str) -> (u16, String) {
-        self.request("GET", path, Some(token))
-    }
-
-    fn request(&self, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
-        let mut request =
-            ureq::request(method, &format!("{}{path}", self.base)).timeout(Duration::from_secs(5));
-        if let Some(token) = token {
-            request = request.set("Authorization", &format!("Bearer {token}"));
-        }
-        match request.call() {
-            Ok(response) => (response.status(), response.into_string().unwrap()),
-            Err(ureq::Error::Status(code, response)) => (code, response.into_string().unwrap()),
-            Err(other) => panic!("{method} {path}: {other}"),
-        }
-    }
-
-    /// Sends SIGTERM and returns whether it exited 0.
-    fn stop(mut self) -> bool {
-        let kill = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-        self.child.wait().unwrap().success()
-    }
-}
-
-/// Sends each line `from` prints to `to`, from a thread of its own.
-fn forward(from: impl std::io::Read + Send + 'static, to: mpsc::Sender<String>) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(from).lines() {
-            if to.send(line.unwrap_or_default()).is_err() {
-                break;
-            }
-        }
-    });
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn json(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
-
-/// The value of an unlabelled sample in a metrics text.
-fn sample(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no sample {name}"))
-}
+use support::{json, sample, Engine, TOKEN_ENV};
 
 #[test]
 fn health_version_and_ping_answer_as_probes_expect() {
-    let engine = Engine::start("", &[]);
+    let mut engine = Engine::start("", &[]);
     assert_eq!(engine.get("/ping"), (200, "pong\n".into()));
     let (code, body) = engine.get("/version");
     assert_eq!(code, 200);
@@ -198,7 +63,7 @@ fn health_version_and_ping_answer_as_probes_expect() {
 
 #[test]
 fn metrics_pass_promtool_and_move_with_the_path() {
-    let engine = Engine::start("", &[]);
+    let mut engine = Engine::start("", &[]);
     let (code, first) = engine.get("/metrics");
     assert_eq!(code, 200);
     let mut promtool = Command::new("promtool")
@@ -268,8 +133,9 @@ fn metrics_pass_promtool_and_move_with_the_path() {
 
 #[test]
 fn admin_needs_the_bearer_token_and_counts_failures() {
-    let engine = Engine::start("", &[(TOKEN_ENV, "s3cret-token")]);
-    assert!(engine.out.contains("admin on, bearer token required"));
+    let mut engine = Engine::start("", &[(TOKEN_ENV, "s3cret-token")]);
+    assert!(engine.out.contains("admin on, bearer token "));
+    assert!(engine.out.contains(" required)"));
     let (code, body) = engine.get("/admin/latency");
     assert_eq!(code, 401);
     assert_eq!(json(&body)["error"], "missing bearer token");
@@ -312,7 +178,7 @@ fn admin_needs_the_bearer_token_and_counts_failures() {
 
 #[test]
 fn admin_is_disabled_without_a_token_and_a_token_file_turns_it_on() {
-    let engine = Engine::start("", &[]);
+    let mut engine = Engine::start("", &[]);
     assert!(engine.out.contains("admin off: no token configured"));
     let (code, body) = engine.admin("/admin/latency", "anything");
     assert_eq!(code, 403);
@@ -322,7 +188,7 @@ fn admin_is_disabled_without_a_token_and_a_token_file_turns_it_on() {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), "from-a-file\n").unwrap();
     let control = format!("token_file = \"{}\"\n", file.path().display());
-    let engine = Engine::start(&control, &[(TOKEN_ENV, "from-env")]);
+    let mut engine = Engine::start(&control, &[(TOKEN_ENV, "from-env")]);
     assert_eq!(engine.admin("/admin/latency", "from-a-file").0, 200);
     assert_eq!(
         engine.admin("/admin/latency", "from-env").0,
@@ -359,7 +225,7 @@ fn a_listener_address_in_use_stops_the_start_with_the_key() {
 #[test]
 fn liveness_turns_red_when_a_stage_stalls() {
     let mut engine = Engine::start(
-        "stall_ms = 200\n",
+        "stall_ms = 200\ndrain_grace_ms = 500\n",
         &[("REDLINE_TEST_FREEZE_STAGE", "fused:300")],
     );
     assert!(engine.out.contains("test hook"), "{}", engine.out);
@@ -384,5 +250,12 @@ fn liveness_turns_red_when_a_stage_stalls() {
     assert_eq!(health["status"], "unhealthy");
     assert_eq!(health["components"]["stage.fused"]["status"], "unhealthy");
     engine.wait_for("status: up 2s");
-    assert!(engine.stop(), "a frozen stage still stops on SIGTERM");
+    // The drain cannot finish with the decide stage frozen: the engine
+    // still stops after the grace period, and says so with status 1.
+    assert!(!engine.stop(), "{}", engine.out);
+    assert!(
+        engine.out.contains("drain: not done within 500 ms"),
+        "{}",
+        engine.out
+    );
 }

@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod command;
 pub mod domain;
 pub mod feed;
 pub mod path;

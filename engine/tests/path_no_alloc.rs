@@ -1,8 +1,8 @@
 //! The decision path allocates when it is built and never after: with a
 //! counting global allocator, the stage threads of each topology, run by
 //! the stage runtime as `redline run` runs them, take a million quotes
-//! after warm-up (strategy, risk gate, venue, audit writes and all) and
-//! allocate nothing.
+//! after warm-up (strategy, risk gate, venue, audit writes and all, and a
+//! round of every operator command) and allocate nothing.
 
 mod support;
 
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use redline_engine::audit::{AuditRecord, AuditStats};
 use redline_engine::clock;
+use redline_engine::command::{Action, Command};
 use redline_engine::path::{PathCounters, TimeSource};
 use redline_engine::ring;
 use redline_engine::stage::{Idle, PinPolicy, Runtime, Stage, StageSpec};
@@ -57,12 +58,28 @@ fn spec(name: &str) -> StageSpec {
     }
 }
 
-/// Runs the stages until `QUOTES` quotes past warm-up, draining the audit
-/// rings meanwhile; returns the allocations each stage counted.
+/// Every command, each sent once past warm-up, spread over the run.
+fn commands() -> Vec<Action> {
+    vec![
+        Action::CancelAll,
+        Action::Flatten,
+        Action::Limits(limits()),
+        Action::Resume,
+        Action::ReduceOnly,
+        Action::Halt,
+        Action::Resume,
+        Action::Drain,
+    ]
+}
+
+/// Runs the stages until `QUOTES` quotes past warm-up, sending commands
+/// and draining the audit rings meanwhile; returns the allocations each
+/// stage counted.
 fn run(
     stages: Vec<(&str, Box<dyn Stage>)>,
     mut rings: Vec<ring::Consumer<AuditRecord>>,
     counters: &Arc<PathCounters>,
+    mut commander: ring::Producer<Command>,
 ) -> Vec<(String, usize)> {
     let mut runtime = Runtime::new(PinPolicy::BestEffort);
     let mut counts = Vec::new();
@@ -79,8 +96,21 @@ fn run(
     }
     let mut stats = AuditStats::new(8, 1.0);
     let deadline = Instant::now() + Duration::from_secs(120);
+    let every = QUOTES / (commands().len() as u64 + 1);
+    let mut commands = commands().into_iter().zip(1..).peekable();
     while counters.quotes() < WARM_UP + QUOTES {
         assert!(Instant::now() < deadline, "the path makes progress");
+        if let Some(&(action, id)) = commands.peek() {
+            if counters.quotes() >= WARM_UP + id * every {
+                let sent = commander.push(Command {
+                    id,
+                    issuer: 1,
+                    action,
+                });
+                assert!(sent.is_ok());
+                commands.next();
+            }
+        }
         let mut taken = 0;
         for ring in &mut rings {
             for record in ring.drain(4096) {
@@ -94,6 +124,7 @@ fn run(
     }
     runtime.shutdown().unwrap();
     assert!(stats.orders_sent > 10_000, "the path traded: {stats:?}");
+    assert_eq!(stats.commands, 8, "every command was taken");
     counts
         .into_iter()
         .map(|(name, counted)| (name, counted.load(Ordering::Relaxed)))
@@ -102,22 +133,41 @@ fn run(
 
 #[test]
 fn the_fused_path_allocates_nothing_per_quote() {
-    let (parts, counters) = parts(42, 7, 0, TimeSource::Wall, clock::ticks());
+    let (parts, counters, commander) = commanded(
+        market_maker(&instruments()),
+        42,
+        7,
+        0,
+        TimeSource::Wall,
+        clock::ticks(),
+    );
     let (path, ring) = parts.fused(&sizes(1 << 16));
-    let counts = run(vec![("fused", Box::new(path))], vec![ring], &counters);
+    let counts = run(
+        vec![("fused", Box::new(path))],
+        vec![ring],
+        &counters,
+        commander,
+    );
     assert_eq!(counts, [("fused".to_owned(), 0)]);
 }
 
 #[test]
 fn the_pipeline_stages_allocate_nothing_per_quote() {
-    let (parts, counters) = parts(42, 7, 0, TimeSource::Wall, clock::ticks());
+    let (parts, counters, commander) = commanded(
+        market_maker(&instruments()),
+        42,
+        7,
+        0,
+        TimeSource::Wall,
+        clock::ticks(),
+    );
     let (pipeline, [decide, gateway]) = parts.pipeline(&sizes(1 << 16));
     let stages: Vec<(&str, Box<dyn Stage>)> = vec![
         ("feed", Box::new(pipeline.feed)),
         ("decide", Box::new(pipeline.decide)),
         ("gateway", Box::new(pipeline.gateway)),
     ];
-    let counts = run(stages, vec![decide, gateway], &counters);
+    let counts = run(stages, vec![decide, gateway], &counters, commander);
     for (name, count) in counts {
         assert_eq!(count, 0, "the {name} stage allocated");
     }

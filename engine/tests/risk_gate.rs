@@ -137,7 +137,7 @@ fn each_check_refuses_with_its_code_and_counts_it() {
         ("zero lots", Side::Buy, 100, 0, Reject::InvalidOrder),
     ];
     for (what, side, price, qty, reason) in cases {
-        let mut h = Harness::new(limits.clone(), 1);
+        let mut h = Harness::new(limits, 1);
         assert_eq!(h.send(side, price, qty), Err(reason), "{what}");
         assert_eq!(h.gate.rejects(reason), 1, "{what}");
         assert_eq!(h.gate.open_orders(), 0, "{what}: nothing opened");
@@ -358,4 +358,65 @@ fn contradicting_limits_are_refused_at_start() {
         err.contains("`max_order_qty`") && err.contains("never pass"),
         "{err}"
     );
+}
+
+#[test]
+fn new_limits_apply_to_the_next_order_and_the_throttle_keeps_its_tokens() {
+    let mut h = Harness::new(limits(), 1);
+    assert_eq!(h.send(Side::Buy, 100, 10), Ok(()));
+    let tighter = RiskLimits {
+        max_order_qty: 5,
+        order_burst: 2,
+        instrument_order_burst: 2,
+        ..limits()
+    };
+    h.gate.set_limits(&tighter, h.now).unwrap();
+    assert_eq!(h.send(Side::Buy, 100, 6), Err(Reject::MaxOrderQty));
+    assert_eq!(h.send(Side::Buy, 100, 5), Ok(()));
+    assert_eq!(h.send(Side::Buy, 100, 1), Ok(()), "two tokens left");
+    assert_eq!(h.send(Side::Buy, 100, 1), Err(Reject::RateThrottle));
+    assert!(h.gate.open_orders() == 3);
+}
+
+#[test]
+fn limits_that_do_not_fit_are_refused_and_change_nothing() {
+    let mut h = Harness::new(limits(), 1);
+    let more_open = RiskLimits {
+        max_open_orders: 5,
+        max_order_qty: 1,
+        ..limits()
+    };
+    assert!(h.gate.set_limits(&more_open, 0).is_err(), "room for 4");
+    let contradictory = RiskLimits {
+        max_order_qty: 30,
+        ..limits()
+    };
+    assert!(h.gate.set_limits(&contradictory, 0).is_err());
+    assert_eq!(h.send(Side::Buy, 100, 10), Ok(()), "the old limits hold");
+}
+
+#[test]
+fn a_closing_order_passes_a_halt_only_if_it_shrinks_the_position() {
+    let mut h = Harness::new(limits(), 1);
+    let (bought, verdict) = h.order(0, Side::Buy, 100, 3);
+    assert_eq!(verdict, Ok(()));
+    h.report(&bought, ExecKind::Fill, 100, 3);
+    h.gate.set_state(TradingState::Halted);
+    assert_eq!(h.send(Side::Sell, 100, 3), Err(Reject::Halted));
+    let closing = |id, side, qty| NewOrder {
+        id: ClientOrderId(id),
+        instrument: InstrumentId(0),
+        side,
+        price: Price(99),
+        qty: Qty(qty),
+        tif: TimeInForce::Ioc,
+    };
+    assert_eq!(
+        h.gate.check_closing(&closing(10, Side::Sell, 4), 0),
+        Err(Reject::ReduceOnly),
+        "past flat"
+    );
+    assert_eq!(h.gate.check_closing(&closing(11, Side::Sell, 3), 0), Ok(()));
+    assert_eq!(h.gate.state(), TradingState::Halted);
+    assert_eq!(h.gate.touch(InstrumentId(0)), Some((Price(99), Price(101))));
 }

@@ -150,12 +150,12 @@ pub struct Assessment {
 
 impl Assessment {
     /// Judges what `watch` has seen, with the trading state and whether
-    /// the engine is stopping.
+    /// the engine is draining (on its way to stop).
     pub fn new(
         watch: &Watch,
         bounds: Bounds,
         state: TradingState,
-        stopping: bool,
+        draining: bool,
         now: Instant,
     ) -> Assessment {
         let stalled = watch.stalled(bounds.stall, now);
@@ -224,8 +224,8 @@ impl Assessment {
             .iter()
             .map(|(name, _)| format!("stage {name} stalled"))
             .collect();
-        if stopping {
-            not_ready.push("stopping".into());
+        if draining {
+            not_ready.push("draining".into());
         }
         if !feed_fresh {
             not_ready.push(format!(

@@ -15,7 +15,7 @@ use redline_engine::risk::TradingState;
 
 use super::health::Watch;
 use super::process::ProcessStats;
-use super::PlaneCounters;
+use super::{Desk, PlaneCounters};
 
 /// Latency bucket bounds, in nanoseconds: 100 ns to 10 ms.
 const BUCKETS_NS: [u64; 16] = [
@@ -35,6 +35,8 @@ pub struct Sources<'a> {
     pub watch: &'a Watch,
     /// The listener's own counts.
     pub plane: &'a PlaneCounters,
+    /// The admin commands answered.
+    pub admin: &'a Desk,
     /// `/proc`.
     pub process: ProcessStats,
     /// When the process started, in seconds since the Unix epoch.
@@ -152,6 +154,18 @@ pub fn render(s: &Sources<'_>) -> String {
         "Admin requests refused for a missing or wrong token.",
     );
     out.sample("admin_auth_failures_total", &[], s.plane.auth_failures);
+    out.counter(
+        "admin_commands",
+        "Admin commands answered, by command and outcome (in_progress: answered 202 before it \
+         ended).",
+    );
+    for (command, outcome, count) in s.admin.answered() {
+        out.sample(
+            "admin_commands_total",
+            &[("command", command), ("outcome", outcome)],
+            count,
+        );
+    }
     for (name, help, latency) in [
         (
             "quote_to_decision_seconds",

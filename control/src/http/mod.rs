@@ -1,14 +1,16 @@
 //! The control plane's HTTP listener (tiny_http), served by the side
 //! thread between audit drains: health for probes, Prometheus metrics, the
-//! version, and the authenticated admin endpoints. It only reads what the
-//! hot path publishes; a slow or hostile client costs the side thread, not
-//! the hot path.
+//! version, and the authenticated admin endpoints. It reads what the hot
+//! path publishes and sends commands through the command ring; a slow or
+//! hostile client costs the side thread, not the hot path.
 
+mod admin;
 mod auth;
 mod health;
 mod metrics;
 mod process;
 
+pub use admin::Desk;
 pub use auth::AdminToken;
 pub use health::Bounds;
 
@@ -44,8 +46,8 @@ pub struct View {
     pub symbols: Vec<String>,
     /// What health is judged against.
     pub bounds: Bounds,
-    /// Set when the engine is stopping.
-    pub stop: Arc<AtomicBool>,
+    /// Set when the engine drains, on its way to stop.
+    pub draining: Arc<AtomicBool>,
 }
 
 /// The listener's own counts.
@@ -61,6 +63,7 @@ pub struct PlaneCounters {
 pub struct ControlPlane {
     server: Server,
     view: View,
+    desk: Desk,
     token: AdminToken,
     watch: Watch,
     counters: PlaneCounters,
@@ -69,12 +72,18 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    /// Binds `listen` to serve `view`, with admin endpoints behind `token`.
+    /// Binds `listen` to serve `view`, with admin endpoints working on
+    /// `desk` behind `token`.
     ///
     /// # Errors
     ///
     /// When the address cannot be bound (in use, not local, ...).
-    pub fn bind(listen: &str, view: View, token: AdminToken) -> anyhow::Result<ControlPlane> {
+    pub fn bind(
+        listen: &str,
+        view: View,
+        desk: Desk,
+        token: AdminToken,
+    ) -> anyhow::Result<ControlPlane> {
         let server = Server::http(listen)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| format!("control.listen: cannot listen on {listen}"))?;
@@ -86,6 +95,7 @@ impl ControlPlane {
             server,
             watch: Watch::new(view.stages.clone(), now),
             view,
+            desk,
             token,
             counters: PlaneCounters::default(),
             started: now,
@@ -98,10 +108,12 @@ impl ControlPlane {
         self.server.server_addr().to_ip()
     }
 
-    /// Notes heartbeats, then answers the requests waiting, waiting up to
-    /// `wait` for the first; returns how many it answered.
+    /// Notes heartbeats, answers the commands that ended, then the
+    /// requests waiting, waiting up to `wait` for the first; returns how
+    /// many it answered.
     pub fn serve(&mut self, tally: &Mutex<Tally>, wait: Duration) -> usize {
         self.watch.observe(&self.view.counters, Instant::now());
+        self.settle(tally);
         let mut answered = 0;
         let mut next = if wait.is_zero() {
             self.server.try_recv()
@@ -132,11 +144,10 @@ impl ControlPlane {
             "/metrics" if get => self.metrics(tally),
             _ if path.starts_with("/admin/") => match self.authorize(&request) {
                 Err(response) => response,
-                Ok(()) => match path {
-                    "/admin/latency" if get => self.latency(query, tally),
-                    "/admin/latency" => method_not_allowed("GET"),
-                    _ => error(404, &format!("no admin endpoint {path}")),
-                },
+                Ok(()) => {
+                    let issuer = self.token.id();
+                    return self.admin(request, path, query, issuer, tally);
+                }
             },
             "/ping" | "/version" | "/health/live" | "/live" | "/health/ready" | "/ready"
             | "/health" | "/metrics" => method_not_allowed("GET"),
@@ -178,7 +189,7 @@ impl ControlPlane {
             self.view.bounds,
             self.view.counters.state(),
             // Relaxed: a flag read for display.
-            self.view.stop.load(Ordering::Relaxed),
+            self.view.draining.load(Ordering::Relaxed),
             Instant::now(),
         )
     }
@@ -252,6 +263,7 @@ impl ControlPlane {
             symbols: &self.view.symbols,
             watch: &self.watch,
             plane: &self.counters,
+            admin: &self.desk,
             process: ProcessStats::read(),
             start_time: self.start_time,
         });

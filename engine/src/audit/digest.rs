@@ -40,6 +40,8 @@ impl Digest {
             AuditEvent::Sent { intent, stamps } => (2u8, intent, stamps.trigger).hash(self),
             AuditEvent::Report { report, .. } => (3u8, report).hash(self),
             AuditEvent::State { from, to, .. } => (4u8, from, to).hash(self),
+            AuditEvent::Command { id, action, .. } => (5u8, id, action).hash(self),
+            AuditEvent::Finished { id, outcome, .. } => (6u8, id, outcome).hash(self),
         }
     }
 

@@ -1,5 +1,6 @@
 //! What one audit record holds.
 
+use crate::command::{ActionKind, Outcome};
 use crate::domain::{ExecReport, Intent, Reject};
 use crate::risk::TradingState;
 
@@ -13,6 +14,8 @@ pub enum Trigger {
     Report,
     /// The strategy's timer.
     Timer,
+    /// An operator's command (cancel-all, flatten, drain).
+    Command,
 }
 
 /// When an intent passed each point of the path, in `clock::ticks()`.
@@ -73,6 +76,26 @@ pub enum AuditEvent {
         from: TradingState,
         /// After.
         to: TradingState,
+        /// When.
+        at: u64,
+    },
+    /// The decide stage took an operator's command.
+    Command {
+        /// Its number.
+        id: u64,
+        /// Who sent it: the admin token's id (0: the engine itself).
+        issuer: u32,
+        /// What it asks.
+        action: ActionKind,
+        /// When it was taken.
+        at: u64,
+    },
+    /// An operator's command ended.
+    Finished {
+        /// Its number.
+        id: u64,
+        /// How.
+        outcome: Outcome,
         /// When.
         at: u64,
     },

@@ -92,6 +92,8 @@ pub struct AuditStats {
     pub venue_rejects: u64,
     /// Cancels the venue refused.
     pub cancel_rejects: u64,
+    /// Operator commands the decide stage took.
+    pub commands: u64,
     /// Each instrument's net position from the fills, in lots.
     pub positions: Vec<i64>,
     /// The trading state as last recorded.
@@ -122,6 +124,7 @@ impl AuditStats {
             refused: [0; Reject::ALL.len()],
             venue_rejects: 0,
             cancel_rejects: 0,
+            commands: 0,
             positions: vec![0; instruments],
             state: TradingState::Active,
             quote_to_decision: Latency::new(ns_per_tick),
@@ -181,6 +184,8 @@ impl AuditStats {
                 }
             },
             AuditEvent::State { to, .. } => self.state = to,
+            AuditEvent::Command { .. } => self.commands += 1,
+            AuditEvent::Finished { .. } => {}
         }
     }
 
@@ -202,6 +207,7 @@ impl AuditStats {
         self.refused = [0; Reject::ALL.len()];
         self.venue_rejects = 0;
         self.cancel_rejects = 0;
+        self.commands = 0;
         self.positions.iter_mut().for_each(|p| *p = 0);
     }
 
@@ -272,13 +278,20 @@ mod tests {
                 to: TradingState::Halted,
                 at: 3_000,
             },
+            AuditEvent::Command {
+                id: 1,
+                issuer: 7,
+                action: crate::command::ActionKind::Halt,
+                at: 3_000,
+            },
         ] {
             stats.absorb(&record(event));
         }
         assert_eq!(
             (stats.records, stats.decisions, stats.orders_sent),
-            (6, 2, 1)
+            (7, 2, 1)
         );
+        assert_eq!(stats.commands, 1);
         assert_eq!(stats.partial_fills, 1);
         assert_eq!(stats.positions, [0, -2]);
         assert_eq!(stats.rejects[Reject::PriceCollar.index()], 1);

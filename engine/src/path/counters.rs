@@ -1,6 +1,7 @@
 //! What the decision path publishes for the control plane beside the audit
 //! stream: plain values, each written by the decide stage, and the risk
-//! gate's state as a seqlock snapshot, all read by the control plane.
+//! gate's state and open orders as seqlock snapshots, all read by the
+//! control plane.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::OnceLock;
@@ -8,19 +9,20 @@ use std::sync::OnceLock;
 use crossbeam_utils::CachePadded;
 
 use crate::ring::Level;
-use crate::risk::{RiskGate, RiskSnapshot, TradingState};
+use crate::risk::{OpenOrder, RiskGate, RiskSnapshot, TradingState};
 use crate::seqlock::SeqLock;
 
 /// The path's published values. Each sits on its own line so that a reader
 /// never slows the writer down with false sharing. Every access to the
 /// plain values is `Relaxed`: each has one writer and publishes no other
-/// data. The risk snapshot is consistent across its fields (a seqlock).
+/// data. The snapshots are each consistent across their fields (seqlocks).
 #[derive(Debug)]
 pub struct PathCounters {
     quotes: CachePadded<AtomicU64>,
     state: CachePadded<AtomicU8>,
     audit_waits: CachePadded<AtomicU64>,
     risk: SeqLock,
+    orders: SeqLock,
     rings: OnceLock<Vec<RingGauge>>,
 }
 
@@ -39,14 +41,16 @@ impl std::fmt::Debug for RingGauge {
 }
 
 impl PathCounters {
-    /// Counters for a path over `instruments` instruments; the risk
-    /// snapshot reads as all zero until the path first publishes it.
-    pub fn new(instruments: usize) -> Self {
+    /// Counters for a path over `instruments` instruments with room for
+    /// `max_open_orders`; the snapshots read as empty until the path first
+    /// publishes them.
+    pub fn new(instruments: usize, max_open_orders: usize) -> Self {
         PathCounters {
             quotes: CachePadded::default(),
             state: CachePadded::new(AtomicU8::new(TradingState::Active.code())),
             audit_waits: CachePadded::default(),
             risk: SeqLock::new(RiskSnapshot::words(instruments)),
+            orders: SeqLock::new(RiskSnapshot::order_words(max_open_orders)),
             rings: OnceLock::new(),
         }
     }
@@ -74,6 +78,11 @@ impl PathCounters {
         RiskSnapshot::read(&self.risk)
     }
 
+    /// The orders open as last published, like [`PathCounters::risk`].
+    pub fn open_orders(&self) -> Option<Vec<OpenOrder>> {
+        RiskSnapshot::read_orders(&self.orders)
+    }
+
     /// The trading state.
     pub fn state(&self) -> TradingState {
         TradingState::from_code(self.state.load(Ordering::Relaxed))
@@ -89,14 +98,20 @@ impl PathCounters {
         self.quotes.store(count, Ordering::Relaxed);
     }
 
-    /// Publishes `gate`'s state; the decide stage is the one writer.
+    /// Publishes `gate`'s state and open orders; the decide stage is the
+    /// one writer.
     pub(crate) fn publish_risk(&self, gate: &RiskGate) {
         debug_assert_eq!(
             self.risk.len(),
             RiskSnapshot::words(gate.instruments()),
             "counters sized for the gate's instruments"
         );
+        debug_assert!(
+            self.orders.len() >= RiskSnapshot::order_words(gate.open_capacity()),
+            "counters sized for the gate's open orders"
+        );
         RiskSnapshot::publish(gate, &self.risk);
+        RiskSnapshot::publish_orders(gate, &self.orders);
     }
 
     #[inline]

@@ -1,16 +1,20 @@
 //! The decide stage's work: each event (quote, execution report, timer)
 //! goes to the risk gate's view of the market and positions, then to the
 //! strategy; each intent the strategy writes passes the gate and goes out,
-//! or is refused and told back to the strategy as a report. Everything it
+//! or is refused and told back to the strategy as a report. Between events
+//! it takes the operator's commands from the command ring. Everything it
 //! does is written to the audit log.
 
 use std::sync::Arc;
 
 use super::counters::PathCounters;
+use super::operation::{Kind, Operations, Step};
 use super::outbox::{Outbox, Outgoing};
 use super::time::TimeSource;
 use crate::audit::{AuditEvent, AuditLog, Stamps, Trigger};
+use crate::command::{Action, Command, Outcome};
 use crate::domain::{ExecKind, ExecReport, InstrumentId, Intent, Price, Qty, Quote, Reject, Side};
+use crate::ring;
 use crate::risk::{RiskGate, TradingState};
 use crate::strategy::{Context, Intents, Strategy};
 
@@ -24,6 +28,19 @@ pub const RECORDS_PER_EVENT: usize = 2 * MAX_INTENTS + 2;
 
 /// How often a busy decide stage publishes the risk snapshot, in path time.
 const PUBLISHES_PER_SECOND: f64 = 1000.0;
+
+/// How long, in seconds of path time, cancel-all, flatten and drain may
+/// take before they end incomplete.
+const OPERATION_SECONDS: f64 = 10.0;
+
+/// Slots in the command ring: commands come at a person's pace.
+pub const COMMAND_SLOTS: usize = 64;
+
+/// The command ring: the control plane keeps the producer, the decide
+/// stage (through [`super::PathParts`]) the consumer.
+pub fn command_ring() -> (ring::Producer<Command>, ring::Consumer<Command>) {
+    ring::new(COMMAND_SLOTS)
+}
 
 /// The strategy's timer.
 #[derive(Debug, Clone, Copy)]
@@ -53,17 +70,26 @@ pub struct Decide {
     publish_at: u64,
     publish_every: u64,
     time: TimeSource,
+    /// The operator's commands.
+    commands: ring::Consumer<Command>,
+    operations: Operations,
+    /// Path time an operation may take.
+    operation_ticks: u64,
+    /// Set by a drain: every later command is refused.
+    draining: bool,
 }
 
 impl Decide {
-    /// The decide stage for `strategy` behind `gate`, writing into `audit`
-    /// and publishing into `counters`; starts at path time `now` on a clock
-    /// of `ticks_per_second`.
+    /// The decide stage for `strategy` behind `gate`, writing into `audit`,
+    /// publishing into `counters` and taking `commands`; starts at path
+    /// time `now` on a clock of `ticks_per_second`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         strategy: Box<dyn Strategy>,
         gate: RiskGate,
         audit: AuditLog,
         counters: Arc<PathCounters>,
+        commands: ring::Consumer<Command>,
         time: TimeSource,
         now: u64,
         ticks_per_second: f64,
@@ -83,6 +109,7 @@ impl Decide {
         counters.set_state(state);
         counters.publish_risk(&gate);
         let publish_every = ((ticks_per_second / PUBLISHES_PER_SECOND) as u64).max(1);
+        let gate_capacity = gate.open_capacity();
         Decide {
             strategy,
             gate,
@@ -97,6 +124,10 @@ impl Decide {
             publish_at: now + publish_every,
             publish_every,
             time,
+            commands,
+            operations: Operations::new(gate_capacity),
+            operation_ticks: (OPERATION_SECONDS * ticks_per_second) as u64,
+            draining: false,
         }
     }
 
@@ -233,6 +264,179 @@ impl Decide {
             self.publish();
             self.publish_at = now + self.publish_every;
         }
+    }
+
+    /// Takes one of the operator's commands, or moves the operation in
+    /// progress on, at path time `now`; returns 1 if it did either. The
+    /// stage calls it once per poll, when [`Decide::ready`]: with no
+    /// command waiting and no operation running it costs one load.
+    #[inline]
+    pub fn on_command(&mut self, now: u64, out: &mut impl Outbox) -> usize {
+        if let Some(command) = self.commands.pop() {
+            self.take(command, now);
+            return 1;
+        }
+        if !self.operations.is_running() {
+            return 0;
+        }
+        self.operate(now, out)
+    }
+
+    fn take(&mut self, command: Command, now: u64) {
+        let at = self.time.stamp(now);
+        self.audit.record(AuditEvent::Command {
+            id: command.id,
+            issuer: command.issuer,
+            action: command.action.kind(),
+            at,
+        });
+        let outcome = if self.draining && command.action != Action::Drain {
+            Some(Outcome::Draining)
+        } else {
+            self.apply(command, now)
+        };
+        self.note_state(now);
+        match outcome {
+            Some(outcome) => self.finish(command.id, outcome, now),
+            None => self.publish_now(),
+        }
+    }
+
+    /// Applies a command; returns how it ended, or `None` for an operation
+    /// that has started.
+    fn apply(&mut self, command: Command, now: u64) -> Option<Outcome> {
+        let state = |decide: &mut Self, state| {
+            // A new state replaces a flatten, which holds the state itself.
+            if let Some(id) = decide.operations.running(Kind::Flatten) {
+                decide.operations.stop();
+                decide.finish(id, Outcome::Superseded, now);
+            }
+            decide.gate.set_state(state);
+        };
+        let kind = match command.action {
+            Action::Halt => {
+                state(self, TradingState::Halted);
+                return Some(Outcome::Done);
+            }
+            Action::ReduceOnly => {
+                state(self, TradingState::ReduceOnly);
+                return Some(Outcome::Done);
+            }
+            Action::Resume => {
+                state(self, TradingState::Active);
+                return Some(if self.gate.state() == TradingState::Active {
+                    Outcome::Done
+                } else {
+                    Outcome::LossLimit
+                });
+            }
+            Action::Limits(limits) => {
+                return Some(match self.gate.set_limits(&limits, now) {
+                    Ok(()) => Outcome::Done,
+                    Err(_) => Outcome::Invalid,
+                });
+            }
+            Action::CancelAll => Kind::CancelAll,
+            Action::Flatten => Kind::Flatten,
+            Action::Drain => Kind::Drain,
+        };
+        if kind != Kind::CancelAll {
+            self.gate.set_state(TradingState::Halted);
+        }
+        self.draining |= kind == Kind::Drain;
+        let deadline = now.saturating_add(self.operation_ticks);
+        if let Some(replaced) = self
+            .operations
+            .start(command.id, kind, &self.gate, deadline)
+        {
+            self.finish(replaced, Outcome::Superseded, now);
+        }
+        None
+    }
+
+    /// One step of the operation in progress.
+    fn operate(&mut self, now: u64, out: &mut impl Outbox) -> usize {
+        self.intents.next_event();
+        let room = out.room(MAX_INTENTS);
+        let Some((id, step)) = self
+            .operations
+            .step(&self.gate, &mut self.intents, room, now)
+        else {
+            return 0;
+        };
+        match step {
+            Step::Waiting => 0,
+            Step::Finished(outcome) => {
+                self.finish(id, outcome, now);
+                1
+            }
+            Step::Wrote => {
+                if let Some(reason) = self.route_operator(now, out) {
+                    self.operations.stop();
+                    self.finish(id, Outcome::Refused(reason), now);
+                }
+                1
+            }
+        }
+    }
+
+    /// Sends what an operation wrote through the gate (closing orders as
+    /// such); returns the first reason a new order was refused. A cancel
+    /// refused because its order ended meanwhile is only recorded. The
+    /// strategy is not told: these are not its intents.
+    fn route_operator(&mut self, now: u64, out: &mut impl Outbox) -> Option<Reject> {
+        let time = self.time;
+        let decided = time.stamp(now);
+        let mut refused = None;
+        for intent in self.intents.drain() {
+            let verdict = match (out.has_room(), intent) {
+                (false, _) => Err(Reject::VenueBusy),
+                (true, Intent::New(order)) => self.gate.check_closing(&order, now),
+                (true, Intent::Cancel(_)) => self.gate.check(&intent, now),
+            };
+            let stamps = Stamps {
+                trigger: Trigger::Command,
+                event: decided,
+                decided,
+                risk: time.stamp(now),
+                sent: 0,
+            };
+            match verdict {
+                Ok(()) => {
+                    self.audit.record(AuditEvent::Passed { intent, stamps });
+                    out.send(Outgoing { intent, stamps }, now, &mut self.audit);
+                }
+                Err(reason) => {
+                    self.audit.record(AuditEvent::Refused {
+                        intent,
+                        reason,
+                        stamps,
+                    });
+                    if matches!(intent, Intent::New(_)) {
+                        refused.get_or_insert(reason);
+                    }
+                }
+            }
+        }
+        self.unpublished = true;
+        refused
+    }
+
+    /// Publishes what command `id` changed, then records that it ended
+    /// with `outcome`: a reader of the audit stream that sees the record
+    /// finds the snapshots showing its result.
+    fn finish(&mut self, id: u64, outcome: Outcome, now: u64) {
+        self.publish_now();
+        self.audit.record(AuditEvent::Finished {
+            id,
+            outcome,
+            at: self.time.stamp(now),
+        });
+    }
+
+    fn publish_now(&mut self) {
+        self.counters.publish_risk(&self.gate);
+        self.unpublished = false;
     }
 
     /// Publishes the risk gate's state for the control plane if it changed

@@ -21,9 +21,15 @@ pub struct Outgoing {
 
 /// The decide stage's way out.
 pub trait Outbox {
+    /// How many more intents, up to `wanted`, can be sent now.
+    fn room(&mut self, wanted: usize) -> usize;
+
     /// Whether one more intent can be sent now. An intent that cannot is
     /// refused with `VENUE_BUSY` before the risk gate counts it as open.
-    fn has_room(&mut self) -> bool;
+    #[inline]
+    fn has_room(&mut self) -> bool {
+        self.room(1) == 1
+    }
 
     /// Sends an intent the gate passed at path time `now`. Whoever hands it
     /// to the venue writes its `Sent` record (here, in `audit`, when that
@@ -35,8 +41,8 @@ pub trait Outbox {
 /// `Sent` record into its own log.
 impl Outbox for ring::Producer<Outgoing> {
     #[inline]
-    fn has_room(&mut self) -> bool {
-        self.room(1) == 1
+    fn room(&mut self, wanted: usize) -> usize {
+        ring::Producer::room(self, wanted)
     }
 
     #[inline]
@@ -59,9 +65,9 @@ pub struct VenueLink<'a> {
 
 impl Outbox for VenueLink<'_> {
     #[inline]
-    fn has_room(&mut self) -> bool {
+    fn room(&mut self, wanted: usize) -> usize {
         // A new order may be answered at once (a full venue refuses it).
-        self.reports.len() < self.reports.capacity()
+        (self.reports.capacity() - self.reports.len()).min(wanted)
     }
 
     #[inline]

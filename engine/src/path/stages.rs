@@ -109,6 +109,14 @@ impl Stage for FusedPath {
         let now = self.now();
         let room = self.reports.capacity() - self.reports.len();
         let mut work = self.venue.poll(now, room, |r| self.reports.push_back(r));
+        if self.decide.ready() {
+            let mut link = VenueLink {
+                venue: &mut self.venue,
+                reports: &mut self.reports,
+                time: self.time,
+            };
+            work += self.decide.on_command(now, &mut link);
+        }
         while work < BATCH {
             // Reports first, so that the strategy sees its fills before the
             // next quote.
@@ -200,6 +208,9 @@ impl Stage for DecideStage {
                 self.decide.on_report(report, now, &mut self.orders);
                 work += 1;
             }
+        }
+        if self.decide.ready() {
+            work += self.decide.on_command(now, &mut self.orders);
         }
         if self.decide.timer_due(now) && self.decide.ready() {
             self.decide.on_timer(now, &mut self.orders);

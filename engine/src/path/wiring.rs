@@ -9,6 +9,7 @@ use super::decide::Decide;
 use super::stages::{DecideStage, FeedStage, FusedPath, GatewayStage};
 use super::time::TimeSource;
 use crate::audit::{AuditLog, AuditRecord};
+use crate::command::Command;
 use crate::feed::Feed;
 use crate::ring;
 use crate::risk::RiskGate;
@@ -27,6 +28,9 @@ pub struct PathParts {
     pub venue: SimVenue,
     /// What the path publishes beside the audit stream.
     pub counters: Arc<PathCounters>,
+    /// The operator's commands (the reading end of
+    /// [`super::command_ring`]).
+    pub commands: ring::Consumer<Command>,
     /// The path's time; simulated time needs the fused topology.
     pub time: TimeSource,
     /// Path time now, in clock ticks.
@@ -66,6 +70,7 @@ impl PathParts {
             self.gate,
             audit,
             self.counters,
+            self.commands,
             self.time,
             self.now,
             self.ticks_per_second,

@@ -38,6 +38,24 @@ struct Limits {
     stale_ticks: u64,
 }
 
+impl Limits {
+    /// `limits` (checked by [`RiskLimits::problems`]) in the checks' units
+    /// on a clock of `ticks_per_second`.
+    fn new(limits: &RiskLimits, ticks_per_second: f64) -> Limits {
+        let money = |d: crate::domain::Decimal| d.to_units(NANOS).expect("checked by problems");
+        Limits {
+            max_order_qty: limits.max_order_qty,
+            max_order_notional: money(limits.max_order_notional),
+            collar_bps: limits.price_collar_bps,
+            max_position: limits.max_position,
+            max_gross_exposure: money(limits.max_gross_exposure),
+            max_open_orders: limits.max_open_orders,
+            max_daily_loss: money(limits.max_daily_loss),
+            stale_ticks: (limits.stale_quote_ms as f64 * ticks_per_second / 1e3) as u64,
+        }
+    }
+}
+
 /// One instrument's risk state.
 #[derive(Debug, Clone, Copy)]
 struct Lane {
@@ -49,6 +67,9 @@ struct Lane {
     open_sell: i64,
     /// The last quote's mid, in half-ticks (the reference price before one).
     mid_x2: i64,
+    /// The last quote's best bid and offer; zero before the first.
+    bid: Price,
+    ask: Price,
     /// What the open position cost, in nano-units, at its average price
     /// (negative for a short).
     cost: i128,
@@ -95,13 +116,18 @@ impl Lane {
 }
 
 /// An order the gate let through and has not seen finish.
-#[derive(Debug, Clone, Copy)]
-struct OpenOrder {
-    id: ClientOrderId,
-    instrument: InstrumentId,
-    side: Side,
-    price: Price,
-    leaves: i64,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOrder {
+    /// Its id.
+    pub id: ClientOrderId,
+    /// What.
+    pub instrument: InstrumentId,
+    /// Which way.
+    pub side: Side,
+    /// Its limit price, in ticks.
+    pub price: Price,
+    /// Lots not yet filled.
+    pub leaves: i64,
 }
 
 /// The risk gate. See the module docs.
@@ -123,6 +149,7 @@ pub struct RiskGate {
     marked_x2: i128,
     rejects: [u64; Reject::ALL.len()],
     accepted: u64,
+    ticks_per_second: f64,
 }
 
 impl RiskGate {
@@ -142,7 +169,6 @@ impl RiskGate {
         if let Some((key, message)) = limits.problems().into_iter().next() {
             return Err(format!("`{key}` {message}"));
         }
-        let money = |d: crate::domain::Decimal| d.to_units(NANOS).expect("checked by problems");
         let mut lanes = Vec::with_capacity(instruments.len());
         for instrument in instruments.iter() {
             let spec = &instrument.spec;
@@ -164,6 +190,8 @@ impl RiskGate {
                 open_buy: 0,
                 open_sell: 0,
                 mid_x2: 2 * instrument.reference.0,
+                bid: Price(0),
+                ask: Price(0),
                 cost: 0,
                 quoted_at: None,
                 throttle: TokenBucket::new(
@@ -175,16 +203,7 @@ impl RiskGate {
             });
         }
         Ok(RiskGate {
-            limits: Limits {
-                max_order_qty: limits.max_order_qty,
-                max_order_notional: money(limits.max_order_notional),
-                collar_bps: limits.price_collar_bps,
-                max_position: limits.max_position,
-                max_gross_exposure: money(limits.max_gross_exposure),
-                max_open_orders: limits.max_open_orders,
-                max_daily_loss: money(limits.max_daily_loss),
-                stale_ticks: (limits.stale_quote_ms as f64 * ticks_per_second / 1e3) as u64,
-            },
+            limits: Limits::new(limits, ticks_per_second),
             state: TradingState::Active,
             positions: vec![Qty(0); lanes.len()].into_boxed_slice(),
             lanes: lanes.into_boxed_slice(),
@@ -200,6 +219,7 @@ impl RiskGate {
             marked_x2: 0,
             rejects: [0; Reject::ALL.len()],
             accepted: 0,
+            ticks_per_second,
         })
     }
 
@@ -218,7 +238,9 @@ impl RiskGate {
                     Err(Reject::UnknownOrder)
                 }
             }
-            Intent::New(order) => self.check_new(order, now).map(|()| self.accept(order)),
+            Intent::New(order) => self
+                .check_new(order, now, self.state)
+                .map(|()| self.accept(order)),
         };
         if let Err(reason) = result {
             self.rejects[reason.index()] += 1;
@@ -226,14 +248,32 @@ impl RiskGate {
         result
     }
 
-    fn check_new(&mut self, order: &NewOrder, now: u64) -> Result<(), Reject> {
+    /// Checks an order that closes a position (an operator's flatten) at
+    /// `now`: every check applies, but the trading state is taken as
+    /// reduce-only whatever it is, so it passes a halt only if it shrinks
+    /// the position. One that passes is counted as open.
+    ///
+    /// # Errors
+    ///
+    /// The reason the order may not go out; it is counted per reason.
+    pub fn check_closing(&mut self, order: &NewOrder, now: u64) -> Result<(), Reject> {
+        let result = self
+            .check_new(order, now, TradingState::ReduceOnly)
+            .map(|()| self.accept(order));
+        if let Err(reason) = result {
+            self.rejects[reason.index()] += 1;
+        }
+        result
+    }
+
+    fn check_new(&mut self, order: &NewOrder, now: u64, state: TradingState) -> Result<(), Reject> {
         let limits = self.limits;
         let lane = self
             .lanes
             .get(order.instrument.index())
             .ok_or(Reject::InvalidOrder)?;
         valid_shape(order)?;
-        trading_state(self.state, lane, order)?;
+        trading_state(state, lane, order)?;
         fresh_id(self.last_id, order)?;
         order_qty(limits.max_order_qty, order)?;
         fresh_quote(lane, now, limits.stale_ticks)?;
@@ -302,6 +342,8 @@ impl RiskGate {
         let mid_x2 = quote.mid_x2();
         self.marked_x2 += i128::from(lane.position) * i128::from(mid_x2 - lane.mid_x2) * lane.value;
         lane.mid_x2 = mid_x2;
+        lane.bid = quote.bid;
+        lane.ask = quote.ask;
         lane.quoted_at = Some(quote.received);
         self.check_loss();
     }
@@ -356,9 +398,41 @@ impl RiskGate {
         self.state
     }
 
-    /// Sets the trading state (the kill switch, reduce-only, resume).
+    /// Sets the trading state (the kill switch, reduce-only, resume). A
+    /// day's P&L below the loss limit keeps it halted whatever is asked.
     pub fn set_state(&mut self, state: TradingState) {
         self.state = state;
+        self.check_loss();
+    }
+
+    /// Enforces `limits` from `now` on; the throttles keep the tokens they
+    /// have, up to the new bursts. Never allocates.
+    ///
+    /// # Errors
+    ///
+    /// When `limits` has problems ([`RiskLimits::problems`]) or asks for
+    /// more open orders than the gate was built for; nothing changes then.
+    pub fn set_limits(&mut self, limits: &RiskLimits, now: u64) -> Result<(), LimitsRefused> {
+        if limits.max_open_orders > self.open.capacity() || !limits.problems().is_empty() {
+            return Err(LimitsRefused);
+        }
+        self.limits = Limits::new(limits, self.ticks_per_second);
+        self.throttle.set_rate(
+            limits.order_burst,
+            limits.orders_per_second,
+            self.ticks_per_second,
+            now,
+        );
+        for lane in self.lanes.iter_mut() {
+            lane.throttle.set_rate(
+                limits.instrument_order_burst,
+                limits.instrument_orders_per_second,
+                self.ticks_per_second,
+                now,
+            );
+        }
+        self.check_loss();
+        Ok(())
     }
 
     /// The number of instruments it watches.
@@ -382,6 +456,29 @@ impl RiskGate {
     /// Orders let through and not finished.
     pub fn open_orders(&self) -> usize {
         self.open.len()
+    }
+
+    /// Each order let through and not finished, in no particular order.
+    pub fn orders(&self) -> &[OpenOrder] {
+        &self.open
+    }
+
+    /// The most lots one order may ask for now.
+    pub fn max_order_qty(&self) -> i64 {
+        self.limits.max_order_qty
+    }
+
+    /// The most orders it can hold open: `max_open_orders` at start, which
+    /// later limits may lower but not raise.
+    pub fn open_capacity(&self) -> usize {
+        self.open.capacity()
+    }
+
+    /// `instrument`'s best bid and offer as last quoted; `None` before its
+    /// first quote.
+    pub fn touch(&self, instrument: InstrumentId) -> Option<(Price, Price)> {
+        let lane = self.lanes.get(instrument.index())?;
+        lane.quoted_at.map(|_| (lane.bid, lane.ask))
     }
 
     /// Lots open on each side of `instrument`: `(buy, sell)`.
@@ -430,6 +527,11 @@ impl RiskGate {
         self.accepted
     }
 }
+
+/// [`RiskGate::set_limits`] refused the limits: they have problems, or
+/// ask for more open orders than the gate has room for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitsRefused;
 
 /// Quantity and price must be positive.
 fn valid_shape(order: &NewOrder) -> Result<(), Reject> {

@@ -7,7 +7,7 @@ use crate::domain::Decimal;
 
 /// `[risk]`: every limit the gate enforces. Money is in the account
 /// currency, written as decimal strings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RiskLimits {
     /// The most lots one order may ask for.

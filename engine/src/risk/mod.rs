@@ -10,7 +10,7 @@ mod snapshot;
 mod throttle;
 mod trading_state;
 
-pub use gate::RiskGate;
+pub use gate::{LimitsRefused, OpenOrder, RiskGate};
 pub use limits::RiskLimits;
 pub use snapshot::{InstrumentRisk, RiskSnapshot};
 pub use throttle::TokenBucket;

@@ -1,16 +1,20 @@
 //! The risk gate's state as the control plane reads it: P&L split into
 //! realized and unrealized, open orders, and each instrument's position,
 //! open lots, exposure and unrealized P&L. The decide stage writes it into
-//! a [`SeqLock`] as words; readers decode a consistent copy.
+//! a [`SeqLock`] as words; readers decode a consistent copy. The open
+//! orders go into a second seqlock, read only by the admin endpoint that
+//! lists them.
 
-use super::gate::RiskGate;
-use crate::domain::InstrumentId;
+use super::gate::{OpenOrder, RiskGate};
+use crate::domain::{ClientOrderId, InstrumentId, Price, Side};
 use crate::seqlock::{SeqLock, Words};
 
 /// Words before the first instrument's.
 const HEADER: usize = 3;
 /// Words per instrument.
 const PER_INSTRUMENT: usize = 5;
+/// Words per open order: id, instrument and side, price, leaves.
+const PER_ORDER: usize = 4;
 
 /// One instrument's risk state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -82,6 +86,60 @@ impl RiskSnapshot {
                 );
             }
         });
+    }
+
+    /// The seqlock words the open orders take when at most `max_open` are
+    /// open.
+    pub fn order_words(max_open: usize) -> usize {
+        1 + PER_ORDER * max_open
+    }
+
+    /// Writes `gate`'s open orders into `lock` (sized by
+    /// [`RiskSnapshot::order_words`] for the gate's capacity): only the
+    /// orders open are written. Never allocates.
+    pub fn publish_orders(gate: &RiskGate, lock: &SeqLock) {
+        lock.write(|words| {
+            let orders = gate.orders();
+            words.set(0, orders.len() as u64);
+            for (index, order) in orders.iter().enumerate() {
+                let at = 1 + PER_ORDER * index;
+                let side = match order.side {
+                    Side::Buy => 0,
+                    Side::Sell => 1,
+                };
+                words.set(at, order.id.0);
+                words.set(at + 1, u64::from(order.instrument.0) | side << 16);
+                set(words, at + 2, order.price.0);
+                set(words, at + 3, order.leaves);
+            }
+        });
+    }
+
+    /// Reads the open orders last published into `lock`; `None` when the
+    /// writer was stopped part-way through.
+    pub fn read_orders(lock: &SeqLock) -> Option<Vec<OpenOrder>> {
+        let mut words = vec![0u64; lock.len()];
+        if !lock.read(&mut words) {
+            return None;
+        }
+        let count = (words[0] as usize).min((words.len() - 1) / PER_ORDER);
+        let orders = (0..count)
+            .map(|index| {
+                let at = 1 + PER_ORDER * index;
+                OpenOrder {
+                    id: ClientOrderId(words[at]),
+                    instrument: InstrumentId(words[at + 1] as u16),
+                    side: if words[at + 1] >> 16 & 1 == 0 {
+                        Side::Buy
+                    } else {
+                        Side::Sell
+                    },
+                    price: Price(words[at + 2] as i64),
+                    leaves: words[at + 3] as i64,
+                }
+            })
+            .collect();
+        Some(orders)
     }
 
     /// Reads the latest snapshot from `lock`; `None` when the writer was

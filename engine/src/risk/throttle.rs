@@ -23,6 +23,17 @@ impl TokenBucket {
         }
     }
 
+    /// Refills at `per_second` into a bucket of `burst` from `now` on,
+    /// keeping the tokens it has up to the new burst.
+    pub fn set_rate(&mut self, burst: u32, per_second: u32, ticks_per_second: f64, now: u64) {
+        self.refill(now);
+        let fresh = TokenBucket::new(burst, per_second, ticks_per_second, now);
+        self.tokens = self.tokens.min(fresh.burst);
+        self.burst = fresh.burst;
+        self.ticks_per_token = fresh.ticks_per_token;
+        self.refilled_to = now;
+    }
+
     /// Whether a token is there at `now` (without taking it).
     #[inline]
     pub fn has_token(&mut self, now: u64) -> bool {

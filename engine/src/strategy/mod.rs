@@ -61,7 +61,9 @@ pub trait Strategy: Send + 'static {
     fn on_quote(&mut self, quote: &Quote, ctx: &Context<'_>, out: &mut Intents);
 
     /// An execution report of one of this strategy's orders arrived (the
-    /// engine's positions already include it).
+    /// engine's positions already include it). Reports of orders an
+    /// operator's flatten sent come here too, with ids the strategy never
+    /// handed out: their fills are in the positions like any other.
     fn on_report(&mut self, report: &ExecReport, ctx: &Context<'_>, out: &mut Intents);
 
     /// The timer fired; see [`Strategy::timer_interval_ns`].

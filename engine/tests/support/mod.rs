@@ -9,9 +9,10 @@ pub mod alloc;
 use std::sync::Arc;
 
 use redline_engine::audit::AuditRecord;
+use redline_engine::command::Command;
 use redline_engine::domain::{InstrumentSpec, Instruments};
 use redline_engine::feed::{Feed, SyntheticConfig, SyntheticFeed};
-use redline_engine::path::{PathCounters, PathParts, RingSizes, TimeSource};
+use redline_engine::path::{command_ring, PathCounters, PathParts, RingSizes, TimeSource};
 use redline_engine::ring;
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::strategy::{Registry, Strategy};
@@ -96,19 +97,38 @@ pub fn parts_with(
     time: TimeSource,
     now: u64,
 ) -> (PathParts, Arc<PathCounters>) {
+    let (parts, counters, _) = commanded(strategy, feed_seed, venue_seed, rate, time, now);
+    (parts, counters)
+}
+
+/// The parts of a path with `strategy`, starting at `now`, and the
+/// operator's end of its command ring.
+pub fn commanded(
+    strategy: Box<dyn Strategy>,
+    feed_seed: u64,
+    venue_seed: u64,
+    rate: u64,
+    time: TimeSource,
+    now: u64,
+) -> (PathParts, Arc<PathCounters>, ring::Producer<Command>) {
     let instruments = instruments();
-    let counters = Arc::new(PathCounters::new(instruments.len()));
+    let counters = Arc::new(PathCounters::new(
+        instruments.len(),
+        limits().max_open_orders,
+    ));
+    let (commander, commands) = command_ring();
     let parts = PathParts {
         feed: feed(&instruments, feed_seed, rate, now),
         strategy,
         gate: RiskGate::new(&limits(), &instruments, TICKS_PER_SECOND, now).unwrap(),
         venue: SimVenue::new(&venue_config(venue_seed), &instruments, TICKS_PER_SECOND),
         counters: Arc::clone(&counters),
+        commands,
         time,
         now,
         ticks_per_second: TICKS_PER_SECOND,
     };
-    (parts, counters)
+    (parts, counters, commander)
 }
 
 /// The market maker's path.

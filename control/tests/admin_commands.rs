@@ -1,0 +1,218 @@
+//! The admin commands as an operator sends them: the real binary, a real
+//! HTTP client, the bearer token. Halt stops orders and resume starts them
+//! again; a limits change takes effect on the next order; flatten leaves
+//! every position flat; bad bodies are refused, counted and change
+//! nothing; drain (over HTTP or SIGTERM) exits 0 with no order open; and
+//! each command is recorded with who sent it.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{json, sample, Engine, TOKEN_ENV};
+
+const TOKEN: &str = "admin-commands-test-token";
+
+fn engine() -> Engine {
+    Engine::start("", &[(TOKEN_ENV, TOKEN)])
+}
+
+impl Engine {
+    /// `method path` with the token and `body`; the answer as JSON.
+    fn command(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let (code, text) = self.send(method, path, Some(TOKEN), body);
+        (code, json(&text))
+    }
+
+    fn metric(&self, name: &str) -> f64 {
+        sample(&self.get("/metrics").1, &format!("redline_{name}"))
+    }
+
+    /// New orders sent in `wait`.
+    fn orders_in(&self, wait: Duration) -> f64 {
+        let before = self.metric("orders_sent_total{kind=\"new\"}");
+        std::thread::sleep(wait);
+        self.metric("orders_sent_total{kind=\"new\"}") - before
+    }
+}
+
+#[test]
+fn halt_stops_new_orders_and_resume_starts_them_again() {
+    let mut engine = engine();
+    assert!(engine.orders_in(Duration::from_millis(300)) > 0.0);
+    let (code, halted) = engine.command("POST", "/admin/halt", Some(r#"{"reason": "test"}"#));
+    assert_eq!(code, 200, "{halted}");
+    assert_eq!(halted["outcome"], "done");
+    assert_eq!(halted["trading_state"], "halted");
+    assert!(halted["positions"].is_object() && halted["open_orders"].is_u64());
+    // The snapshot is published on the next idle poll; give it a moment.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(engine.orders_in(Duration::from_millis(500)), 0.0);
+    assert!(engine.metric("risk_rejections_total{reason=\"HALTED\"}") > 0.0);
+    assert_eq!(engine.metric("trading_state{state=\"halted\"}"), 1.0);
+    let (code, resumed) = engine.command("POST", "/admin/resume", None);
+    assert_eq!(code, 200, "{resumed}");
+    assert_eq!(resumed["trading_state"], "active");
+    assert!(engine.orders_in(Duration::from_millis(300)) > 0.0);
+    let (code, reduced) = engine.command("POST", "/admin/reduce-only", Some("{}"));
+    assert_eq!(
+        (code, &reduced["trading_state"]),
+        (200, &"reduce-only".into())
+    );
+    assert_eq!(
+        engine.metric("admin_commands_total{command=\"halt\",outcome=\"done\"}"),
+        1.0
+    );
+    assert!(engine.stop());
+    for command in ["halt", "resume", "reduce-only"] {
+        assert!(
+            engine.out.lines().any(|l| l.contains("admin: ")
+                && l.contains(&format!("command={command} "))
+                && l.contains("result=done")),
+            "{command} is recorded:\n{}",
+            engine.out
+        );
+    }
+}
+
+#[test]
+fn a_limits_change_takes_effect_on_the_next_order() {
+    let mut engine = engine();
+    let (code, limits) = engine.command("GET", "/admin/limits", None);
+    assert_eq!(code, 200);
+    assert_eq!(limits["limits"]["max_open_orders"], 64);
+    std::thread::sleep(Duration::from_millis(200));
+    let (_, orders) = engine.command("GET", "/admin/orders", None);
+    assert!(orders["count"].as_u64().unwrap() > 1, "{orders}");
+    let refused = engine.metric("risk_rejections_total{reason=\"MAX_OPEN_ORDERS\"}");
+    let (code, changed) = engine.command("PUT", "/admin/limits", Some(r#"{"max_open_orders": 1}"#));
+    assert_eq!(code, 200, "{changed}");
+    assert_eq!(changed["limits"]["max_open_orders"], 1);
+    assert_eq!(changed["limits"]["max_order_qty"], 10, "the rest kept");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(engine.metric("risk_rejections_total{reason=\"MAX_OPEN_ORDERS\"}") > refused + 10.0);
+    let (_, orders) = engine.command("GET", "/admin/orders", None);
+    assert!(orders["count"].as_u64().unwrap() <= 1, "{orders}");
+    let (_, config) = engine.command("GET", "/admin/config", None);
+    assert_eq!(config["risk"]["max_open_orders"], 1, "the effective config");
+    assert_eq!(config["control"]["token_env"], TOKEN_ENV);
+    assert!(!config.to_string().contains(TOKEN), "no secret in it");
+    assert!(engine.stop());
+}
+
+#[test]
+fn bad_bodies_and_bad_limits_are_refused_counted_and_change_nothing() {
+    let mut engine = engine();
+    let bad = [
+        ("POST", "/admin/halt", "halt now"),
+        ("POST", "/admin/halt", r#"{"reason": 7}"#),
+        ("POST", "/admin/cancel-all", r#"{"everything": true}"#),
+        ("PUT", "/admin/limits", "[1, 2]"),
+        ("PUT", "/admin/limits", r#"{"max_ordr_qty": 5}"#),
+        ("PUT", "/admin/limits", r#"{"max_order_qty": "five"}"#),
+        ("PUT", "/admin/limits", r#"{"max_daily_loss": 1000}"#),
+        ("PUT", "/admin/limits", r#"{"max_order_qty": 50}"#),
+        ("PUT", "/admin/limits", r#"{"max_open_orders": 65}"#),
+        ("PUT", "/admin/limits", r#"{"price_collar_bps": 0}"#),
+    ];
+    for (method, path, body) in bad {
+        let (code, answer) = engine.command(method, path, Some(body));
+        assert_eq!(code, 400, "{method} {path} {body}: {answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+    let (_, answer) = engine.command("PUT", "/admin/limits", Some(r#"{"max_order_qty": 50}"#));
+    assert!(
+        answer["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("max_position"),
+        "says which limits contradict: {answer}"
+    );
+    let huge = format!(r#"{{"reason": "{}"}}"#, "x".repeat(70 * 1024));
+    assert_eq!(engine.command("POST", "/admin/halt", Some(&huge)).0, 413);
+    assert_eq!(
+        engine.metric("malformed_inputs_total{source=\"admin\"}"),
+        (bad.len() + 2) as f64
+    );
+    assert_eq!(
+        engine.metric("admin_commands_total{command=\"limits\",outcome=\"bad_request\"}"),
+        8.0,
+        "each refused command is recorded"
+    );
+    assert_eq!(engine.command("GET", "/admin/halt", None).0, 405);
+    assert_eq!(engine.command("POST", "/admin/limits", None).0, 405);
+    assert_eq!(engine.command("POST", "/admin/no-such", None).0, 404);
+    assert_eq!(
+        engine.send("POST", "/admin/halt", None, None).0,
+        401,
+        "no token, no halt"
+    );
+    assert_eq!(engine.metric("trading_state{state=\"active\"}"), 1.0);
+    let (_, limits) = engine.command("GET", "/admin/limits", None);
+    assert_eq!(limits["limits"]["max_order_qty"], 10, "unchanged");
+    assert!(engine.stop());
+}
+
+#[test]
+fn flatten_leaves_every_position_flat_and_trading_halted() {
+    let mut engine = engine();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, positions) = engine.command("GET", "/admin/positions", None);
+        let held = positions["instruments"]
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|i| i["position"] != 0);
+        if held {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{positions}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, flat) = engine.command("POST", "/admin/flatten", None);
+    assert_eq!(code, 200, "{flat}");
+    assert_eq!(flat["outcome"], "done");
+    assert_eq!(flat["trading_state"], "halted");
+    assert_eq!(flat["open_orders"], 0);
+    for (symbol, instrument) in flat["positions"].as_object().unwrap() {
+        assert_eq!(instrument["position"], 0, "{symbol}: {flat}");
+    }
+    let (_, orders) = engine.command("GET", "/admin/orders", None);
+    assert_eq!(orders["count"], 0, "{orders}");
+    let (code, cancelled) = engine.command("POST", "/admin/cancel-all", None);
+    assert_eq!((code, &cancelled["outcome"]), (200, &"done".into()));
+    assert!(engine.stop());
+}
+
+#[test]
+fn drain_over_http_cancels_everything_and_exits_0() {
+    let mut engine = engine();
+    std::thread::sleep(Duration::from_millis(200));
+    let (_, orders) = engine.command("GET", "/admin/orders", None);
+    assert!(orders["count"].as_u64().unwrap() > 0, "{orders}");
+    let (code, answer) = engine.command("POST", "/admin/drain", None);
+    assert_eq!(code, 202, "{answer}");
+    assert!(engine.exits_0(), "{}", engine.out);
+    assert!(
+        engine.out.contains("drained: no order open"),
+        "{}",
+        engine.out
+    );
+    assert!(engine.out.contains("stopped cleanly"), "{}", engine.out);
+    assert!(engine.out.contains("command=drain"), "{}", engine.out);
+}
+
+#[test]
+fn sigterm_drains_and_exits_0() {
+    let mut engine = engine();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(engine.stop(), "{}", engine.out);
+    assert!(engine.out.contains("asked by a signal"), "{}", engine.out);
+    assert!(
+        engine.out.contains("drained: no order open"),
+        "{}",
+        engine.out
+    );
+}
