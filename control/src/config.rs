@@ -64,6 +64,15 @@ pub struct ControlConfig {
     /// How long a drain (SIGTERM, SIGINT, `POST /admin/drain`) may take to
     /// see every open order end before the engine stops anyway.
     pub drain_grace_ms: u64,
+    /// Connections to the listener at once.
+    pub max_connections: usize,
+    /// Bytes in a request's line and headers.
+    pub max_header_bytes: usize,
+    /// Time a request's bytes may take to arrive, in ms.
+    pub request_timeout_ms: u64,
+    /// Time a connection may sit idle (or its client not read its answer),
+    /// in ms.
+    pub idle_timeout_ms: u64,
 }
 
 /// `[rings]`: slots in each ring.
@@ -351,6 +360,35 @@ impl Config {
                 key: "control.stall_ms".into(),
                 message: format!("must be 10 to 600000, got {}", self.control.stall_ms),
             });
+        }
+        for (key, value, range) in [
+            (
+                "max_connections",
+                self.control.max_connections as u64,
+                1..=4096,
+            ),
+            (
+                "max_header_bytes",
+                self.control.max_header_bytes as u64,
+                1024..=1_048_576,
+            ),
+            (
+                "request_timeout_ms",
+                self.control.request_timeout_ms,
+                10..=600_000,
+            ),
+            (
+                "idle_timeout_ms",
+                self.control.idle_timeout_ms,
+                10..=3_600_000,
+            ),
+        ] {
+            if !range.contains(&value) {
+                errors.push(ConfigError {
+                    key: format!("control.{key}"),
+                    message: format!("must be {} to {}, got {value}", range.start(), range.end()),
+                });
+            }
         }
         if !(100..=300_000).contains(&self.control.drain_grace_ms) {
             errors.push(ConfigError {

@@ -24,7 +24,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use crate::commander::Commander;
 use crate::config::Config;
 use crate::freeze;
-use crate::http::{AdminToken, Bounds, ControlPlane, Desk, View};
+use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, View};
 use crate::placement;
 use crate::side::{SideThread, Tally};
 
@@ -260,10 +260,18 @@ fn control_plane(
         },
         draining: Arc::clone(&desk.drain),
     };
-    let plane = ControlPlane::bind(&control.listen, view, desk, token.clone())?;
-    let addr = plane
-        .local_addr()
-        .map_or_else(|| control.listen.clone(), |a| a.to_string());
+    let listen = control
+        .listen
+        .parse()
+        .context("control.listen: checked at load")?;
+    let limits = DoorLimits {
+        connections: control.max_connections,
+        header_bytes: control.max_header_bytes,
+        request_timeout: Duration::from_millis(control.request_timeout_ms),
+        idle_timeout: Duration::from_millis(control.idle_timeout_ms),
+    };
+    let plane = ControlPlane::bind(listen, limits, view, desk, token.clone())?;
+    let addr = plane.local_addr();
     let admin = if token.is_set() {
         format!("on, bearer token {:08x} required", token.id())
     } else {

@@ -259,3 +259,109 @@ fn liveness_turns_red_when_a_stage_stalls() {
         engine.out
     );
 }
+
+/// Opens a connection to the engine's listener.
+fn connect(engine: &Engine) -> std::net::TcpStream {
+    let addr = engine.base.trim_start_matches("http://");
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+}
+
+/// Sends `bytes` on a fresh connection and returns the status code of the
+/// answer (0 if the connection closed without one).
+fn status_of(engine: &Engine, bytes: &[u8]) -> u16 {
+    use std::io::Read;
+    let mut stream = connect(engine);
+    let _ = stream.write_all(bytes);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn hundreds_of_slow_connections_neither_stop_trading_nor_liveness() {
+    let mut engine = Engine::start(
+        "max_connections = 16\nrequest_timeout_ms = 1000\nidle_timeout_ms = 2000\n",
+        &[],
+    );
+    // Slowloris: each sends part of a request head and then nothing.
+    let slow: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| {
+            let mut stream = connect(&engine);
+            stream
+                .write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    let quotes = |engine: &Engine| sample(&engine.get("/metrics").1, "redline_quotes_total");
+    let before = quotes(&engine);
+    for _ in 0..15 {
+        assert_eq!(engine.get("/health/live"), (200, "live\n".into()));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(quotes(&engine) > before + 10_000.0, "still trading");
+    let metrics = engine.get("/metrics").1;
+    assert!(sample(&metrics, "redline_admin_connections") <= 16.0);
+    assert!(
+        sample(
+            &metrics,
+            "redline_admin_connections_closed_total{reason=\"replaced_slow\"}"
+        ) >= 280.0,
+        "{metrics}"
+    );
+    drop(slow);
+
+    // One that stalls alone is timed out with 408.
+    let mut stalled = connect(&engine);
+    stalled.write_all(b"GET /ping HTTP/1.1\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut stalled, &mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+
+    let huge_head = format!(
+        "GET /ping HTTP/1.1\r\nX-Pad: {}\r\n\r\n",
+        "x".repeat(10_000)
+    );
+    assert_eq!(status_of(&engine, huge_head.as_bytes()), 431);
+    assert_eq!(
+        status_of(
+            &engine,
+            b"POST /admin/halt HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        ),
+        411
+    );
+    assert_eq!(
+        status_of(
+            &engine,
+            b"POST /admin/halt HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n"
+        ),
+        413
+    );
+    // Garbage gets an error or a closed connection, never a dead engine.
+    for garbage in [
+        &b"\x00\xff\xfe garbage \r\n\r\n"[..],
+        b"GET\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"GET /%%%%%ff HTTP/1.1\r\nHost: \xff\r\n\r\n",
+        b"POST /admin/halt HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+    ] {
+        let code = status_of(&engine, garbage);
+        assert!(code == 0 || code >= 400, "{garbage:?}: {code}");
+    }
+    assert_eq!(engine.get("/health/live").0, 200);
+    assert!(
+        sample(
+            &engine.get("/metrics").1,
+            "redline_malformed_inputs_total{source=\"admin\"}"
+        ) >= 3.0
+    );
+    assert!(engine.stop());
+}

@@ -13,6 +13,7 @@ use redline_engine::path::PathCounters;
 use redline_engine::ring::RingLevel;
 use redline_engine::risk::TradingState;
 
+use super::door::{DoorCounters, CLOSE_REASONS};
 use super::health::Watch;
 use super::process::ProcessStats;
 use super::{Desk, PlaneCounters};
@@ -37,6 +38,8 @@ pub struct Sources<'a> {
     pub plane: &'a PlaneCounters,
     /// The admin commands answered.
     pub admin: &'a Desk,
+    /// The listener's connections.
+    pub door: &'a DoorCounters,
     /// `/proc`.
     pub process: ProcessStats,
     /// When the process started, in seconds since the Unix epoch.
@@ -147,13 +150,34 @@ pub fn render(s: &Sources<'_>) -> String {
     out.sample(
         "malformed_inputs_total",
         &[("source", "admin")],
-        s.plane.bad_requests,
+        s.plane.bad_requests + s.door.malformed(),
     );
     out.counter(
         "admin_auth_failures",
         "Admin requests refused for a missing or wrong token.",
     );
     out.sample("admin_auth_failures_total", &[], s.plane.auth_failures);
+    out.gauge(
+        "admin_connections",
+        "Connections open to the control-plane listener.",
+    );
+    // Relaxed: counts read for display.
+    out.sample(
+        "admin_connections",
+        &[],
+        s.door.open.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    out.counter(
+        "admin_connections_closed",
+        "Connections the listener closed on its own, by reason (limits and timeouts).",
+    );
+    for (reason, count) in CLOSE_REASONS.iter().zip(&s.door.closed) {
+        out.sample(
+            "admin_connections_closed_total",
+            &[("reason", reason)],
+            count.load(std::sync::atomic::Ordering::Relaxed),
+        );
+    }
     out.counter(
         "admin_commands",
         "Admin commands answered, by command and outcome (in_progress: answered 202 before it \

@@ -6,12 +6,14 @@
 
 mod admin;
 mod auth;
+mod door;
 mod health;
 mod metrics;
 mod process;
 
 pub use admin::Desk;
 pub use auth::AdminToken;
+pub use door::Limits as DoorLimits;
 pub use health::Bounds;
 
 use std::net::SocketAddr;
@@ -29,6 +31,7 @@ use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::side::Tally;
 use auth::Denied;
+use door::{DoorCounters, FrontDoor};
 use health::{Assessment, Status, Watch};
 use process::ProcessStats;
 
@@ -62,6 +65,8 @@ pub struct PlaneCounters {
 /// The running listener.
 pub struct ControlPlane {
     server: Server,
+    door: FrontDoor,
+    door_counters: Arc<DoorCounters>,
     view: View,
     desk: Desk,
     token: AdminToken,
@@ -79,20 +84,26 @@ impl ControlPlane {
     ///
     /// When the address cannot be bound (in use, not local, ...).
     pub fn bind(
-        listen: &str,
+        listen: SocketAddr,
+        limits: door::Limits,
         view: View,
         desk: Desk,
         token: AdminToken,
     ) -> anyhow::Result<ControlPlane> {
-        let server = Server::http(listen)
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        let door_counters = Arc::new(DoorCounters::default());
+        let (door, socket) = FrontDoor::open(listen, limits, Arc::clone(&door_counters))
             .with_context(|| format!("control.listen: cannot listen on {listen}"))?;
+        let server = Server::http_unix(&socket)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("cannot serve the admin socket")?;
         let now = Instant::now();
         let start_time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         Ok(ControlPlane {
             server,
+            door,
+            door_counters,
             watch: Watch::new(view.stages.clone(), now),
             view,
             desk,
@@ -104,8 +115,8 @@ impl ControlPlane {
     }
 
     /// The address it listens on (with the port chosen, for port 0).
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.server.server_addr().to_ip()
+    pub fn local_addr(&self) -> SocketAddr {
+        self.door.local_addr()
     }
 
     /// Notes heartbeats, answers the commands that ended, then the
@@ -264,6 +275,7 @@ impl ControlPlane {
             watch: &self.watch,
             plane: &self.counters,
             admin: &self.desk,
+            door: &self.door_counters,
             process: ProcessStats::read(),
             start_time: self.start_time,
         });

@@ -18,7 +18,7 @@ pub struct Engine {
     pub child: Child,
     lines: mpsc::Receiver<String>,
     pub out: String,
-    base: String,
+    pub base: String,
     _config: tempfile::NamedTempFile,
 }
 
