@@ -10,6 +10,7 @@ mod http;
 mod placement;
 mod run;
 mod side;
+mod systemd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

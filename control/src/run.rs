@@ -27,6 +27,7 @@ use crate::freeze;
 use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, View};
 use crate::placement;
 use crate::side::{SideThread, Tally};
+use crate::systemd::Notifier;
 
 /// Runs until a drain (SIGINT, SIGTERM, `POST /admin/drain`) or the end of
 /// `replay` (the quotes `Config::replay` read when the feed source is a
@@ -146,11 +147,18 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
     let mut last = Totals::default();
     let mut next_report = started + Duration::from_secs(1);
     let mut drained = Ok(());
+    let mut systemd = Notifier::new(runtime.stages(), started);
     loop {
         std::thread::sleep(Duration::from_millis(20));
+        if let Some(systemd) = &mut systemd {
+            systemd.tick(Instant::now());
+        }
         // Relaxed: the flag carries no data; the commander's lock orders
         // the issuer.
         if drain.load(Ordering::Relaxed) {
+            if let Some(systemd) = &systemd {
+                systemd.stopping();
+            }
             let grace = Duration::from_millis(config.control.drain_grace_ms);
             drained = run_drain(&commander, &side, &counters, grace);
             break;
