@@ -2,11 +2,13 @@
 //! and the physical limits, measured in one process and one run.
 //!
 //! `cargo run --profile release-lto -p redline-bench -- ring` runs the ring
-//! scenario, `-- path` the quote-to-order scenario; bench/README.md explains
-//! what they print and holds the figures.
+//! scenario, `-- path` the quote-to-order scenario, `-- control` the hot
+//! path beside a hammered control plane; bench/README.md explains what they
+//! print and holds the figures.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod control;
 mod harness;
 mod limits;
 mod path;
@@ -41,6 +43,27 @@ enum Scenario {
     /// Quote-to-order latency inside the engine for the fused topology,
     /// the ring pipeline, and the same stages on tokio channels and tasks.
     Path(PathArgs),
+    /// The `redline` binary's quote-to-order latency quiet and with its
+    /// control plane hammered (`/metrics` and `/health` back to back), in
+    /// one run.
+    Control(ControlArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ControlArgs {
+    /// Seconds each of the two runs lasts.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Load threads, each a keep-alive connection.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// The `redline` binary (default: beside this one).
+    #[arg(long)]
+    redline: Option<std::path::PathBuf>,
+    /// A config laid over the default (default: the embedded one, on a
+    /// free port).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -93,7 +116,60 @@ fn main() {
     match Cli::parse().scenario {
         Scenario::Ring(args) => ring(&args),
         Scenario::Path(args) => path(&args),
+        Scenario::Control(args) => {
+            if let Err(e) = control(&args) {
+                eprintln!("redline-bench control: {e:#}");
+                std::process::exit(1);
+            }
+        }
     }
+}
+
+fn control(args: &ControlArgs) -> anyhow::Result<()> {
+    let redline = match &args.redline {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?.with_file_name("redline"),
+    };
+    anyhow::ensure!(
+        redline.exists(),
+        "no redline binary at {}; build it with the same profile (`cargo build --profile \
+         release-lto -p redline`) or pass --redline",
+        redline.display()
+    );
+    let default = std::env::temp_dir().join(format!("redline-bench-{}.toml", std::process::id()));
+    let config = match &args.config {
+        Some(path) => path.clone(),
+        None => {
+            std::fs::write(&default, "[control]\nlisten = \"127.0.0.1:0\"\n")?;
+            default.clone()
+        }
+    };
+    println!("redline-bench control: {}", machine());
+    println!(
+        "redline run for {} s quiet, then {} s with {} connection(s) requesting /metrics and \
+         /health back to back; quote-to-order from each run's summary",
+        args.seconds, args.seconds, args.connections
+    );
+    let quiet = control::run(&redline, &config, args.seconds, 0)?;
+    let loaded = control::run(&redline, &config, args.seconds, args.connections)?;
+    let _ = std::fs::remove_file(&default);
+    println!(
+        "\n{:<10} {:>10} {:>10} {:>10} {:>14}",
+        "run", "p50 ns", "p99 ns", "p99.9 ns", "requests/s"
+    );
+    for (name, f) in [("quiet", quiet), ("hammered", loaded)] {
+        println!(
+            "{name:<10} {:>10.0} {:>10.0} {:>10.0} {:>14.0}",
+            f.p50, f.p99, f.p999, f.requests_per_second
+        );
+    }
+    println!("\ntargets (informational; judged on a quiet machine):");
+    verdict(
+        "hammered p99.9 over quiet (within 1.2x)",
+        loaded.p999 / quiet.p999,
+        1.2,
+    );
+    Ok(())
 }
 
 fn path(args: &PathArgs) {

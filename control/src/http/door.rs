@@ -294,6 +294,10 @@ impl Relay {
                     }
                 },
             };
+            // Answers go out in more than one write (head, body); without
+            // this, Nagle's algorithm holds the second until the client's
+            // delayed ACK, tens of ms later.
+            let _ = client.set_nodelay(true);
             let now = Instant::now();
             let mut conn = Conn {
                 client,
