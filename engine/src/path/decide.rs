@@ -232,19 +232,9 @@ impl Decide {
                     risk: time.stamp(now),
                     sent: 0,
                 };
-                match verdict {
-                    Ok(()) => {
-                        self.audit.record(AuditEvent::Passed { intent, stamps });
-                        out.send(Outgoing { intent, stamps }, now, &mut self.audit);
-                    }
-                    Err(reason) => {
-                        self.audit.record(AuditEvent::Refused {
-                            intent,
-                            reason,
-                            stamps,
-                        });
-                        self.refused.push(refusal(&self.gate, intent, reason));
-                    }
+                dispatch(&mut self.audit, out, intent, verdict, stamps, now);
+                if let Err(reason) = verdict {
+                    self.refused.push(refusal(&self.gate, intent, reason));
                 }
             }
             if self.refused.is_empty() {
@@ -401,21 +391,9 @@ impl Decide {
                 risk: time.stamp(now),
                 sent: 0,
             };
-            match verdict {
-                Ok(()) => {
-                    self.audit.record(AuditEvent::Passed { intent, stamps });
-                    out.send(Outgoing { intent, stamps }, now, &mut self.audit);
-                }
-                Err(reason) => {
-                    self.audit.record(AuditEvent::Refused {
-                        intent,
-                        reason,
-                        stamps,
-                    });
-                    if matches!(intent, Intent::New(_)) {
-                        refused.get_or_insert(reason);
-                    }
-                }
+            dispatch(&mut self.audit, out, intent, verdict, stamps, now);
+            if let (Err(reason), Intent::New(_)) = (verdict, intent) {
+                refused.get_or_insert(reason);
             }
         }
         self.unpublished = true;
@@ -473,6 +451,29 @@ impl Decide {
     /// Quotes taken so far.
     pub fn quotes(&self) -> u64 {
         self.quotes
+    }
+}
+
+/// Records the gate's verdict on `intent` and, when it passed, sends it.
+#[inline]
+fn dispatch(
+    audit: &mut AuditLog,
+    out: &mut impl Outbox,
+    intent: Intent,
+    verdict: Result<(), Reject>,
+    stamps: Stamps,
+    now: u64,
+) {
+    match verdict {
+        Ok(()) => {
+            audit.record(AuditEvent::Passed { intent, stamps });
+            out.send(Outgoing { intent, stamps }, now, audit);
+        }
+        Err(reason) => audit.record(AuditEvent::Refused {
+            intent,
+            reason,
+            stamps,
+        }),
     }
 }
 
