@@ -44,11 +44,9 @@ pub fn run(redline: &Path, config: &Path, seconds: u64, load: usize) -> anyhow::
             bail!("the engine exited before its control plane started");
         };
         let line = line?;
-        if let Some(rest) = line.split("control plane on http://").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
+        if line.contains("msg=\"control plane on\"") {
+            break field(&line, "addr")
+                .context("no addr in the control plane's line")?
                 .to_owned();
         }
     };
@@ -72,8 +70,8 @@ pub fn run(redline: &Path, config: &Path, seconds: u64, load: usize) -> anyhow::
     terminate(&mut child)?;
     let summary = lines
         .map_while(Result::ok)
-        .find(|l| l.trim_start().starts_with("quote-to-order"))
-        .context("no quote-to-order line in the summary")?;
+        .find(|l| l.contains("msg=\"stopped cleanly\""))
+        .context("no summary (msg=\"stopped cleanly\") in the engine's log")?;
     let (p50, p99, p999) = percentiles(&summary)?;
     child.wait()?;
     Ok(Figures {
@@ -139,31 +137,23 @@ fn terminate(child: &mut Child) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The p50, p99 and p99.9 of a summary line such as
-/// `quote-to-order p50 260ns p99 901ns p99.9 7.2us, max 55.3us`, in ns.
+/// The quote-to-order p50, p99 and p99.9 of the engine's summary event
+/// (logfmt: `quote_to_order_p50_ns=260 ...`), in ns.
 fn percentiles(line: &str) -> anyhow::Result<(f64, f64, f64)> {
-    let words: Vec<&str> = line.split([' ', ',']).filter(|w| !w.is_empty()).collect();
     let at = |name: &str| -> anyhow::Result<f64> {
-        let i = words
-            .iter()
-            .position(|w| *w == name)
-            .with_context(|| format!("no {name} in {line:?}"))?;
-        nanos(words.get(i + 1).copied().unwrap_or_default())
+        let key = format!("quote_to_order_{name}_ns");
+        field(line, &key)
+            .with_context(|| format!("no {key} in {line:?}"))?
+            .parse()
+            .with_context(|| format!("{key} is not a number in {line:?}"))
     };
-    Ok((at("p50")?, at("p99")?, at("p99.9")?))
+    Ok((at("p50")?, at("p99")?, at("p999")?))
 }
 
-fn nanos(text: &str) -> anyhow::Result<f64> {
-    let (number, scale) = if let Some(n) = text.strip_suffix("ns") {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix("us") {
-        (n, 1e3)
-    } else if let Some(n) = text.strip_suffix("ms") {
-        (n, 1e6)
-    } else {
-        bail!("not a duration: {text:?}");
-    };
-    Ok(number.parse::<f64>()? * scale)
+/// The bare (unquoted) value of `key` in a logfmt line.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split(' ')
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
 }
 
 #[cfg(test)]
@@ -171,9 +161,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn summary_percentiles_read_in_nanoseconds() {
-        let line = "  quote-to-order p50 260ns p99 1.5us p99.9 7.2ms, max 55.3us";
+    fn summary_percentiles_read_from_the_summary_event() {
+        let line = "ts=2026-12-02T06:14:15.560Z level=info msg=\"stopped cleanly\" \
+                    quote_to_order_p50_ns=260 quote_to_order_p99_ns=1500 \
+                    quote_to_order_p999_ns=7200000 quote_to_order_max_ns=9000000";
         assert_eq!(percentiles(line).unwrap(), (260.0, 1500.0, 7.2e6));
-        assert!(percentiles("quote-to-order p50/p99/p99.9 -").is_err());
+        assert!(percentiles("ts=x level=info msg=\"stopped cleanly\" quotes=0").is_err());
+        assert_eq!(field(line, "level"), Some("info"));
     }
 }

@@ -12,11 +12,10 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use redline_engine::audit::{AuditEvent, AuditLog, AuditRecord, AuditStats, Stamps};
 use redline_engine::clock;
+use redline_engine::command::command_ring;
 use redline_engine::domain::{InstrumentSpec, Instruments, Quote};
 use redline_engine::feed::{Feed, SyntheticConfig, SyntheticFeed};
-use redline_engine::path::{
-    command_ring, Outbox, Outgoing, PathCounters, PathParts, RingSizes, TimeSource,
-};
+use redline_engine::path::{Outbox, Outgoing, PathCounters, PathParts, RingSizes, TimeSource};
 use redline_engine::ring;
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, Idle, PinPolicy, Runtime, StageSpec};

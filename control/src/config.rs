@@ -18,6 +18,8 @@ use redline_engine::strategy::{Registry, Strategy, StrategyError};
 use redline_engine::venue::SimVenueConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::log::LogConfig;
+
 /// The embedded default configuration.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
@@ -45,6 +47,8 @@ pub struct Config {
     pub clock: ClockConfig,
     /// The control plane's listener.
     pub control: ControlConfig,
+    /// What is logged, and how.
+    pub log: LogConfig,
 }
 
 /// `[control]`: the admin listener.
@@ -426,6 +430,15 @@ impl Config {
         }
     }
 
+    /// The running strategy's parameter table (`[strategy.params.<name>]`;
+    /// empty when there is none).
+    pub fn strategy_params(&self) -> toml::Table {
+        match self.strategy.params.get(&self.strategy.name) {
+            Some(toml::Value::Table(params)) => params.clone(),
+            _ => toml::Table::new(),
+        }
+    }
+
     /// Builds the configured strategy from the built-in registry.
     ///
     /// # Errors
@@ -434,17 +447,18 @@ impl Config {
     /// refuses (naming `strategy.params.<name>`).
     pub fn strategy(&self) -> Result<Box<dyn Strategy>, ConfigError> {
         let name = &self.strategy.name;
-        let empty = toml::Table::new();
-        let params = match self.strategy.params.get(name) {
-            Some(toml::Value::Table(params)) => params,
-            Some(_) => {
-                return Err(ConfigError {
-                    key: format!("strategy.params.{name}"),
-                    message: "must be a table of the strategy's parameters".into(),
-                })
-            }
-            None => &empty,
-        };
+        if self
+            .strategy
+            .params
+            .get(name)
+            .is_some_and(|p| !p.is_table())
+        {
+            return Err(ConfigError {
+                key: format!("strategy.params.{name}"),
+                message: "must be a table of the strategy's parameters".into(),
+            });
+        }
+        let params = &self.strategy_params();
         let instruments = Instruments::new(&self.instruments).map_err(|_| ConfigError {
             key: "instruments".into(),
             message: "the strategy needs valid instruments".into(),
@@ -452,7 +466,7 @@ impl Config {
         Registry::with_builtins()
             .build(name, params, &instruments)
             .map_err(|error| match error {
-                StrategyError::Unknown { .. } => ConfigError {
+                StrategyError::Unknown { .. } | StrategyError::Fixed { .. } => ConfigError {
                     key: "strategy.name".into(),
                     message: error.to_string(),
                 },

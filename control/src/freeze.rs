@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use redline_engine::stage::{Runtime, Stage, StageError, StageSpec};
 
+use crate::log::Log;
+
 /// The environment variable.
 pub const VARIABLE: &str = "REDLINE_TEST_FREEZE_STAGE";
 
@@ -34,14 +36,19 @@ impl<S: Stage> Stage for Frozen<S> {
 }
 
 /// Spawns `stage` on `runtime`, wedged as the hook says when it names it.
-pub fn spawn<S: Stage>(runtime: &mut Runtime, spec: StageSpec, stage: S) -> Result<(), StageError> {
+pub fn spawn<S: Stage>(
+    log: &Log,
+    runtime: &mut Runtime,
+    spec: StageSpec,
+    stage: S,
+) -> Result<(), StageError> {
     match hook().filter(|(name, _)| *name == spec.name) {
         Some((_, after)) => {
-            eprintln!(
-                "redline: warning: test hook {VARIABLE} wedges stage {} after {} ms",
-                spec.name,
-                after.as_millis()
-            );
+            log.warn("test hook wedges a stage")
+                .field("hook", VARIABLE)
+                .field("stage", &spec.name)
+                .field("after_ms", after.as_millis() as u64)
+                .emit();
             let frozen = Frozen {
                 inner: stage,
                 at: Instant::now() + after,

@@ -7,10 +7,13 @@ mod commander;
 mod config;
 mod freeze;
 mod http;
+mod log;
 mod placement;
+mod reload;
 mod run;
 mod side;
 mod systemd;
+mod timestamp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,7 +61,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Run { config: None }) {
         Command::Run { config } => {
-            load(config.as_deref()).and_then(|(c, replay)| run::run(&c, replay))
+            load(config.as_deref()).and_then(|(c, replay)| run::run(&c, replay, config))
         }
         Command::CheckConfig { file } => load(Some(&file)).map(|_| {
             println!("{}: ok", file.display());

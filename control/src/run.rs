@@ -1,9 +1,9 @@
 //! `redline run`: build the decision path in the configured topology, start
-//! its stages and the side thread, print a status line once a second, and
-//! stop cleanly (with a summary): after a drain on SIGINT, SIGTERM or
-//! `POST /admin/drain`, or at the end of a replay.
+//! its stages and the side thread, log a status event once a second,
+//! reload on SIGHUP, and stop cleanly (with a summary): after a drain on
+//! SIGINT, SIGTERM or `POST /admin/drain`, or at the end of a replay.
 
-use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,31 +12,40 @@ use anyhow::Context;
 use parking_lot::Mutex;
 use redline_engine::audit::{AuditStats, Latency};
 use redline_engine::clock;
-use redline_engine::command::{Action, Outcome};
+use redline_engine::command::{command_ring, Action, Outcome};
 use redline_engine::domain::{Decimal, Instruments, Reject};
 use redline_engine::feed::{Feed, Pace, Recorded, ReplayFeed, SyntheticFeed};
-use redline_engine::path::{command_ring, PathCounters, PathParts, TimeSource};
+use redline_engine::path::{PathCounters, PathParts, TimeSource};
 use redline_engine::risk::RiskGate;
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
+use redline_engine::strategy::Registry;
 use redline_engine::venue::SimVenue;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-use crate::commander::Commander;
+use crate::commander::{Commander, InForce};
 use crate::config::Config;
 use crate::freeze;
 use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, View};
+use crate::log::{Event, Level, Log};
 use crate::placement;
+use crate::reload::Reloader;
 use crate::side::{SideThread, Tally};
 use crate::systemd::Notifier;
 
 /// Runs until a drain (SIGINT, SIGTERM, `POST /admin/drain`) or the end of
 /// `replay` (the quotes `Config::replay` read when the feed source is a
-/// replay), then stops and joins every stage and prints a summary.
+/// replay), then stops and joins every stage and logs a summary. SIGHUP
+/// reads `path` (the config file, `None` for the embedded default) again.
 ///
 /// # Errors
 ///
 /// Besides start-up failures: a drain that left orders open.
-pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()> {
+pub fn run(
+    config: &Config,
+    replay: Option<Vec<Recorded>>,
+    path: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let (log, sink) = Log::new(config.log);
     let cores = available_cores();
     let plan = placement::plan(config, &cores);
     let mut runtime = Runtime::new(config.topology.pinning);
@@ -48,6 +57,9 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
         signal_hook::flag::register(signal, drain.clone())
             .context("cannot install signal handlers")?;
     }
+    let reload = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(SIGHUP, reload.clone())
+        .context("cannot install signal handlers")?;
     let instruments = config.instruments();
     let ticks_per_second = 1e9 / clock::ns_per_tick();
     let time = config.clock.source;
@@ -61,31 +73,44 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
     let gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
         .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
     let venue = SimVenue::new(&config.venue, &instruments, ticks_per_second);
-    println!(
-        "redline {}: topology {} on {} core(s), pinning {}; {} over {} instruments; \
-         strategy {}; {} time",
-        env!("CARGO_PKG_VERSION"),
-        plan.topology.name(),
-        cores.len(),
-        match config.topology.pinning {
-            PinPolicy::Required => "required",
-            PinPolicy::BestEffort => "best-effort",
-        },
-        source,
-        instruments.len(),
-        config.strategy.name,
-        match time {
-            TimeSource::Wall => "wall-clock",
-            TimeSource::Simulated => "simulated",
-        },
-    );
+    log.info("starting")
+        .field("version", env!("CARGO_PKG_VERSION"))
+        .field("topology", plan.topology.name())
+        .field("cores", cores.len())
+        .field(
+            "pinning",
+            match config.topology.pinning {
+                PinPolicy::Required => "required",
+                PinPolicy::BestEffort => "best-effort",
+            },
+        )
+        .field("feed", source)
+        .field("instruments", instruments.len())
+        .field("strategy", &config.strategy.name)
+        .field(
+            "time",
+            match time {
+                TimeSource::Wall => "wall-clock",
+                TimeSource::Simulated => "simulated",
+            },
+        )
+        .emit();
 
     let counters = Arc::new(PathCounters::new(
         instruments.len(),
         config.risk.max_open_orders,
     ));
     let (commander, commands) = command_ring();
-    let commander = Arc::new(Mutex::new(Commander::new(commander)));
+    let in_force = InForce {
+        limits: config.risk,
+        strategy: config.strategy_params(),
+    };
+    let commander = Arc::new(Mutex::new(Commander::new(
+        commander,
+        in_force,
+        config.risk.max_open_orders,
+        log.clone(),
+    )));
     let parts = PathParts {
         feed,
         strategy,
@@ -107,47 +132,61 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
                     .find(|s| s.name == name)
                     .with_context(|| format!("the {name} stage's placement"))
             };
-            freeze::spawn(&mut runtime, next("feed")?, pipeline.feed)?;
-            freeze::spawn(&mut runtime, next("decide")?, pipeline.decide)?;
-            freeze::spawn(&mut runtime, next("gateway")?, pipeline.gateway)?;
+            freeze::spawn(&log, &mut runtime, next("feed")?, pipeline.feed)?;
+            freeze::spawn(&log, &mut runtime, next("decide")?, pipeline.decide)?;
+            freeze::spawn(&log, &mut runtime, next("gateway")?, pipeline.gateway)?;
             rings.into()
         }
         Topology::Fused | Topology::Auto => {
             let spec = plan.stages.into_iter().next().context("the fused stage")?;
             let (path, ring) = parts.fused(&sizes);
-            freeze::spawn(&mut runtime, spec, path)?;
+            freeze::spawn(&log, &mut runtime, spec, path)?;
             vec![ring]
         }
     };
     let desk = Desk::new(
         Arc::clone(&commander),
-        config.risk,
-        config.risk.max_open_orders,
+        Registry::with_builtins(),
+        config.strategy.name.clone(),
         serde_json::to_value(config).context("the effective config")?,
         instruments.clone(),
         Arc::clone(&drain),
     );
-    let plane = control_plane(config, &runtime, &counters, &instruments, desk)?;
-    let side = SideThread::start(audit_rings, instruments.len(), clock::ns_per_tick(), plane)?;
+    let plane = control_plane(&log, config, &runtime, &counters, &instruments, desk)?;
+    let side = SideThread::start(
+        audit_rings,
+        instruments.len(),
+        clock::ns_per_tick(),
+        plane,
+        sink,
+        Arc::clone(&commander),
+    )?;
     for stage in runtime.stages() {
-        let line = format!(
-            "  stage {}: {}, idle {}",
-            stage.name,
-            stage.pinning,
-            stage.idle.name()
-        );
-        match stage.pinning {
-            PinOutcome::Failed { .. } => eprintln!("redline: warning:{line}"),
-            _ => println!("{line}"),
-        }
+        let (level, msg) = match stage.pinning {
+            PinOutcome::Failed { .. } => (Level::Warn, "stage unpinned"),
+            _ => (Level::Info, "stage"),
+        };
+        log.event(level, msg)
+            .field("stage", &stage.name)
+            .field("pinning", stage.pinning.to_string())
+            .field("idle", stage.idle.name())
+            .emit();
     }
-    println!("redline: running; stop with Ctrl-C or SIGTERM (drains first)");
+    log.info("running; stop with Ctrl-C or SIGTERM (drains first)")
+        .emit();
 
+    let reloader = Reloader::new(
+        path,
+        config.clone(),
+        Registry::with_builtins(),
+        Arc::clone(&commander),
+        log.clone(),
+    );
     let started = Instant::now();
     let mut last = Totals::default();
     let mut next_report = started + Duration::from_secs(1);
     let mut drained = Ok(());
-    let mut systemd = Notifier::new(runtime.stages(), started);
+    let mut systemd = Notifier::new(runtime.stages(), started, log.clone());
     loop {
         std::thread::sleep(Duration::from_millis(20));
         if let Some(systemd) = &mut systemd {
@@ -160,17 +199,22 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
                 systemd.stopping();
             }
             let grace = Duration::from_millis(config.control.drain_grace_ms);
-            drained = run_drain(&commander, &side, &counters, grace);
+            drained = run_drain(&log, &commander, &side, &counters, grace);
             break;
         }
+        // Relaxed: as the drain flag.
+        if reload.swap(false, Ordering::Relaxed) {
+            reloader.reload();
+        }
         if replay_len.is_some_and(|len| counters.quotes() >= len) {
-            println!("redline: replay finished");
+            log.info("replay finished").emit();
             break;
         }
         if Instant::now() >= next_report {
             next_report += Duration::from_secs(1);
             let mut tally = side.tally().lock();
-            let line = status_line(
+            status(
+                &log,
                 started,
                 &counters,
                 &tally,
@@ -179,23 +223,21 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
                 &mut last,
             );
             tally.recent.clear();
-            drop(tally);
-            println!("{line}");
         }
     }
-    println!("redline: stopping");
+    log.info("stopping").emit();
     runtime.shutdown()?;
-    let tally = side.finish()?;
-    print!(
-        "{}",
-        summary(
-            started.elapsed(),
-            &counters,
-            &tally,
-            &instruments,
-            time == TimeSource::Simulated
-        )
+    let (tally, sink) = side.finish()?;
+    summary(
+        &log,
+        started.elapsed(),
+        &counters,
+        &tally,
+        &instruments,
+        time == TimeSource::Simulated,
     );
+    // The side thread has stopped: what is left is written here.
+    drop(sink);
     drained
 }
 
@@ -207,6 +249,7 @@ pub fn run(config: &Config, replay: Option<Vec<Recorded>>) -> anyhow::Result<()>
 ///
 /// When orders are still open after `grace`.
 fn run_drain(
+    log: &Log,
     commander: &Mutex<Commander>,
     side: &SideThread,
     counters: &PathCounters,
@@ -218,7 +261,9 @@ fn run_drain(
         0 => "a signal".to_owned(),
         id => format!("admin token {id:08x}"),
     };
-    println!("redline: draining (asked by {who}): trading halted, cancelling open orders");
+    log.info("draining: trading halted, cancelling open orders")
+        .field("asked_by", who)
+        .emit();
     let mut sent = None;
     let mut outcome = None;
     while Instant::now() < deadline && outcome.is_none() {
@@ -229,7 +274,7 @@ fn run_drain(
         std::thread::sleep(Duration::from_millis(2));
     }
     if outcome == Some(Outcome::Done) {
-        println!("redline: drained: no order open");
+        log.info("drained: no order open").emit();
         return Ok(());
     }
     let open = counters.risk().map_or_else(
@@ -246,6 +291,7 @@ fn run_drain(
 /// The control plane's listener, bound now so that a port in use fails
 /// the start; `None` when `[control] enabled = false`.
 fn control_plane(
+    log: &Log,
     config: &Config,
     runtime: &Runtime,
     counters: &Arc<PathCounters>,
@@ -254,7 +300,8 @@ fn control_plane(
 ) -> anyhow::Result<Option<ControlPlane>> {
     let control = &config.control;
     if !control.enabled {
-        println!("redline: control plane off (control.enabled = false)");
+        log.info("control plane off (control.enabled = false)")
+            .emit();
         return Ok(None);
     }
     let token = AdminToken::load(&control.token_file, &control.token_env)?;
@@ -278,14 +325,18 @@ fn control_plane(
         request_timeout: Duration::from_millis(control.request_timeout_ms),
         idle_timeout: Duration::from_millis(control.idle_timeout_ms),
     };
-    let plane = ControlPlane::bind(listen, limits, view, desk, token.clone())?;
+    let plane = ControlPlane::bind(listen, limits, view, desk, token.clone(), log.clone())?;
     let addr = plane.local_addr();
     let admin = if token.is_set() {
         format!("on, bearer token {:08x} required", token.id())
     } else {
         "off: no token configured".to_owned()
     };
-    println!("redline: control plane on http://{addr} (admin {admin})");
+    log.info("control plane on")
+        .field("addr", addr.to_string())
+        .field("url", format!("http://{addr}"))
+        .field("admin", admin)
+        .emit();
     Ok(Some(plane))
 }
 
@@ -336,150 +387,125 @@ struct Totals {
     decisions: u64,
 }
 
-/// One line: rates over the last second, totals, risk, and the last
-/// second's quote-to-order latency (in wall-clock time).
-fn status_line(
+/// The status event: rates over the last second, totals, risk, and the
+/// last second's quote-to-order latency (in wall-clock time).
+fn status(
+    log: &Log,
     started: Instant,
     counters: &PathCounters,
     tally: &Tally,
     instruments: &Instruments,
     simulated: bool,
     last: &mut Totals,
-) -> String {
+) {
     let total = &tally.total;
     let quotes = counters.quotes();
-    let mut line = format!(
-        "status: up {}s, quotes {}/s, decisions {}/s, orders {}, fills {}, rejects {}",
-        started.elapsed().as_secs(),
-        quotes - last.quotes,
-        total.decisions - last.decisions,
-        total.orders_sent,
-        total.fills + total.partial_fills,
-        rejects(total),
-    );
+    let event = log
+        .info("status")
+        .field("up_s", started.elapsed().as_secs())
+        .field("quotes_per_s", quotes - last.quotes)
+        .field("decisions_per_s", total.decisions - last.decisions)
+        .field("orders", total.orders_sent)
+        .field("fills", total.fills + total.partial_fills)
+        .field("rejects", total.total_rejects())
+        .field("rejects_by", rejects(total))
+        .field("state", counters.state().name())
+        .field("positions", net_position(total, instruments));
     *last = Totals {
         quotes,
         decisions: total.decisions,
     };
-    let _ = write!(
-        line,
-        ", state {}, position {}, {}",
-        counters.state().name(),
-        net_position(total, instruments),
-        pnl(counters),
-    );
+    let mut event = pnl(event, counters);
     if !simulated {
-        let _ = write!(
-            line,
-            ", quote-to-order {}",
-            percentiles(&tally.recent.quote_to_send)
-        );
+        event = percentiles(event, "quote_to_order", &tally.recent.quote_to_send);
     }
-    if counters.audit_waits() > 0 {
-        let _ = write!(line, ", audit waits {}", counters.audit_waits());
-    }
-    line
+    event.field("audit_waits", counters.audit_waits()).emit();
 }
 
-/// The summary printed when the run ends.
+/// The summary logged when the run ends.
 fn summary(
+    log: &Log,
     elapsed: Duration,
     counters: &PathCounters,
     tally: &Tally,
     instruments: &Instruments,
     simulated: bool,
-) -> String {
+) {
     let total = &tally.total;
-    let mut out = format!(
-        "redline: stopped cleanly after {:.1}s; {} quotes processed\n",
-        elapsed.as_secs_f64(),
-        counters.quotes()
-    );
-    let _ = writeln!(
-        out,
-        "  decisions {}, orders sent {}, cancels sent {}, acks {}, fills {} (+{} partial), \
-         cancelled {}",
-        total.decisions,
-        total.orders_sent,
-        total.cancels_sent,
-        total.acks,
-        total.fills,
-        total.partial_fills,
-        total.cancelled
-    );
-    let _ = writeln!(out, "  rejects {}", rejects(total));
-    let _ = writeln!(
-        out,
-        "  state {}, {}, positions {}",
-        counters.state().name(),
-        pnl(counters),
-        net_position(total, instruments)
-    );
-    let latencies = [
-        ("quote-to-order", &total.quote_to_send),
-        ("quote-to-decision", &total.quote_to_decision),
-        ("decision-to-send", &total.decision_to_send),
-    ];
+    let event = log
+        .info("stopped cleanly")
+        .field("elapsed_s", (elapsed.as_secs_f64() * 10.0).round() / 10.0)
+        .field("quotes", counters.quotes())
+        .field("decisions", total.decisions)
+        .field("orders_sent", total.orders_sent)
+        .field("cancels_sent", total.cancels_sent)
+        .field("acks", total.acks)
+        .field("fills", total.fills)
+        .field("partial_fills", total.partial_fills)
+        .field("cancelled", total.cancelled)
+        .field("rejects", total.total_rejects())
+        .field("rejects_by", rejects(total))
+        .field("state", counters.state().name())
+        .field("positions", net_position(total, instruments));
+    let mut event = pnl(event, counters);
     // Simulated time does not move while the path works: nothing to show.
-    for (name, latency) in latencies.iter().filter(|_| !simulated) {
-        let _ = writeln!(
-            out,
-            "  {name} {}, max {}",
-            percentiles(latency),
-            nanos(latency.histogram().max())
-        );
+    if !simulated {
+        let latencies = [
+            ("quote_to_order", &total.quote_to_send),
+            ("quote_to_decision", &total.quote_to_decision),
+            ("decision_to_send", &total.decision_to_send),
+        ];
+        for (name, latency) in latencies {
+            event = percentiles(event, name, latency)
+                .field(&format!("{name}_max_ns"), latency.histogram().max());
+        }
     }
-    let _ = write!(
-        out,
-        "  audit: {} records, {} waits for room",
-        total.records,
-        counters.audit_waits()
-    );
+    event = event
+        .field("audit_records", total.records)
+        .field("audit_waits", counters.audit_waits());
     if simulated {
-        let _ = write!(out, ", digest {:016x}", tally.digest.value());
+        event = event.field("digest", format!("{:016x}", tally.digest.value()));
     }
-    out.push('\n');
-    out
+    event.emit();
 }
 
-/// `NONE`, or `CODE=n CODE=n` for each reason seen.
+/// `none`, or `CODE:n,CODE:n` for each reason seen.
 fn rejects(stats: &AuditStats) -> String {
     let seen: Vec<String> = Reject::ALL
         .iter()
         .filter(|r| stats.rejects[r.index()] > 0)
-        .map(|r| format!("{}={}", r.code(), stats.rejects[r.index()]))
+        .map(|r| format!("{}:{}", r.code(), stats.rejects[r.index()]))
         .collect();
     match seen.as_slice() {
         [] => "none".into(),
-        _ => format!("{} ({})", stats.total_rejects(), seen.join(" ")),
+        _ => seen.join(","),
     }
 }
 
-/// `flat`, or each non-zero position: `ESZ6 +2 NQZ6 -1`.
+/// `flat`, or each non-zero position: `ESZ6:+2,NQZ6:-1`.
 fn net_position(stats: &AuditStats, instruments: &Instruments) -> String {
     let held: Vec<String> = instruments
         .iter()
         .zip(&stats.positions)
         .filter(|(_, &lots)| lots != 0)
-        .map(|(instrument, lots)| format!("{} {lots:+}", instrument.spec.symbol))
+        .map(|(instrument, lots)| format!("{}:{lots:+}", instrument.spec.symbol))
         .collect();
     if held.is_empty() {
         "flat".into()
     } else {
-        held.join(" ")
+        held.join(",")
     }
 }
 
-/// `pnl T (realized R, unrealized U)` as the path last published it.
-fn pnl(counters: &PathCounters) -> String {
+/// `pnl`, `realized_pnl` and `unrealized_pnl` as the path last published
+/// them.
+fn pnl<'a>(event: Event<'a>, counters: &PathCounters) -> Event<'a> {
     match counters.risk() {
-        Some(risk) => format!(
-            "pnl {} (realized {}, unrealized {})",
-            money(risk.pnl_nanos()),
-            money(risk.realized_nanos),
-            money(risk.unrealized_nanos)
-        ),
-        None => "pnl unknown (the decide stage stopped while publishing)".into(),
+        Some(risk) => event
+            .field("pnl", money(risk.pnl_nanos()))
+            .field("realized_pnl", money(risk.realized_nanos))
+            .field("unrealized_pnl", money(risk.unrealized_nanos)),
+        None => event.field("pnl", "unknown (the decide stage stopped while publishing)"),
     }
 }
 
@@ -488,23 +514,13 @@ fn money(nanos: i64) -> String {
     Decimal::new(i128::from(nanos) / 10_000_000, 2).to_string()
 }
 
-fn percentiles(latency: &Latency) -> String {
+/// `<name>_p50_ns`, `_p99_ns` and `_p999_ns`, when there are samples.
+fn percentiles<'a>(event: Event<'a>, name: &str, latency: &Latency) -> Event<'a> {
     if latency.count() == 0 {
-        return "p50/p99/p99.9 -".into();
+        return event;
     }
-    format!(
-        "p50 {} p99 {} p99.9 {}",
-        nanos(latency.quantile_ns(0.5)),
-        nanos(latency.quantile_ns(0.99)),
-        nanos(latency.quantile_ns(0.999))
-    )
-}
-
-/// A duration in nanoseconds, in the unit that reads best.
-fn nanos(ns: u64) -> String {
-    match ns {
-        0..=9_999 => format!("{ns}ns"),
-        10_000..=9_999_999 => format!("{:.1}us", ns as f64 / 1e3),
-        _ => format!("{:.1}ms", ns as f64 / 1e6),
-    }
+    event
+        .field(&format!("{name}_p50_ns"), latency.quantile_ns(0.5))
+        .field(&format!("{name}_p99_ns"), latency.quantile_ns(0.99))
+        .field(&format!("{name}_p999_ns"), latency.quantile_ns(0.999))
 }

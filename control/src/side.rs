@@ -3,7 +3,8 @@
 //! status line, the final summary and the control plane read; between
 //! drains it serves the control plane's listener. It is never pinned to a
 //! hot-path core, and the hot path never waits on it except for room in a
-//! full audit ring.
+//! full audit ring. It also writes the log: every control-side thread's
+//! events queue to it.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +18,9 @@ use redline_engine::audit::{AuditEvent, AuditRecord, AuditStats, Digest};
 use redline_engine::command::Outcome;
 use redline_engine::ring;
 
+use crate::commander::Commander;
 use crate::http::ControlPlane;
+use crate::log::LogSink;
 
 /// Records taken from one ring before the lock is let go.
 const BATCH: usize = 4096;
@@ -66,18 +69,21 @@ impl Tally {
 pub struct SideThread {
     tally: Arc<Mutex<Tally>>,
     stop: Arc<AtomicBool>,
-    handle: JoinHandle<()>,
+    handle: JoinHandle<LogSink>,
 }
 
 impl SideThread {
     /// Starts draining `rings` (the fused path's one, or the pipeline's
     /// decide and gateway rings) for `instruments` instruments, and serving
-    /// `plane` when there is one.
+    /// `plane` when there is one, writing what `log` queues, and settling
+    /// `commander`'s changes as their commands end.
     pub fn start(
         rings: Vec<ring::Consumer<AuditRecord>>,
         instruments: usize,
         ns_per_tick: f64,
         plane: Option<ControlPlane>,
+        log: LogSink,
+        commander: Arc<Mutex<Commander>>,
     ) -> anyhow::Result<SideThread> {
         let tally = Arc::new(Mutex::new(Tally {
             total: AuditStats::new(instruments, ns_per_tick),
@@ -91,7 +97,7 @@ impl SideThread {
             .spawn({
                 let tally = Arc::clone(&tally);
                 let stop = Arc::clone(&stop);
-                move || drain_until_stopped(rings, &tally, &stop, plane)
+                move || drain_until_stopped(rings, &tally, &stop, plane, log, &commander)
             })
             .context("cannot start the side thread")?;
         Ok(SideThread {
@@ -107,16 +113,18 @@ impl SideThread {
     }
 
     /// Takes what is left in the rings (the stages must have stopped), ends
-    /// the thread and returns the final figures.
-    pub fn finish(self) -> anyhow::Result<Tally> {
+    /// the thread and returns the final figures, and the log's sink for
+    /// whoever writes from now on.
+    pub fn finish(self) -> anyhow::Result<(Tally, LogSink)> {
         // Release: the drain that follows sees every record written before.
         self.stop.store(true, Ordering::Release);
-        self.handle
+        let sink = self
+            .handle
             .join()
             .map_err(|_| anyhow::anyhow!("the side thread panicked"))?;
         let tally = Arc::try_unwrap(self.tally)
             .map_err(|_| anyhow::anyhow!("the tally is still shared"))?;
-        Ok(tally.into_inner())
+        Ok((tally.into_inner(), sink))
     }
 }
 
@@ -125,7 +133,9 @@ fn drain_until_stopped(
     tally: &Mutex<Tally>,
     stop: &AtomicBool,
     mut plane: Option<ControlPlane>,
-) {
+    mut log: LogSink,
+    commander: &Mutex<Commander>,
+) -> LogSink {
     loop {
         // Acquire: pairs with `finish`; once it reads true, one last full
         // drain takes everything the stopped stages wrote.
@@ -146,8 +156,11 @@ fn drain_until_stopped(
                 }
             }
         }
+        // Before the listener answers: what is done is in force first.
+        commander.lock().settle(&tally.lock());
+        log.write_pending();
         if stopping {
-            return;
+            return log;
         }
         // With nothing drained, wait for a request (or, without a
         // listener, sleep) rather than spin.

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use redline_engine::stage::StageStatus;
 use sd_notify::NotifyState;
 
+use crate::log::Log;
+
 /// What has been told to systemd, and what the watchdog compares.
 pub struct Notifier {
     stages: Vec<StageStatus>,
@@ -19,11 +21,12 @@ pub struct Notifier {
     /// Half the watchdog interval, when the watchdog is on.
     every: Option<Duration>,
     next: Instant,
+    log: Log,
 }
 
 impl Notifier {
     /// A notifier watching `stages`; `None` when systemd is not listening.
-    pub fn new(stages: &[StageStatus], now: Instant) -> Option<Notifier> {
+    pub fn new(stages: &[StageStatus], now: Instant, log: Log) -> Option<Notifier> {
         std::env::var_os("NOTIFY_SOCKET")?;
         let every = watchdog_usec().map(|usec| Duration::from_micros(usec / 2));
         Some(Notifier {
@@ -32,6 +35,7 @@ impl Notifier {
             ready: false,
             every,
             next: now + every.unwrap_or_default(),
+            log,
         })
     }
 
@@ -39,7 +43,7 @@ impl Notifier {
     pub fn tick(&mut self, now: Instant) {
         if !self.ready && self.advanced() {
             self.ready = true;
-            notify(&[NotifyState::Ready, NotifyState::Status("trading")]);
+            self.notify(&[NotifyState::Ready, NotifyState::Status("trading")]);
         }
         let Some(every) = self.every else {
             return;
@@ -47,14 +51,14 @@ impl Notifier {
         if self.ready && now >= self.next {
             self.next = now + every;
             if self.advanced() {
-                notify(&[NotifyState::Watchdog]);
+                self.notify(&[NotifyState::Watchdog]);
             }
         }
     }
 
     /// The engine is draining, on its way to stop.
     pub fn stopping(&self) {
-        notify(&[NotifyState::Stopping, NotifyState::Status("draining")]);
+        self.notify(&[NotifyState::Stopping, NotifyState::Status("draining")]);
     }
 
     /// Whether every stage's heartbeat moved since the last time it did;
@@ -79,8 +83,13 @@ fn watchdog_usec() -> Option<u64> {
     }
 }
 
-fn notify(state: &[NotifyState<'_>]) {
-    if let Err(e) = sd_notify::notify(false, state) {
-        eprintln!("redline: warning: cannot notify systemd: {e}");
+impl Notifier {
+    fn notify(&self, state: &[NotifyState<'_>]) {
+        if let Err(e) = sd_notify::notify(false, state) {
+            self.log
+                .warn("cannot notify systemd")
+                .field("error", e.to_string())
+                .emit();
+        }
     }
 }

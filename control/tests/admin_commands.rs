@@ -10,7 +10,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{json, sample, Engine, TOKEN_ENV};
+use support::{event, events, json, sample, Engine, TOKEN_ENV};
 
 const TOKEN: &str = "admin-commands-test-token";
 
@@ -67,9 +67,9 @@ fn halt_stops_new_orders_and_resume_starts_them_again() {
     assert!(engine.stop());
     for command in ["halt", "resume", "reduce-only"] {
         assert!(
-            engine.out.lines().any(|l| l.contains("admin: ")
-                && l.contains(&format!("command={command} "))
-                && l.contains("result=done")),
+            events(&engine.out, "admin")
+                .iter()
+                .any(|e| e.get("command") == command && e.get("result") == "done"),
             "{command} is recorded:\n{}",
             engine.out
         );
@@ -209,10 +209,167 @@ fn sigterm_drains_and_exits_0() {
     let mut engine = engine();
     std::thread::sleep(Duration::from_millis(200));
     assert!(engine.stop(), "{}", engine.out);
-    assert!(engine.out.contains("asked by a signal"), "{}", engine.out);
+    assert_eq!(
+        event(
+            &engine.out,
+            "draining: trading halted, cancelling open orders"
+        )
+        .get("asked_by"),
+        "a signal"
+    );
     assert!(
         engine.out.contains("drained: no order open"),
         "{}",
         engine.out
     );
+}
+
+impl Engine {
+    /// Fills (whole and partial) in `wait`.
+    fn fills_in(&self, wait: Duration) -> f64 {
+        let fills = |e: &Engine| {
+            e.metric("executions_total{type=\"fill\"}")
+                + e.metric("executions_total{type=\"partial_fill\"}")
+        };
+        let before = fills(self);
+        std::thread::sleep(wait);
+        fills(self) - before
+    }
+}
+
+#[test]
+fn strategy_parameters_change_while_it_runs() {
+    let mut engine = engine();
+    let (code, strategy) = engine.command("GET", "/admin/strategy", None);
+    assert_eq!(code, 200, "{strategy}");
+    assert_eq!(strategy["name"], "market-maker");
+    assert_eq!(strategy["tunable"], true);
+    assert_eq!(strategy["params"]["half_spread_ticks"], 1);
+    assert!(engine.fills_in(Duration::from_millis(500)) > 0.0);
+    // Twenty ticks from the mid, on a market that moves a tick at a time:
+    // once the old quotes are replaced, nothing reaches them.
+    let (code, changed) = engine.command(
+        "PUT",
+        "/admin/strategy",
+        Some(r#"{"half_spread_ticks": 20}"#),
+    );
+    assert_eq!(code, 200, "{changed}");
+    assert_eq!(changed["params"]["half_spread_ticks"], 20);
+    assert_eq!(changed["params"]["qty"], 1, "the rest kept");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(engine.fills_in(Duration::from_millis(500)), 0.0);
+    assert!(
+        engine.orders_in(Duration::from_millis(300)) > 0.0,
+        "still quoting"
+    );
+    let (_, config) = engine.command("GET", "/admin/config", None);
+    assert_eq!(
+        config["strategy"]["params"]["market-maker"]["half_spread_ticks"],
+        20
+    );
+
+    for bad in [
+        r#"{"half_spread_ticks": 0}"#,
+        r#"{"half_spread_tiks": 2}"#,
+        r#"{"qty": "two"}"#,
+        r#"{"qty": null}"#,
+        "[]",
+    ] {
+        let (code, answer) = engine.command("PUT", "/admin/strategy", Some(bad));
+        assert_eq!(code, 400, "{bad}: {answer}");
+    }
+    let (_, answer) = engine.command(
+        "PUT",
+        "/admin/strategy",
+        Some(r#"{"half_spread_ticks": 0}"#),
+    );
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("`half_spread_ticks` must be at least 1"),
+        "{answer}"
+    );
+    let (_, strategy) = engine.command("GET", "/admin/strategy", None);
+    assert_eq!(strategy["params"]["half_spread_ticks"], 20, "unchanged");
+    assert!(engine.stop());
+    assert!(
+        events(&engine.out, "admin")
+            .iter()
+            .any(|e| e.get("command") == "strategy" && e.get("result") == "done"),
+        "{}",
+        engine.out
+    );
+}
+
+#[test]
+fn the_log_level_changes_while_it_runs() {
+    let mut engine = engine();
+    let (code, level) = engine.command("GET", "/admin/log-level", None);
+    assert_eq!((code, &level["level"]), (200, &"info".into()));
+    engine.get("/ping");
+    let (code, changed) = engine.command("PUT", "/admin/log-level", Some(r#"{"level": "debug"}"#));
+    assert_eq!(code, 200, "{changed}");
+    assert_eq!(changed["level"], "debug");
+    engine.get("/ping");
+    engine.wait_for("msg=request method=GET path=/ping");
+    for bad in [r#"{"level": "loud"}"#, r#"{"level": 3}"#, "{}", "null"] {
+        let (code, answer) = engine.command("PUT", "/admin/log-level", Some(bad));
+        assert_eq!(code, 400, "{bad}: {answer}");
+    }
+    let (code, _) = engine.command("PUT", "/admin/log-level", Some(r#"{"level": "warn"}"#));
+    assert_eq!(code, 200);
+    assert!(engine.stop());
+    let pings = engine.out.matches("path=/ping").count();
+    assert_eq!(pings, 1, "only the ping sent at debug: {}", engine.out);
+    assert!(
+        !engine.out.contains("msg=\"stopped cleanly\""),
+        "info is below warn: {}",
+        engine.out
+    );
+}
+
+#[test]
+fn sighup_reloads_limits_strategy_and_log_level_and_names_what_needs_a_restart() {
+    let mut engine = engine();
+    engine.rewrite_config(
+        "[risk]\nmax_order_qty = 3\n\
+         [strategy.params.market-maker]\nhalf_spread_ticks = 2\n\
+         [log]\nlevel = \"debug\"\n\
+         [feed.synthetic]\nrate = 50000\n",
+    );
+    engine.signal("-HUP");
+    engine.wait_for("msg=reloaded");
+    engine.wait_for("change=log-level");
+    let (_, limits) = engine.command("GET", "/admin/limits", None);
+    assert_eq!(limits["limits"]["max_order_qty"], 3);
+    let (_, strategy) = engine.command("GET", "/admin/strategy", None);
+    assert_eq!(strategy["params"]["half_spread_ticks"], 2);
+    let (_, level) = engine.command("GET", "/admin/log-level", None);
+    assert_eq!(level["level"], "debug");
+    let reloaded = event(&engine.out, "reloaded");
+    assert_eq!(reloaded.get("changes"), "limits,strategy,log-level");
+    let restart = event(
+        &engine.out,
+        "reload: these differ from the running config and take a restart",
+    );
+    assert_eq!(restart.get("keys"), "feed.synthetic.rate");
+
+    // A file that no longer loads, or whose values fail their checks,
+    // changes nothing.
+    engine.rewrite_config("[risk]\nmax_order_qty = 4\nmax_ordr_qty = 1\n");
+    engine.signal("-HUP");
+    engine.wait_for("unknown field `max_ordr_qty`");
+    engine.rewrite_config(
+        "[risk]\nmax_order_qty = 4\n[strategy.params.market-maker]\nhalf_spread_ticks = 0\n",
+    );
+    engine.signal("-HUP");
+    engine.wait_for("`half_spread_ticks` must be at least 1");
+    assert_eq!(
+        events(&engine.out, "reload refused: nothing changed").len(),
+        2
+    );
+    let (_, limits) = engine.command("GET", "/admin/limits", None);
+    assert_eq!(limits["limits"]["max_order_qty"], 3, "all or nothing");
+    assert!(engine.stop());
 }

@@ -6,6 +6,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod support;
+
+use support::{event, events};
+
 fn redline() -> Command {
     Command::new(env!("CARGO_BIN_EXE_redline"))
 }
@@ -138,7 +142,7 @@ fn run_until(signal: &str, topology: &str) -> (bool, String) {
         }
     });
     let mut seen = String::new();
-    while !seen.contains("status: up") {
+    while !seen.contains("msg=status ") {
         match lines_rx.recv_timeout(Duration::from_secs(10)) {
             Ok(line) => seen += &(line + "\n"),
             Err(_) => {
@@ -162,63 +166,47 @@ fn run_until(signal: &str, topology: &str) -> (bool, String) {
 fn run_starts_the_fused_stage_and_stops_cleanly_on_sigterm() {
     let (ok, out) = run_until("-TERM", "fused");
     assert!(ok, "exit status not 0:\n{out}");
-    assert!(out.contains("topology fused"), "{out}");
-    assert!(out.contains("stage fused:"), "{out}");
-    assert!(out.contains("redline: running"), "{out}");
-    assert!(out.contains("redline: stopped cleanly"), "{out}");
+    assert_eq!(event(&out, "starting").get("topology"), "fused", "{out}");
+    assert_eq!(event(&out, "stage").get("stage"), "fused", "{out}");
+    event(&out, "running; stop with Ctrl-C or SIGTERM (drains first)");
     assert_quotes_flow(&out);
-}
-
-/// The number that follows `label` in `text`, up to `end`.
-fn number_after(text: &str, label: &str, end: char) -> u64 {
-    text.split(label)
-        .nth(1)
-        .and_then(|rest| rest.split(end).next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no number after {label:?} in {text}"))
 }
 
 /// The status line reports quotes processed in the last second; the feed
 /// is paced at the default 100k/s, so some must have been.
 fn assert_quotes_flow(out: &str) {
-    let status = out
-        .lines()
-        .find(|l| l.starts_with("status:"))
-        .expect("a status line");
-    let per_second = number_after(status, "quotes ", '/');
-    assert!(per_second > 1000, "quotes flow: {status}");
+    let status = event(out, "status");
+    assert!(
+        status.num("quotes_per_s") > 1000.0,
+        "quotes flow: {status:?}"
+    );
+    assert_eq!(status.get("state"), "active");
     for field in [
-        "decisions ",
-        "orders ",
-        "fills ",
-        "rejects ",
-        "state active",
-        "position ",
-        "pnl ",
-        "realized ",
-        "unrealized ",
-        "quote-to-order p50 ",
+        "decisions_per_s",
+        "orders",
+        "fills",
+        "rejects",
+        "pnl",
+        "realized_pnl",
+        "unrealized_pnl",
+        "quote_to_order_p50_ns",
+        "quote_to_order_p99_ns",
+        "quote_to_order_p999_ns",
     ] {
-        assert!(status.contains(field), "{field:?} in {status}");
+        status.num(field);
     }
-    let summary = out
-        .split("redline: stopped cleanly")
-        .nth(1)
-        .expect("a summary");
-    let orders = number_after(summary, "orders sent ", ',');
-    assert!(orders > 0, "the strategy sent orders: {summary}");
-    let cents = |label| {
-        let text = summary.split(label).nth(1).expect(label);
-        let number: String = text
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '-' || *c == '.')
-            .collect();
-        (number.parse::<f64>().expect(label) * 100.0).round() as i64
-    };
-    let (total, realized, unrealized) = (cents("pnl "), cents("realized "), cents("unrealized "));
+    assert!(!status.get("positions").is_empty());
+    let summary = event(out, "stopped cleanly");
+    assert!(
+        summary.num("orders_sent") > 0.0,
+        "the strategy sent orders: {summary:?}"
+    );
+    let cents = |key| (summary.num(key) * 100.0).round() as i64;
+    let (total, realized, unrealized) =
+        (cents("pnl"), cents("realized_pnl"), cents("unrealized_pnl"));
     assert!(
         (total - realized - unrealized).abs() <= 1,
-        "pnl is realized plus unrealized: {summary}"
+        "pnl is realized plus unrealized: {summary:?}"
     );
 }
 
@@ -226,10 +214,11 @@ fn assert_quotes_flow(out: &str) {
 fn run_starts_every_pipeline_stage_and_stops_cleanly_on_sigint() {
     let (ok, out) = run_until("-INT", "pipeline");
     assert!(ok, "exit status not 0:\n{out}");
-    for stage in ["feed", "decide", "gateway"] {
-        assert!(out.contains(&format!("stage {stage}:")), "{out}");
-    }
-    assert!(out.contains("redline: stopped cleanly"), "{out}");
+    let stages: Vec<String> = events(&out, "stage")
+        .iter()
+        .map(|e| e.get("stage").to_owned())
+        .collect();
+    assert_eq!(stages, ["feed", "decide", "gateway"], "{out}");
     assert_quotes_flow(&out);
 }
 
@@ -262,19 +251,59 @@ fn a_replay_runs_every_quote_through_and_ends_the_run() {
     for topology in ["fused", "pipeline"] {
         let (_csv, config) = replay_setup(5000, "fastest", topology);
         let stdout = run_to_end(&config);
+        let feed = event(&stdout, "starting").get("feed").to_owned();
         assert!(
-            stdout.contains("replay of 5000 quotes"),
-            "{topology}: {stdout}"
+            feed.starts_with("replay of 5000 quotes"),
+            "{topology}: {feed}"
         );
-        assert!(
-            stdout.contains("redline: replay finished"),
-            "{topology}: {stdout}"
-        );
-        assert!(
-            stdout.contains("; 5000 quotes processed"),
+        event(&stdout, "replay finished");
+        assert_eq!(
+            event(&stdout, "stopped cleanly").num("quotes"),
+            5000.0,
             "{topology}: {stdout}"
         );
     }
+}
+
+#[test]
+fn logs_are_json_lines_or_logfmt_at_the_configured_level() {
+    let (csv, _) = replay_setup(500, "fastest", "fused");
+    let with_log = |log: &str| {
+        write_config(&format!(
+            "[stages.fused]\nidle = \"backoff\"\n\
+             [feed]\nsource = \"replay\"\n[feed.replay]\npath = \"{}\"\npace = \"fastest\"\n\
+             [log]\n{log}",
+            csv.path().display()
+        ))
+    };
+    let json = run_to_end(&with_log("format = \"json\"\n"));
+    let events: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let summary = events
+        .iter()
+        .find(|e| e["msg"] == "stopped cleanly")
+        .unwrap_or_else(|| panic!("no summary in {json}"));
+    assert_eq!(summary["quotes"], 500, "numbers stay numbers: {summary}");
+    assert_eq!(summary["level"], "info");
+    assert!(events.iter().all(|e| e["ts"].as_str().is_some()));
+
+    let logfmt = run_to_end(&with_log(""));
+    assert_eq!(event(&logfmt, "stopped cleanly").num("quotes"), 500.0);
+    assert!(logfmt.lines().all(|l| l.starts_with("ts=")), "{logfmt}");
+
+    let quiet = run_to_end(&with_log("level = \"warn\"\n"));
+    assert!(
+        quiet.lines().all(|l| !l.contains(" level=info ")),
+        "nothing below warn: {quiet}"
+    );
+    let out = check("[log]\nlevel = \"verbose\"\n");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("`log.level`: unknown variant `verbose`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -359,22 +388,17 @@ fn a_simulated_replay_makes_the_same_decisions_every_time() {
             csv.path().display()
         ))
     };
-    let digest = |stdout: &str| {
-        stdout
-            .split("digest ")
-            .nth(1)
-            .map(|rest| rest.trim().to_owned())
-            .unwrap_or_else(|| panic!("no digest in {stdout}"))
-    };
+    let digest = |stdout: &str| event(stdout, "stopped cleanly").get("digest").to_owned();
     let started = std::time::Instant::now();
     let first = run_to_end(&config(7));
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "simulated time does not wait for the recorded 20 s"
     );
-    assert!(first.contains("; 20000 quotes processed"), "{first}");
-    assert!(first.contains("simulated time"), "{first}");
-    assert!(!first.contains("fills 0 "), "{first}");
+    let summary = event(&first, "stopped cleanly");
+    assert_eq!(summary.num("quotes"), 20000.0, "{first}");
+    assert_ne!(summary.num("fills"), 0.0, "{first}");
+    assert_eq!(event(&first, "starting").get("time"), "simulated");
     let second = run_to_end(&config(7));
     assert_eq!(digest(&first), digest(&second), "{first}\n{second}");
     let other = run_to_end(&config(8));

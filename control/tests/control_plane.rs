@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{json, sample, Engine, TOKEN_ENV};
+use support::{event, json, sample, Engine, TOKEN_ENV};
 
 #[test]
 fn health_version_and_ping_answer_as_probes_expect() {
@@ -134,8 +134,11 @@ fn metrics_pass_promtool_and_move_with_the_path() {
 #[test]
 fn admin_needs_the_bearer_token_and_counts_failures() {
     let mut engine = Engine::start("", &[(TOKEN_ENV, "s3cret-token")]);
-    assert!(engine.out.contains("admin on, bearer token "));
-    assert!(engine.out.contains(" required)"));
+    let admin = event(&engine.out, "control plane on")
+        .get("admin")
+        .to_owned();
+    assert!(admin.starts_with("on, bearer token "), "{admin}");
+    assert!(admin.ends_with(" required"), "{admin}");
     let (code, body) = engine.get("/admin/latency");
     assert_eq!(code, 401);
     assert_eq!(json(&body)["error"], "missing bearer token");
@@ -179,7 +182,10 @@ fn admin_needs_the_bearer_token_and_counts_failures() {
 #[test]
 fn admin_is_disabled_without_a_token_and_a_token_file_turns_it_on() {
     let mut engine = Engine::start("", &[]);
-    assert!(engine.out.contains("admin off: no token configured"));
+    assert_eq!(
+        event(&engine.out, "control plane on").get("admin"),
+        "off: no token configured"
+    );
     let (code, body) = engine.admin("/admin/latency", "anything");
     assert_eq!(code, 403);
     assert!(json(&body)["error"].as_str().unwrap().contains("disabled"));
@@ -249,7 +255,7 @@ fn liveness_turns_red_when_a_stage_stalls() {
     let health = json(&body);
     assert_eq!(health["status"], "unhealthy");
     assert_eq!(health["components"]["stage.fused"]["status"], "unhealthy");
-    engine.wait_for("status: up 2s");
+    engine.wait_for("msg=status up_s=2 ");
     // The drain cannot finish with the decide stage frozen: the engine
     // still stops after the grace period, and says so with status 1.
     assert!(!engine.stop(), "{}", engine.out);

@@ -10,18 +10,23 @@
 //! names the key. Registered under a name, it is chosen in config with
 //! `[strategy] name = "breakout"`.
 //!
+//! Registered with a tuner as well, its parameters may change while it
+//! runs (`PUT /admin/strategy`, SIGHUP): the tuner checks a new table on the
+//! control side and wraps it in a [`Tuning`]; `retune` copies what it needs
+//! out of it on the decide stage, or refuses it.
+//!
 //! This example registers a breakout strategy, builds it by name as the
-//! engine does, and drives it with the synthetic feed.
+//! engine does, drives it with the synthetic feed, and retunes it.
 
 use redline_engine::domain::{
     ExecReport, InstrumentSpec, Instruments, Intent, Price, Qty, Quote, Side, TimeInForce,
 };
 use redline_engine::feed::{SyntheticConfig, SyntheticFeed};
-use redline_engine::strategy::{Context, Intents, Registry, Strategy};
+use redline_engine::strategy::{parse_params, Context, Intents, Registry, Strategy, Tuning};
 use serde::Deserialize;
 
 /// Its parameters, as `[strategy.params]` gives them.
-#[derive(Deserialize)]
+#[derive(Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BreakoutParams {
     /// Quotes in the look-back window.
@@ -45,21 +50,29 @@ impl Breakout {
         params: &toml::Table,
         instruments: &Instruments,
     ) -> Result<Box<dyn Strategy>, String> {
-        let params: BreakoutParams = toml::Value::Table(params.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| e.to_string())?;
-        if params.window < 2 {
-            return Err(format!(
-                "`window` must be at least 2, got {}",
-                params.window
-            ));
-        }
+        let params = Breakout::check(params)?;
         Ok(Box::new(Breakout {
             qty: params.qty,
             recent: vec![vec![0; params.window]; instruments.len()],
             next: vec![0; instruments.len()],
             seen: vec![0; instruments.len()],
         }))
+    }
+
+    /// New parameters for a running breakout, checked as at start.
+    fn tuner(params: &toml::Table, _: &Instruments) -> Result<Tuning, String> {
+        Ok(Tuning::new(Breakout::check(params)?))
+    }
+
+    fn check(params: &toml::Table) -> Result<BreakoutParams, String> {
+        let params: BreakoutParams = parse_params(params)?;
+        if params.window < 2 {
+            return Err(format!(
+                "`window` must be at least 2, got {}",
+                params.window
+            ));
+        }
+        Ok(params)
     }
 }
 
@@ -93,6 +106,18 @@ impl Strategy for Breakout {
     }
 
     fn on_report(&mut self, _: &ExecReport, _: &Context<'_>, _: &mut Intents) {}
+
+    fn retune(&mut self, tuning: &Tuning) -> bool {
+        match tuning.get::<BreakoutParams>() {
+            // The windows were sized at start; a new size takes a restart,
+            // so it is refused rather than half applied.
+            Some(params) if params.window == self.recent[0].len() => {
+                self.qty = params.qty;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 fn main() {
@@ -108,7 +133,7 @@ fn main() {
     // Register it beside the built-ins, then build it by name, as the
     // engine does with `[strategy] name = "breakout"`.
     let mut registry = Registry::with_builtins();
-    registry.register("breakout", Breakout::factory);
+    registry.register_tunable("breakout", Breakout::factory, Breakout::tuner);
     let params: toml::Table = toml::from_str("window = 20\nqty = 1\n").unwrap();
     let mut strategy = registry
         .build("breakout", &params, &instruments)
@@ -150,4 +175,13 @@ fn main() {
         }
     });
     println!("{orders} orders from 10000 quotes");
+
+    // Retune it, as `PUT /admin/strategy {"qty": 2}` does.
+    let tune = |text: &str| {
+        let params: toml::Table = toml::from_str(text).unwrap();
+        registry.tune("breakout", &params, &instruments).unwrap()
+    };
+    assert!(strategy.retune(&tune("window = 20\nqty = 2\n")));
+    assert!(!strategy.retune(&tune("window = 30\nqty = 2\n")));
+    println!("retuned to 2 lots an order; a new window is refused");
 }

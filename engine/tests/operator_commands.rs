@@ -8,12 +8,13 @@
 mod support;
 
 use redline_engine::audit::{AuditEvent, AuditRecord, Trigger};
-use redline_engine::command::{Action, ActionKind, Command, Outcome};
-use redline_engine::domain::{Intent, Reject};
+use redline_engine::command::{Action, ActionKind, Command, CommandSender, Outcome};
+use redline_engine::domain::{ExecKind, Intent, Reject};
 use redline_engine::path::{FusedPath, PathCounters, TimeSource};
 use redline_engine::ring;
 use redline_engine::risk::TradingState;
 use redline_engine::stage::Stage;
+use redline_engine::strategy::Registry;
 use std::sync::Arc;
 use support::*;
 
@@ -21,7 +22,7 @@ use support::*;
 struct Desk {
     path: FusedPath,
     audit: ring::Consumer<AuditRecord>,
-    commander: ring::Producer<Command>,
+    commander: CommandSender,
     counters: Arc<PathCounters>,
     next_seq: u64,
     next_id: u64,
@@ -71,6 +72,7 @@ impl Desk {
     fn command(&mut self, action: Action) -> Outcome {
         let id = self.next_id;
         self.next_id += 1;
+        let kind = action.kind();
         assert!(self
             .commander
             .push(Command {
@@ -85,7 +87,7 @@ impl Desk {
                 return outcome;
             }
         }
-        panic!("command {id} ({action:?}) never ended");
+        panic!("command {id} ({kind:?}) never ended");
     }
 
     fn outcome(&self, id: u64) -> Option<Outcome> {
@@ -283,4 +285,65 @@ fn drain_leaves_nothing_open_and_refuses_what_follows() {
     assert_eq!(desk.command(Action::Resume), Outcome::Draining);
     assert_eq!(desk.state(), TradingState::Halted);
     assert_eq!(strategy_orders(desk.trade(2_000)), 0);
+}
+
+fn fills(records: &[AuditRecord]) -> usize {
+    records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.event,
+                AuditEvent::Report { report, .. }
+                    if matches!(report.kind, ExecKind::Fill | ExecKind::PartialFill)
+            )
+        })
+        .count()
+}
+
+#[test]
+fn new_strategy_parameters_apply_from_the_next_event_and_come_back_to_be_freed() {
+    let mut desk = Desk::new();
+    assert!(fills(desk.trade(5_000)) > 0, "quoting at the touch fills");
+    // Twenty ticks from the mid, on a market that moves a tick at a time:
+    // once the old quotes are replaced, nothing reaches them.
+    assert_eq!(
+        desk.command(Action::Strategy(market_maker_tuning(20))),
+        Outcome::Done
+    );
+    desk.trade(1_000);
+    let wide = desk.trade(5_000);
+    assert!(strategy_orders(wide) > 0, "still quoting");
+    assert_eq!(fills(wide), 0, "quoting 20 ticks away never fills");
+    assert_eq!(desk.commander.reclaim(), 1, "the parameters came back");
+
+    // Parameters of another strategy's type are refused, and come back too.
+    let other = Registry::with_builtins()
+        .tune(
+            "ewma-crossover",
+            &toml::from_str("fast_shift = 2\nslow_shift = 5\nqty = 1\nmax_position = 5").unwrap(),
+            &instruments(),
+        )
+        .unwrap();
+    assert_eq!(desk.command(Action::Strategy(other)), Outcome::Invalid);
+    assert_eq!(desk.commander.reclaim(), 1);
+    assert_eq!(
+        desk.command(Action::Strategy(market_maker_tuning(1))),
+        Outcome::Done
+    );
+    desk.trade(1_000);
+    assert!(fills(desk.trade(5_000)) > 0, "back at the touch");
+}
+
+#[test]
+fn a_log_level_change_is_recorded_with_who_made_it() {
+    let mut desk = Desk::new();
+    assert_eq!(desk.command(Action::LogLevel), Outcome::Done);
+    assert!(desk.records.iter().any(|r| matches!(
+        r.event,
+        AuditEvent::Command {
+            action: ActionKind::LogLevel,
+            issuer: 7,
+            ..
+        }
+    )));
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use redline_engine::audit::{AuditRecord, AuditStats};
 use redline_engine::clock;
-use redline_engine::command::{Action, Command};
+use redline_engine::command::{Action, Command, CommandSender};
 use redline_engine::path::{PathCounters, TimeSource};
 use redline_engine::ring;
 use redline_engine::stage::{Idle, PinPolicy, Runtime, Stage, StageSpec};
@@ -64,6 +64,8 @@ fn commands() -> Vec<Action> {
         Action::CancelAll,
         Action::Flatten,
         Action::Limits(limits()),
+        Action::Strategy(market_maker_tuning(2)),
+        Action::LogLevel,
         Action::Resume,
         Action::ReduceOnly,
         Action::Halt,
@@ -79,7 +81,7 @@ fn run(
     stages: Vec<(&str, Box<dyn Stage>)>,
     mut rings: Vec<ring::Consumer<AuditRecord>>,
     counters: &Arc<PathCounters>,
-    mut commander: ring::Producer<Command>,
+    mut commander: CommandSender,
 ) -> Vec<(String, usize)> {
     let mut runtime = Runtime::new(PinPolicy::BestEffort);
     let mut counts = Vec::new();
@@ -100,15 +102,15 @@ fn run(
     let mut commands = commands().into_iter().zip(1..).peekable();
     while counters.quotes() < WARM_UP + QUOTES {
         assert!(Instant::now() < deadline, "the path makes progress");
-        if let Some(&(action, id)) = commands.peek() {
+        if let Some((_, id)) = commands.peek() {
             if counters.quotes() >= WARM_UP + id * every {
+                let (action, id) = commands.next().expect("peeked");
                 let sent = commander.push(Command {
                     id,
                     issuer: 1,
                     action,
                 });
                 assert!(sent.is_ok());
-                commands.next();
             }
         }
         let mut taken = 0;
@@ -124,7 +126,7 @@ fn run(
     }
     runtime.shutdown().unwrap();
     assert!(stats.orders_sent > 10_000, "the path traded: {stats:?}");
-    assert_eq!(stats.commands, 8, "every command was taken");
+    assert_eq!(stats.commands, 10, "every command was taken");
     counts
         .into_iter()
         .map(|(name, counted)| (name, counted.load(Ordering::Relaxed)))

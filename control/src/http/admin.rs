@@ -1,5 +1,5 @@
 //! The admin endpoints, behind the bearer token. Commands (POST, and PUT
-//! for limits) are validated here, sent to the decide stage through the
+//! for limits, strategy parameters and the log level) are validated here, sent to the decide stage through the
 //! command ring, and answered with the resulting state once the audit
 //! stream says how they ended, or with 202 when that takes longer than
 //! [`ANSWER_WAIT`]; the request waits in a list meanwhile, so the side
@@ -18,11 +18,13 @@ use parking_lot::Mutex;
 use redline_engine::command::{Action, ActionKind, Outcome};
 use redline_engine::domain::{Decimal, Instruments, Qty, Side};
 use redline_engine::risk::RiskLimits;
+use redline_engine::strategy::{Registry, StrategyError};
 use serde_json::{json, Map, Value};
 use tiny_http::{Method, Request};
 
-use super::{error, json_response, method_not_allowed, rfc3339_now, ControlPlane, Resp};
-use crate::commander::Commander;
+use super::{error, json_response, method_not_allowed, ControlPlane, Resp};
+use crate::commander::{Change, Commander};
+use crate::log::Level;
 use crate::side::Tally;
 
 /// How long a command's answer waits for it to end before saying 202 (in
@@ -34,14 +36,15 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// What the admin endpoints work with beside the hot path's counters.
 pub struct Desk {
-    /// The command ring, shared with the main thread.
+    /// The command ring and what is in force, shared with the main and
+    /// side threads.
     pub commander: Arc<Mutex<Commander>>,
-    /// The risk limits in force (the config's, then each accepted PUT).
-    pub limits: RiskLimits,
-    /// The most open orders the gate has room for (limits may not raise
-    /// `max_open_orders` above it).
-    pub open_capacity: usize,
-    /// The effective config, secrets redacted, with `risk` kept current.
+    /// The strategies, to check new parameters for the running one.
+    pub registry: Registry,
+    /// The running strategy's name.
+    pub strategy: String,
+    /// The effective config, secrets redacted, as at start (what is in
+    /// force is laid over it when shown).
     pub config: Value,
     /// The instruments, to show prices and quantities.
     pub instruments: Instruments,
@@ -59,26 +62,24 @@ struct Pending {
     id: u64,
     action: ActionKind,
     issuer: u32,
-    /// The limits it sets, kept once it is done.
-    limits: Option<RiskLimits>,
     until: Instant,
 }
 
 impl Desk {
-    /// A desk sending through `commander`, starting from `limits` and the
-    /// effective `config`.
+    /// A desk sending through `commander`, for the strategy called
+    /// `strategy` in `registry`, showing the effective `config`.
     pub fn new(
         commander: Arc<Mutex<Commander>>,
-        limits: RiskLimits,
-        open_capacity: usize,
+        registry: Registry,
+        strategy: String,
         config: Value,
         instruments: Instruments,
         drain: Arc<AtomicBool>,
     ) -> Desk {
         Desk {
             commander,
-            limits,
-            open_capacity,
+            registry,
+            strategy,
             config: redact(config),
             instruments,
             drain,
@@ -129,28 +130,41 @@ impl ControlPlane {
                 }
             }
             (_, Some(_)) => method_not_allowed("POST"),
-            ("/admin/limits", _) if method == Method::Get => {
-                json_response(200, &json!({ "limits": self.desk.limits }))
+            ("/admin/limits", _) if method == Method::Get => json_response(200, &self.limits()),
+            ("/admin/strategy", _) if method == Method::Get => json_response(200, &self.strategy()),
+            ("/admin/log-level", _) if method == Method::Get => {
+                json_response(200, &json!({ "level": self.log.level().name() }))
             }
-            ("/admin/limits", _) if method == Method::Put => {
-                match self.put_limits(&mut request, issuer) {
+            ("/admin/limits" | "/admin/strategy" | "/admin/log-level", _)
+                if method == Method::Put =>
+            {
+                let (kind, sent) = match path {
+                    "/admin/limits" => (ActionKind::Limits, self.put_limits(&mut request, issuer)),
+                    "/admin/strategy" => (
+                        ActionKind::Strategy,
+                        self.put_strategy(&mut request, issuer),
+                    ),
+                    _ => (
+                        ActionKind::LogLevel,
+                        self.put_log_level(&mut request, issuer),
+                    ),
+                };
+                match sent {
                     Ok(pending) => {
                         self.desk.pending.push(pending.with(request));
                         return;
                     }
-                    Err(response) => self.refused(issuer, ActionKind::Limits, response),
+                    Err(response) => self.refused(issuer, kind, response),
                 }
             }
-            ("/admin/limits", _) => method_not_allowed("GET, PUT"),
+            ("/admin/limits" | "/admin/strategy" | "/admin/log-level", _) => {
+                method_not_allowed("GET, PUT")
+            }
             ("/admin/positions", _) if method == Method::Get => {
                 json_response(200, &self.positions())
             }
             ("/admin/orders", _) if method == Method::Get => json_response(200, &self.orders()),
-            ("/admin/config", _) if method == Method::Get => {
-                let mut config = self.desk.config.clone();
-                config["risk"] = json!(self.desk.limits);
-                json_response(200, &config)
-            }
+            ("/admin/config", _) if method == Method::Get => json_response(200, &self.config()),
             ("/admin/latency", _) if method == Method::Get => self.latency(query, tally),
             ("/admin/positions" | "/admin/orders" | "/admin/config" | "/admin/latency", _) => {
                 method_not_allowed("GET")
@@ -176,68 +190,49 @@ impl ControlPlane {
             ActionKind::ReduceOnly => Action::ReduceOnly,
             ActionKind::CancelAll => Action::CancelAll,
             ActionKind::Flatten => Action::Flatten,
-            ActionKind::Limits => unreachable!("limits are PUT"),
+            ActionKind::Limits | ActionKind::Strategy | ActionKind::LogLevel => {
+                unreachable!("changes are PUT")
+            }
             ActionKind::Drain => {
                 self.desk.commander.lock().set_drain_issuer(issuer);
                 // Relaxed: the main thread polls the flag; the lock above
                 // ordered the issuer.
                 self.desk.drain.store(true, Ordering::Relaxed);
-                log(issuer, kind, None, "accepted", &reason);
+                self.log_command(issuer, kind, None, "accepted", &reason);
                 self.desk.count(kind.name(), "accepted");
                 return Ok(None);
             }
         };
         let id = self.send(issuer, action)?;
-        log(issuer, kind, Some(id), "sent", &reason);
+        self.log_command(issuer, kind, Some(id), "sent", &reason);
         Ok(Some(Unsent {
             id,
             action: kind,
             issuer,
-            limits: None,
         }))
     }
 
     /// A PUT of some limits: merged over those in force, checked whole,
     /// then sent.
     fn put_limits(&mut self, request: &mut Request, issuer: u32) -> Result<Unsent, Resp> {
-        let body = self.body(request)?;
-        let Some(Value::Object(changes)) = body else {
-            return Err(self.bad_request(
-                "the body must be a JSON object of the limits to change, e.g. \
-                 {\"max_order_qty\": 5}",
-            ));
-        };
-        let Value::Object(mut merged) = json!(self.desk.limits) else {
+        let changes = self.changes(request, "{\"max_order_qty\": 5}")?;
+        let in_force = self.desk.commander.lock().in_force().limits;
+        let Value::Object(mut merged) = json!(in_force) else {
             unreachable!("limits serialize as an object");
         };
         for (key, value) in changes {
             if !merged.contains_key(&key) {
-                let known: Vec<&String> = merged.keys().collect();
+                let known: Vec<&str> = merged.keys().map(String::as_str).collect();
                 return Err(self.bad_request(&format!(
                     "no limit `{key}`; the limits are {}",
-                    known
-                        .iter()
-                        .map(|k| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    known.join(", ")
                 )));
             }
             merged.insert(key, value);
         }
         let limits: RiskLimits = serde_json::from_value(Value::Object(merged))
             .map_err(|e| self.bad_request(&format!("invalid limits: {e} (money is a string)")))?;
-        let mut problems: Vec<String> = limits
-            .problems()
-            .into_iter()
-            .map(|(key, message)| format!("{key}: {message}"))
-            .collect();
-        if limits.max_open_orders > self.desk.open_capacity {
-            problems.push(format!(
-                "max_open_orders: at most {} (the room allocated at start; restart with a larger \
-                 risk.max_open_orders to raise it)",
-                self.desk.open_capacity
-            ));
-        }
+        let problems = self.desk.commander.lock().limit_problems(&limits);
         if !problems.is_empty() {
             self.counters.bad_requests += 1;
             return Err(json_response(
@@ -245,14 +240,158 @@ impl ControlPlane {
                 &json!({ "error": "invalid limits", "problems": problems }),
             ));
         }
-        let id = self.send(issuer, Action::Limits(limits))?;
-        log(issuer, ActionKind::Limits, Some(id), "sent", &None);
+        self.send_change(
+            issuer,
+            Action::Limits(limits),
+            Change::Limits(limits),
+            ActionKind::Limits,
+        )
+    }
+
+    /// A PUT of some of the running strategy's parameters: merged over
+    /// those in force, checked by the strategy's own tuner as at start,
+    /// then sent.
+    fn put_strategy(&mut self, request: &mut Request, issuer: u32) -> Result<Unsent, Resp> {
+        let changes = self.changes(request, "{\"half_spread_ticks\": 2}")?;
+        let mut params = self.desk.commander.lock().in_force().strategy.clone();
+        for (key, value) in changes {
+            match toml::Value::try_from(&value) {
+                Ok(value) => params.insert(key, value),
+                Err(_) => {
+                    return Err(self.bad_request(&format!(
+                        "parameter `{key}`: {value} has no TOML form (use a number, string, \
+                         boolean, array or object)"
+                    )))
+                }
+            };
+        }
+        let name = &self.desk.strategy;
+        let tuning = match self
+            .desk
+            .registry
+            .tune(name, &params, &self.desk.instruments)
+        {
+            Ok(tuning) => tuning,
+            Err(err @ StrategyError::Fixed { .. }) => {
+                self.counters.bad_requests += 1;
+                return Err(error(409, &err.to_string()));
+            }
+            Err(err) => return Err(self.bad_request(&err.to_string())),
+        };
+        self.send_change(
+            issuer,
+            Action::Strategy(tuning),
+            Change::Strategy(params),
+            ActionKind::Strategy,
+        )
+    }
+
+    /// A PUT of `{"level": "debug"}`: recorded by the decide stage, then
+    /// in force.
+    fn put_log_level(&mut self, request: &mut Request, issuer: u32) -> Result<Unsent, Resp> {
+        let changes = self.changes(request, "{\"level\": \"debug\"}")?;
+        let names: Vec<&str> = Level::ALL.iter().map(|l| l.name()).collect();
+        let level = match (changes.get("level"), changes.len()) {
+            (Some(Value::String(name)), 1) => Level::from_name(name),
+            _ => None,
+        };
+        let Some(level) = level else {
+            return Err(self.bad_request(&format!(
+                "the body must be {{\"level\": \"...\"}} with one of {}",
+                names.join(", ")
+            )));
+        };
+        self.send_change(
+            issuer,
+            Action::LogLevel,
+            Change::LogLevel(level),
+            ActionKind::LogLevel,
+        )
+    }
+
+    /// The JSON object of a PUT, or a 400 showing `example`.
+    fn changes(
+        &mut self,
+        request: &mut Request,
+        example: &str,
+    ) -> Result<Map<String, Value>, Resp> {
+        match self.body(request)? {
+            Some(Value::Object(changes)) => Ok(changes),
+            _ => Err(self.bad_request(&format!(
+                "the body must be a JSON object of what to change, e.g. {example}"
+            ))),
+        }
+    }
+
+    fn send_change(
+        &mut self,
+        issuer: u32,
+        action: Action,
+        change: Change,
+        kind: ActionKind,
+    ) -> Result<Unsent, Resp> {
+        let id = self
+            .desk
+            .commander
+            .lock()
+            .send_change(issuer, action, change)
+            .map_err(|_| ring_full())?;
+        self.log_command(issuer, kind, Some(id), "sent", &None);
         Ok(Unsent {
             id,
-            action: ActionKind::Limits,
+            action: kind,
             issuer,
-            limits: Some(limits),
         })
+    }
+
+    /// The limits in force.
+    fn limits(&self) -> Value {
+        json!({ "limits": self.desk.commander.lock().in_force().limits })
+    }
+
+    /// The running strategy, its parameters in force, and whether they
+    /// may change.
+    fn strategy(&self) -> Value {
+        let params = self.desk.commander.lock().in_force().strategy.clone();
+        let tunable = !matches!(
+            self.desk
+                .registry
+                .tune(&self.desk.strategy, &params, &self.desk.instruments),
+            Err(StrategyError::Fixed { .. })
+        );
+        json!({ "name": self.desk.strategy, "params": params, "tunable": tunable })
+    }
+
+    /// The effective config with what is in force laid over it.
+    fn config(&self) -> Value {
+        let mut config = self.desk.config.clone();
+        let in_force = self.desk.commander.lock().in_force().clone();
+        config["risk"] = json!(in_force.limits);
+        config["strategy"]["params"][&self.desk.strategy] = json!(in_force.strategy);
+        config["log"]["level"] = json!(self.log.level().name());
+        config
+    }
+
+    /// The admin record of a command: who, what, which, how it stands.
+    fn log_command(
+        &self,
+        issuer: u32,
+        action: ActionKind,
+        id: Option<u64>,
+        result: &str,
+        reason: &Option<String>,
+    ) {
+        let mut event = self
+            .log
+            .info("admin")
+            .field("token", format!("{issuer:08x}"))
+            .field("command", action.name())
+            .field("id", id.map_or_else(|| "-".to_owned(), |id| id.to_string()))
+            .field("result", result);
+        if let Some(reason) = reason {
+            event = event.field("reason", reason);
+        }
+        event.emit();
     }
 
     /// Records a command refused before it was sent, and passes on the
@@ -262,7 +401,7 @@ impl ControlPlane {
             503 => "unavailable",
             _ => "bad_request",
         };
-        log(issuer, kind, None, result, &None);
+        self.log_command(issuer, kind, None, result, &None);
         self.desk.count(kind.name(), result);
         response
     }
@@ -272,13 +411,7 @@ impl ControlPlane {
             .commander
             .lock()
             .send(issuer, action)
-            .map_err(|_| {
-                error(
-                    503,
-                    "the command ring is full: the decide stage has not taken the commands \
-                     before this one; check /health",
-                )
-            })
+            .map_err(|_| ring_full())
     }
 
     /// The request's body as JSON; `None` when empty.
@@ -360,15 +493,11 @@ impl ControlPlane {
             id,
             action,
             issuer,
-            limits,
             ..
         } = pending;
         let label = outcome.map_or("in_progress", label);
-        log(issuer, action, Some(id), label, &None);
+        self.log_command(issuer, action, Some(id), label, &None);
         self.desk.count(action.name(), label);
-        if let (Some(Outcome::Done), Some(limits)) = (outcome, limits) {
-            self.desk.limits = limits;
-        }
         let mut body = json!({
             "command": id,
             "action": action.name(),
@@ -385,8 +514,12 @@ impl ControlPlane {
             body["open_orders"] = state["open_orders"].clone();
             body["positions"] = state["instruments"].clone();
         }
-        if action == ActionKind::Limits {
-            body["limits"] = json!(self.desk.limits);
+        // The side thread put what is done in force before this answer.
+        match action {
+            ActionKind::Limits => body["limits"] = self.limits()["limits"].take(),
+            ActionKind::Strategy => body["params"] = self.strategy()["params"].take(),
+            ActionKind::LogLevel => body["level"] = json!(self.log.level().name()),
+            _ => {}
         }
         let code = match outcome {
             None => 202,
@@ -462,7 +595,6 @@ struct Unsent {
     id: u64,
     action: ActionKind,
     issuer: u32,
-    limits: Option<RiskLimits>,
 }
 
 impl Unsent {
@@ -472,10 +604,17 @@ impl Unsent {
             id: self.id,
             action: self.action,
             issuer: self.issuer,
-            limits: self.limits,
             until: Instant::now() + ANSWER_WAIT,
         }
     }
+}
+
+fn ring_full() -> Resp {
+    error(
+        503,
+        "the command ring is full: the decide stage has not taken the commands before this \
+         one; check /health",
+    )
 }
 
 fn drain_started() -> Resp {
@@ -501,19 +640,6 @@ fn label(outcome: Outcome) -> &'static str {
         Outcome::Invalid => "invalid",
         Outcome::Refused(_) => "refused",
     }
-}
-
-/// The admin record of a command: when, who, what, which, how it stands.
-fn log(issuer: u32, action: ActionKind, id: Option<u64>, result: &str, reason: &Option<String>) {
-    let id = id.map_or_else(|| "-".to_owned(), |id| id.to_string());
-    let reason = reason
-        .as_deref()
-        .map_or_else(String::new, |r| format!(" reason={r:?}"));
-    println!(
-        "redline: admin: at={} token={issuer:08x} command={} id={id} result={result}{reason}",
-        rfc3339_now(),
-        action.name()
-    );
 }
 
 /// Nano-units as an exact decimal string.

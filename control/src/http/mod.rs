@@ -29,7 +29,9 @@ use redline_engine::stage::StageStatus;
 use serde_json::{json, Value};
 use tiny_http::{Header, Method, Request, Response, Server};
 
+use crate::log::Log;
 use crate::side::Tally;
+use crate::timestamp::rfc3339_now;
 use auth::Denied;
 use door::{DoorCounters, FrontDoor};
 use health::{Assessment, Status, Watch};
@@ -74,6 +76,7 @@ pub struct ControlPlane {
     counters: PlaneCounters,
     started: Instant,
     start_time: f64,
+    log: Log,
 }
 
 impl ControlPlane {
@@ -89,6 +92,7 @@ impl ControlPlane {
         view: View,
         desk: Desk,
         token: AdminToken,
+        log: Log,
     ) -> anyhow::Result<ControlPlane> {
         let door_counters = Arc::new(DoorCounters::default());
         let (door, socket) = FrontDoor::open(listen, limits, Arc::clone(&door_counters))
@@ -111,6 +115,7 @@ impl ControlPlane {
             counters: PlaneCounters::default(),
             started: now,
             start_time,
+            log,
         })
     }
 
@@ -146,6 +151,11 @@ impl ControlPlane {
         let url = request.url().to_owned();
         let (path, query) = url.split_once('?').unwrap_or((&url, ""));
         let get = *request.method() == Method::Get;
+        self.log
+            .debug("request")
+            .field("method", request.method().as_str())
+            .field("path", path)
+            .emit();
         let response = match path {
             "/ping" if get => text(200, "pong\n"),
             "/version" if get => json_response(200, &version()),
@@ -431,38 +441,6 @@ fn version() -> Value {
     })
 }
 
-/// Now in RFC 3339 UTC, to the millisecond.
-fn rfc3339_now() -> String {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60,
-        since.subsec_millis()
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 fn header_of(field: &str, value: &str) -> Header {
     Header::from_bytes(field.as_bytes(), value.as_bytes()).expect("a valid header")
 }
@@ -487,17 +465,4 @@ fn method_not_allowed(allow: &str) -> Resp {
     let mut response = error(405, &format!("method not allowed; use {allow}"));
     response.add_header(header_of("Allow", allow));
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_turn_into_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_722), (2023, 12, 31));
-        assert_eq!(civil_from_days(20_417), (2025, 11, 25));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
 }

@@ -19,7 +19,9 @@ pub struct Engine {
     lines: mpsc::Receiver<String>,
     pub out: String,
     pub base: String,
-    _config: tempfile::NamedTempFile,
+    config: tempfile::NamedTempFile,
+    /// The config file's text as started.
+    config_text: String,
 }
 
 impl Engine {
@@ -32,7 +34,7 @@ impl Engine {
             "[stages.fused]\nidle = \"backoff\"\n\
              [control]\nlisten = \"127.0.0.1:0\"\ntoken_env = \"{TOKEN_ENV}\"\n{control}"
         );
-        std::fs::write(config.path(), text).unwrap();
+        std::fs::write(config.path(), &text).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_redline"));
         command
             .arg("run")
@@ -55,17 +57,12 @@ impl Engine {
             lines,
             out: String::new(),
             base: String::new(),
-            _config: config,
+            config,
+            config_text: text,
         };
-        engine.wait_for("status: up");
-        let addr = engine
-            .out
-            .split("control plane on http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no control plane address in:\n{}", engine.out))
-            .to_owned();
-        engine.base = format!("http://{addr}");
+        engine.wait_for("msg=status ");
+        let url = event(&engine.out, "control plane on").get("url").to_owned();
+        engine.base = url;
         engine
     }
 
@@ -118,6 +115,20 @@ impl Engine {
             Err(ureq::Error::Status(code, response)) => (code, response.into_string().unwrap()),
             Err(other) => panic!("{method} {path}: {other}"),
         }
+    }
+
+    /// Rewrites the config file: as started, then `more`.
+    pub fn rewrite_config(&self, more: &str) {
+        std::fs::write(self.config.path(), format!("{}\n{more}", self.config_text)).unwrap();
+    }
+
+    /// Sends `signal` (`-HUP`, ...).
+    pub fn signal(&self, signal: &str) {
+        let kill = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
     }
 
     /// Sends SIGTERM and returns whether it exited 0.
@@ -185,4 +196,88 @@ pub fn sample(metrics: &str, name: &str) -> f64 {
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no sample {name}"))
+}
+
+/// One logfmt event's fields, values unquoted.
+#[derive(Debug, Clone)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// Parses one logfmt line.
+    pub fn parse(line: &str) -> Fields {
+        let mut fields = Vec::new();
+        let mut rest = line.trim_start();
+        while !rest.is_empty() {
+            let (key, after) = rest.split_once('=').unwrap_or((rest, ""));
+            let (value, after) = match after.strip_prefix('"') {
+                Some(quoted) => {
+                    let mut value = String::new();
+                    let mut chars = quoted.char_indices();
+                    let mut end = quoted.len();
+                    while let Some((i, c)) = chars.next() {
+                        match c {
+                            '"' => {
+                                end = i + 1;
+                                break;
+                            }
+                            '\\' => match chars.next().map(|(_, c)| c) {
+                                Some('n') => value.push('\n'),
+                                Some('r') => value.push('\r'),
+                                Some('t') => value.push('\t'),
+                                Some(other) => value.push(other),
+                                None => {}
+                            },
+                            c => value.push(c),
+                        }
+                    }
+                    (value, &quoted[end..])
+                }
+                None => {
+                    let end = after.find(' ').unwrap_or(after.len());
+                    (after[..end].to_owned(), &after[end..])
+                }
+            };
+            fields.push((key.to_owned(), value));
+            rest = after.trim_start();
+        }
+        Fields(fields)
+    }
+
+    /// The value of `key`, if it is there.
+    pub fn find(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of `key`; panics naming the line when it is not there.
+    pub fn get(&self, key: &str) -> &str {
+        self.find(key)
+            .unwrap_or_else(|| panic!("no field {key:?} in {self:?}"))
+    }
+
+    /// The value of `key` as a number.
+    pub fn num(&self, key: &str) -> f64 {
+        self.get(key)
+            .parse()
+            .unwrap_or_else(|_| panic!("field {key:?} is not a number in {self:?}"))
+    }
+}
+
+/// Each logged event in `out` whose `msg` is `msg`.
+pub fn events(out: &str, msg: &str) -> Vec<Fields> {
+    out.lines()
+        .map(Fields::parse)
+        .filter(|f| f.find("msg") == Some(msg))
+        .collect()
+}
+
+/// The first event in `out` whose `msg` is `msg`; panics showing `out`
+/// when there is none.
+pub fn event(out: &str, msg: &str) -> Fields {
+    events(out, msg)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no {msg:?} event in:\n{out}"))
 }

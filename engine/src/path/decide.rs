@@ -12,9 +12,8 @@ use super::operation::{Kind, Operations, Step};
 use super::outbox::{Outbox, Outgoing};
 use super::time::TimeSource;
 use crate::audit::{AuditEvent, AuditLog, Stamps, Trigger};
-use crate::command::{Action, Command, Outcome};
+use crate::command::{Action, Command, CommandReceiver, Outcome};
 use crate::domain::{ExecKind, ExecReport, InstrumentId, Intent, Price, Qty, Quote, Reject, Side};
-use crate::ring;
 use crate::risk::{RiskGate, TradingState};
 use crate::strategy::{Context, Intents, Strategy};
 
@@ -32,15 +31,6 @@ const PUBLISHES_PER_SECOND: f64 = 1000.0;
 /// How long, in seconds of path time, cancel-all, flatten and drain may
 /// take before they end incomplete.
 const OPERATION_SECONDS: f64 = 10.0;
-
-/// Slots in the command ring: commands come at a person's pace.
-pub const COMMAND_SLOTS: usize = 64;
-
-/// The command ring: the control plane keeps the producer, the decide
-/// stage (through [`super::PathParts`]) the consumer.
-pub fn command_ring() -> (ring::Producer<Command>, ring::Consumer<Command>) {
-    ring::new(COMMAND_SLOTS)
-}
 
 /// The strategy's timer.
 #[derive(Debug, Clone, Copy)]
@@ -71,7 +61,7 @@ pub struct Decide {
     publish_every: u64,
     time: TimeSource,
     /// The operator's commands.
-    commands: ring::Consumer<Command>,
+    commands: CommandReceiver,
     operations: Operations,
     /// Path time an operation may take.
     operation_ticks: u64,
@@ -89,7 +79,7 @@ impl Decide {
         gate: RiskGate,
         audit: AuditLog,
         counters: Arc<PathCounters>,
-        commands: ring::Consumer<Command>,
+        commands: CommandReceiver,
         time: TimeSource,
         now: u64,
         ticks_per_second: f64,
@@ -274,20 +264,24 @@ impl Decide {
 
     fn take(&mut self, command: Command, now: u64) {
         let at = self.time.stamp(now);
+        let id = command.id;
         self.audit.record(AuditEvent::Command {
-            id: command.id,
+            id,
             issuer: command.issuer,
             action: command.action.kind(),
             at,
         });
-        let outcome = if self.draining && command.action != Action::Drain {
+        let outcome = if self.draining && !matches!(command.action, Action::Drain) {
+            if let Action::Strategy(tuning) = command.action {
+                self.commands.give_back(tuning);
+            }
             Some(Outcome::Draining)
         } else {
             self.apply(command, now)
         };
         self.note_state(now);
         match outcome {
-            Some(outcome) => self.finish(command.id, outcome, now),
+            Some(outcome) => self.finish(id, outcome, now),
             None => self.publish_now(),
         }
     }
@@ -326,6 +320,16 @@ impl Decide {
                     Err(_) => Outcome::Invalid,
                 });
             }
+            Action::Strategy(tuning) => {
+                let taken = self.strategy.retune(&tuning);
+                self.commands.give_back(tuning);
+                return Some(if taken {
+                    Outcome::Done
+                } else {
+                    Outcome::Invalid
+                });
+            }
+            Action::LogLevel => return Some(Outcome::Done),
             Action::CancelAll => Kind::CancelAll,
             Action::Flatten => Kind::Flatten,
             Action::Drain => Kind::Drain,

@@ -12,7 +12,7 @@ mod time;
 mod wiring;
 
 pub use counters::{PathCounters, RingGauge};
-pub use decide::{command_ring, Decide, COMMAND_SLOTS, MAX_INTENTS, RECORDS_PER_EVENT};
+pub use decide::{Decide, MAX_INTENTS, RECORDS_PER_EVENT};
 pub use outbox::{Outbox, Outgoing, VenueLink};
 pub use stages::{DecideStage, FeedStage, FusedPath, GatewayStage, BATCH};
 pub use time::TimeSource;

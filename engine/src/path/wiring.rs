@@ -9,7 +9,7 @@ use super::decide::Decide;
 use super::stages::{DecideStage, FeedStage, FusedPath, GatewayStage};
 use super::time::TimeSource;
 use crate::audit::{AuditLog, AuditRecord};
-use crate::command::Command;
+use crate::command::CommandReceiver;
 use crate::feed::Feed;
 use crate::ring;
 use crate::risk::RiskGate;
@@ -29,8 +29,8 @@ pub struct PathParts {
     /// What the path publishes beside the audit stream.
     pub counters: Arc<PathCounters>,
     /// The operator's commands (the reading end of
-    /// [`super::command_ring`]).
-    pub commands: ring::Consumer<Command>,
+    /// [`crate::command::command_ring`]).
+    pub commands: CommandReceiver,
     /// The path's time; simulated time needs the fused topology.
     pub time: TimeSource,
     /// Path time now, in clock ticks.

@@ -10,11 +10,11 @@
 use serde::Deserialize;
 
 use super::registry::parse_params;
-use super::{Context, Intents, Strategy};
+use super::{Context, Intents, Strategy, Tuning};
 use crate::domain::{ExecReport, Instruments, Qty, Quote, Side, TimeInForce};
 
 /// `[strategy.params]` of `ewma-crossover`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EwmaParams {
     /// The fast average weighs each quote `2^-fast_shift`; 1 to 23.
@@ -86,6 +86,13 @@ impl EwmaCrossover {
         })
     }
 
+    /// The registry's tuner: new parameters, checked as at start.
+    pub fn tuner(params: &toml::Table, _: &Instruments) -> Result<Tuning, String> {
+        let params: EwmaParams = parse_params(params)?;
+        params.check()?;
+        Ok(Tuning::new(params))
+    }
+
     /// The registry's factory.
     pub fn factory(
         params: &toml::Table,
@@ -99,6 +106,16 @@ impl EwmaCrossover {
 }
 
 impl Strategy for EwmaCrossover {
+    fn retune(&mut self, tuning: &Tuning) -> bool {
+        match tuning.get::<EwmaParams>() {
+            Some(params) => {
+                self.params = *params;
+                true
+            }
+            None => false,
+        }
+    }
+
     fn on_quote(&mut self, quote: &Quote, ctx: &Context<'_>, out: &mut Intents) {
         let Some(lane) = self.lanes.get_mut(quote.instrument.index()) else {
             return;

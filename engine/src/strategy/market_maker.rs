@@ -8,13 +8,13 @@
 use serde::Deserialize;
 
 use super::registry::parse_params;
-use super::{Context, Intents, Strategy};
+use super::{Context, Intents, Strategy, Tuning};
 use crate::domain::{
     ClientOrderId, ExecReport, InstrumentId, Instruments, Price, Qty, Quote, Side, TimeInForce,
 };
 
 /// `[strategy.params]` of `market-maker`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketMakerParams {
     /// Ticks from the mid to each quote; at least 1.
@@ -82,6 +82,13 @@ impl MarketMaker {
         })
     }
 
+    /// The registry's tuner: new parameters, checked as at start.
+    pub fn tuner(params: &toml::Table, _: &Instruments) -> Result<Tuning, String> {
+        let params: MarketMakerParams = parse_params(params)?;
+        params.check()?;
+        Ok(Tuning::new(params))
+    }
+
     /// The registry's factory.
     pub fn factory(
         params: &toml::Table,
@@ -125,6 +132,16 @@ impl MarketMaker {
 }
 
 impl Strategy for MarketMaker {
+    fn retune(&mut self, tuning: &Tuning) -> bool {
+        match tuning.get::<MarketMakerParams>() {
+            Some(params) => {
+                self.params = *params;
+                true
+            }
+            None => false,
+        }
+    }
+
     fn on_quote(&mut self, quote: &Quote, ctx: &Context<'_>, out: &mut Intents) {
         let Some(book) = self.books.get_mut(quote.instrument.index()) else {
             return;

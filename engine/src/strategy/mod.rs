@@ -12,11 +12,13 @@ mod ewma;
 mod intents;
 mod market_maker;
 mod registry;
+mod tuning;
 
 pub use ewma::{EwmaCrossover, EwmaParams};
 pub use intents::Intents;
 pub use market_maker::{MarketMaker, MarketMakerParams};
-pub use registry::{Factory, Registry, StrategyError};
+pub use registry::{parse_params, Factory, Registry, StrategyError, Tuner};
+pub use tuning::Tuning;
 
 /// One instrument `X` of unit tick, lot and multiplier around `reference`:
 /// the strategies' test market.
@@ -75,5 +77,16 @@ pub trait Strategy: Send + 'static {
     /// never.
     fn timer_interval_ns(&self) -> Option<u64> {
         None
+    }
+
+    /// New parameters from the operator (`PUT /admin/strategy`, SIGHUP),
+    /// made by the [`Tuner`] registered with this strategy, so already
+    /// checked; they apply from the next event. Returns whether it took
+    /// them: the default takes none (parameters fixed at start). Runs on
+    /// the decide stage: copy what it needs out of `tuning` and keep no
+    /// reference; never allocate.
+    fn retune(&mut self, tuning: &Tuning) -> bool {
+        let _ = tuning;
+        false
     }
 }

@@ -1,18 +1,24 @@
 //! Building a strategy by name: the names config may use, each with a
-//! factory that checks its parameters at start-up.
+//! factory that checks its parameters at start-up and, for a strategy whose
+//! parameters may change while it runs, a tuner that checks new ones.
 
 use std::fmt;
 
 use serde::de::DeserializeOwned;
 
-use super::{EwmaCrossover, MarketMaker, Strategy};
+use super::{EwmaCrossover, MarketMaker, Strategy, Tuning};
 use crate::domain::Instruments;
 
 /// Builds a strategy from its `[strategy.params]` table, or says what is
 /// wrong with them.
 pub type Factory = fn(&toml::Table, &Instruments) -> Result<Box<dyn Strategy>, String>;
 
-/// Why a strategy could not be built.
+/// Parses and checks new parameters for a running strategy (a whole
+/// `[strategy.params]` table), into the [`Tuning`] its
+/// [`Strategy::retune`] reads.
+pub type Tuner = fn(&toml::Table, &Instruments) -> Result<Tuning, String>;
+
+/// Why a strategy could not be built, or retuned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StrategyError {
     /// No strategy has this name.
@@ -28,6 +34,12 @@ pub enum StrategyError {
         name: String,
         /// What is wrong, naming the key.
         message: String,
+    },
+    /// Its parameters are fixed at start: it was registered without a
+    /// tuner.
+    Fixed {
+        /// The strategy.
+        name: String,
     },
 }
 
@@ -46,6 +58,11 @@ impl fmt::Display for StrategyError {
             StrategyError::Params { name, message } => {
                 write!(f, "strategy `{name}`: {message}")
             }
+            StrategyError::Fixed { name } => write!(
+                f,
+                "strategy `{name}` takes no parameter changes while it runs; change them in \
+                 the config and restart"
+            ),
         }
     }
 }
@@ -55,7 +72,14 @@ impl std::error::Error for StrategyError {}
 /// The strategies that can be named in config.
 #[derive(Debug, Clone)]
 pub struct Registry {
-    entries: Vec<(&'static str, Factory)>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    name: &'static str,
+    factory: Factory,
+    tuner: Option<Tuner>,
 }
 
 impl Registry {
@@ -65,20 +89,49 @@ impl Registry {
         let mut registry = Registry {
             entries: Vec::new(),
         };
-        registry.register("ewma-crossover", EwmaCrossover::factory);
-        registry.register("market-maker", MarketMaker::factory);
+        registry.register_tunable(
+            "ewma-crossover",
+            EwmaCrossover::factory,
+            EwmaCrossover::tuner,
+        );
+        registry.register_tunable("market-maker", MarketMaker::factory, MarketMaker::tuner);
         registry
     }
 
-    /// Adds (or replaces) the strategy called `name`.
+    /// Adds (or replaces) the strategy called `name`, its parameters fixed
+    /// at start.
     pub fn register(&mut self, name: &'static str, factory: Factory) {
-        self.entries.retain(|(n, _)| *n != name);
-        self.entries.push((name, factory));
+        self.add(name, factory, None);
+    }
+
+    /// Adds (or replaces) the strategy called `name`, whose parameters
+    /// `tuner` checks while it runs (see [`Strategy::retune`]).
+    pub fn register_tunable(&mut self, name: &'static str, factory: Factory, tuner: Tuner) {
+        self.add(name, factory, Some(tuner));
+    }
+
+    fn add(&mut self, name: &'static str, factory: Factory, tuner: Option<Tuner>) {
+        self.entries.retain(|e| e.name != name);
+        self.entries.push(Entry {
+            name,
+            factory,
+            tuner,
+        });
     }
 
     /// The names there are, in registration order.
     pub fn names(&self) -> Vec<&'static str> {
-        self.entries.iter().map(|(n, _)| *n).collect()
+        self.entries.iter().map(|e| e.name).collect()
+    }
+
+    fn entry(&self, name: &str) -> Result<&Entry, StrategyError> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| StrategyError::Unknown {
+                name: name.to_owned(),
+                known: self.names(),
+            })
     }
 
     /// Builds the strategy called `name` from `params`.
@@ -93,16 +146,29 @@ impl Registry {
         params: &toml::Table,
         instruments: &Instruments,
     ) -> Result<Box<dyn Strategy>, StrategyError> {
-        let factory = self
-            .entries
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| *f)
-            .ok_or_else(|| StrategyError::Unknown {
-                name: name.to_owned(),
-                known: self.names(),
-            })?;
-        factory(params, instruments).map_err(|message| StrategyError::Params {
+        (self.entry(name)?.factory)(params, instruments).map_err(|message| StrategyError::Params {
+            name: name.to_owned(),
+            message,
+        })
+    }
+
+    /// Checks `params` (a whole table) as new parameters for the running
+    /// strategy called `name`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::build`], and [`StrategyError::Fixed`] for a strategy
+    /// registered without a tuner.
+    pub fn tune(
+        &self,
+        name: &str,
+        params: &toml::Table,
+        instruments: &Instruments,
+    ) -> Result<Tuning, StrategyError> {
+        let tuner = self.entry(name)?.tuner.ok_or(StrategyError::Fixed {
+            name: name.to_owned(),
+        })?;
+        tuner(params, instruments).map_err(|message| StrategyError::Params {
             name: name.to_owned(),
             message,
         })
@@ -184,6 +250,41 @@ mod tests {
             missing.contains("missing field `max_position`"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn tuning_checks_parameters_as_at_start_and_only_for_tunable_strategies() {
+        let mut registry = Registry::with_builtins();
+        let ewma = "fast_shift = 2\nslow_shift = 5\nqty = 1\nmax_position = 5\n";
+        let tuning = registry
+            .tune("ewma-crossover", &table(ewma), &instruments())
+            .unwrap();
+        assert_eq!(
+            tuning.get::<super::super::EwmaParams>().unwrap().slow_shift,
+            5
+        );
+        let contradicting = "fast_shift = 5\nslow_shift = 5\nqty = 1\nmax_position = 5\n";
+        let err = registry
+            .tune("ewma-crossover", &table(contradicting), &instruments())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("`slow_shift` must be more"),
+            "{err}"
+        );
+        registry.register("fixed", EwmaCrossover::factory);
+        let err = registry
+            .tune("fixed", &table(ewma), &instruments())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            StrategyError::Fixed {
+                name: "fixed".into()
+            }
+        );
+        assert!(matches!(
+            registry.tune("nope", &table(ewma), &instruments()),
+            Err(StrategyError::Unknown { .. })
+        ));
     }
 
     #[test]

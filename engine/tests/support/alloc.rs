@@ -1,19 +1,20 @@
-//! A global allocator that counts, per thread, the allocations made while
-//! that thread has counting switched on: the tool of the "allocates
-//! nothing" proofs. A test file installs it with
+//! A global allocator that counts, per thread, the allocator calls
+//! (allocations, reallocations and frees) made while that thread has
+//! counting switched on: the tool of the "allocates nothing" proofs, which
+//! so also prove that nothing is freed. A test file installs it with
 //! `#[global_allocator] static GLOBAL: Counting = Counting;`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-/// Counts allocations made on threads that have switched counting on.
+/// Counts allocator calls made on threads that have switched counting on.
 pub struct Counting;
 
 thread_local! {
     /// Whether this thread's allocations count; `const`-initialised, so
     /// touching it never allocates.
     static COUNTING: Cell<bool> = const { Cell::new(false) };
-    /// This thread's allocations while counting.
+    /// This thread's allocator calls while counting.
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
@@ -22,7 +23,7 @@ pub fn counting(on: bool) {
     COUNTING.with(|flag| flag.set(on));
 }
 
-/// This thread's allocations counted so far.
+/// This thread's allocator calls counted so far.
 pub fn allocations() -> usize {
     ALLOCATIONS.with(Cell::get)
 }
@@ -43,6 +44,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count_one();
         // SAFETY: the caller's contract is passed on unchanged.
         unsafe { System.dealloc(ptr, layout) }
     }

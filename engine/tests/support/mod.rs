@@ -9,13 +9,13 @@ pub mod alloc;
 use std::sync::Arc;
 
 use redline_engine::audit::AuditRecord;
-use redline_engine::command::Command;
+use redline_engine::command::{command_ring, CommandSender};
 use redline_engine::domain::{InstrumentSpec, Instruments};
 use redline_engine::feed::{Feed, SyntheticConfig, SyntheticFeed};
-use redline_engine::path::{command_ring, PathCounters, PathParts, RingSizes, TimeSource};
+use redline_engine::path::{PathCounters, PathParts, RingSizes, TimeSource};
 use redline_engine::ring;
 use redline_engine::risk::{RiskGate, RiskLimits};
-use redline_engine::strategy::{Registry, Strategy};
+use redline_engine::strategy::{Registry, Strategy, Tuning};
 use redline_engine::venue::{SimVenue, SimVenueConfig};
 
 /// The clock rate the tests pretend: one tick per nanosecond.
@@ -62,12 +62,29 @@ pub fn venue_config(seed: u64) -> SimVenueConfig {
 }
 
 pub fn market_maker(instruments: &Instruments) -> Box<dyn Strategy> {
-    let params: toml::Table = toml::from_str(
-        "half_spread_ticks = 1\nqty = 1\nskew_ticks_per_lot = 1\nmax_position = 5\nrequote_ticks = 2",
-    )
-    .unwrap();
     Registry::with_builtins()
-        .build("market-maker", &params, instruments)
+        .build("market-maker", &market_maker_params(1), instruments)
+        .unwrap()
+}
+
+/// The market maker's parameters, quoting `half_spread_ticks` from the mid.
+pub fn market_maker_params(half_spread_ticks: i64) -> toml::Table {
+    toml::from_str(&format!(
+        "half_spread_ticks = {half_spread_ticks}\nqty = 1\nskew_ticks_per_lot = 1\n\
+         max_position = 5\nrequote_ticks = 2"
+    ))
+    .unwrap()
+}
+
+/// New parameters for the running market maker, as the control side makes
+/// them.
+pub fn market_maker_tuning(half_spread_ticks: i64) -> Tuning {
+    Registry::with_builtins()
+        .tune(
+            "market-maker",
+            &market_maker_params(half_spread_ticks),
+            &instruments(),
+        )
         .unwrap()
 }
 
@@ -110,7 +127,7 @@ pub fn commanded(
     rate: u64,
     time: TimeSource,
     now: u64,
-) -> (PathParts, Arc<PathCounters>, ring::Producer<Command>) {
+) -> (PathParts, Arc<PathCounters>, CommandSender) {
     let instruments = instruments();
     let counters = Arc::new(PathCounters::new(
         instruments.len(),
