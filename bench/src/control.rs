@@ -3,7 +3,10 @@
 //! same config for the same time: once quiet, once with load threads
 //! requesting `/metrics` and `/health` back to back over keep-alive
 //! connections as fast as the listener answers; and compares the
-//! quote-to-order percentiles each run's summary prints.
+//! quote-to-order percentiles each run's summary prints. The load threads
+//! run on the cores the engine keeps its own control side on (the ones no
+//! stage is pinned to), as a load generator on other cores would; with
+//! `anywhere` they go where the scheduler puts them.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -29,8 +32,15 @@ pub struct Figures {
 }
 
 /// Runs the engine at `redline` on `config` for `seconds`, with `load`
-/// threads hammering its listener (0: quiet).
-pub fn run(redline: &Path, config: &Path, seconds: u64, load: usize) -> anyhow::Result<Figures> {
+/// threads hammering its listener (0: quiet), on the engine's control
+/// cores unless `anywhere`.
+pub fn run(
+    redline: &Path,
+    config: &Path,
+    seconds: u64,
+    load: usize,
+    anywhere: bool,
+) -> anyhow::Result<Figures> {
     let mut child = Command::new(redline)
         .args(["run", "--config"])
         .arg(config)
@@ -39,11 +49,19 @@ pub fn run(redline: &Path, config: &Path, seconds: u64, load: usize) -> anyhow::
         .spawn()
         .with_context(|| format!("cannot start {}", redline.display()))?;
     let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let mut control_cores = Vec::new();
     let addr = loop {
         let Some(line) = lines.next() else {
             bail!("the engine exited before its control plane started");
         };
         let line = line?;
+        if line.contains("msg=\"control side confined") {
+            control_cores = field(&line, "cores")
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|c| c.parse().ok())
+                .collect();
+        }
         if line.contains("msg=\"control plane on\"") {
             break field(&line, "addr")
                 .context("no addr in the control plane's line")?
@@ -55,7 +73,14 @@ pub fn run(redline: &Path, config: &Path, seconds: u64, load: usize) -> anyhow::
     let threads: Vec<_> = (0..load)
         .map(|i| {
             let (addr, stop, answered) = (addr.clone(), stop.clone(), answered.clone());
-            std::thread::spawn(move || hammer(&addr, i, &stop, &answered))
+            let core = (!anywhere && !control_cores.is_empty())
+                .then(|| control_cores[i % control_cores.len()]);
+            std::thread::spawn(move || {
+                if let Some(id) = core {
+                    core_affinity::set_for_current(core_affinity::CoreId { id });
+                }
+                hammer(&addr, i, &stop, &answered)
+            })
         })
         .collect();
     let started = Instant::now();

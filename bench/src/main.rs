@@ -64,6 +64,10 @@ struct ControlArgs {
     /// free port).
     #[arg(long)]
     config: Option<std::path::PathBuf>,
+    /// Let the load threads run on any core, the pinned stages' included
+    /// (default: only on the cores the engine keeps its control side on).
+    #[arg(long)]
+    load_anywhere: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,11 +151,24 @@ fn control(args: &ControlArgs) -> anyhow::Result<()> {
     println!("redline-bench control: {}", machine());
     println!(
         "redline run for {} s quiet, then {} s with {} connection(s) requesting /metrics and \
-         /health back to back; quote-to-order from each run's summary",
-        args.seconds, args.seconds, args.connections
+         /health back to back ({}); quote-to-order from each run's summary",
+        args.seconds,
+        args.seconds,
+        args.connections,
+        if args.load_anywhere {
+            "load threads on any core"
+        } else {
+            "load threads on the engine's control cores"
+        }
     );
-    let quiet = control::run(&redline, &config, args.seconds, 0)?;
-    let loaded = control::run(&redline, &config, args.seconds, args.connections)?;
+    let quiet = control::run(&redline, &config, args.seconds, 0, args.load_anywhere)?;
+    let loaded = control::run(
+        &redline,
+        &config,
+        args.seconds,
+        args.connections,
+        args.load_anywhere,
+    )?;
     let _ = std::fs::remove_file(&default);
     println!(
         "\n{:<10} {:>10} {:>10} {:>10} {:>14}",

@@ -57,6 +57,9 @@ pub struct Config {
 pub struct ControlConfig {
     /// Whether to serve at all.
     pub enabled: bool,
+    /// Whether the control side's threads keep off the pinned stages'
+    /// cores.
+    pub confine: bool,
     /// Address and port (port 0: any free one).
     pub listen: String,
     /// How long a stage's heartbeat may stand still before liveness fails.

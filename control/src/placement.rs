@@ -1,11 +1,12 @@
-//! Placement: which stage threads a topology runs, and on which cores.
+//! Placement: which stage threads a topology runs, and on which cores; and
+//! keeping the control side off the cores the stages are pinned to.
 //!
 //! A stage with a `core` in config gets that core. The others take the
 //! highest-numbered cores not already taken, one each, never core 0 (left to
 //! the OS, interrupts and the control plane); a stage left without a core
 //! runs unpinned.
 
-use redline_engine::stage::{StageSpec, Topology};
+use redline_engine::stage::{PinOutcome, StageSpec, StageStatus, Topology};
 
 use crate::config::{Config, StageConfig};
 
@@ -45,6 +46,54 @@ pub fn plan(config: &Config, cores: &[usize]) -> Plan {
         })
         .collect();
     Plan { topology, stages }
+}
+
+/// The cores of `cores` that no stage of `stages` is pinned to.
+pub fn spare_cores(stages: &[StageStatus], cores: &[usize]) -> Vec<usize> {
+    let pinned: Vec<usize> = stages
+        .iter()
+        .filter_map(|s| match s.pinning {
+            PinOutcome::Pinned(core) => Some(core),
+            _ => None,
+        })
+        .collect();
+    cores
+        .iter()
+        .copied()
+        .filter(|core| !pinned.contains(core))
+        .collect()
+}
+
+/// Confines the calling thread, and every thread it starts from now on
+/// (they inherit its affinity), to `cores`, so that the control side (the
+/// listener, the side thread) is never scheduled onto a pinned stage's
+/// core and preempts it there.
+///
+/// # Errors
+///
+/// When `cores` is empty or the OS refuses; the thread is unchanged.
+pub fn confine_current_thread(cores: &[usize]) -> Result<(), String> {
+    if cores.is_empty() {
+        return Err("every core holds a pinned stage".into());
+    }
+    // SAFETY: cpu_set_t is a plain bit array, for which all zeroes is the
+    // empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &core in cores {
+        if core >= libc::CPU_SETSIZE as usize {
+            return Err(format!("core {core} is beyond the CPU set's size"));
+        }
+        // SAFETY: `core` is below CPU_SETSIZE, so the bit is inside `set`.
+        unsafe { libc::CPU_SET(core, &mut set) };
+    }
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is the
+    // calling thread.
+    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().to_string())
+    }
 }
 
 #[cfg(test)]
@@ -97,5 +146,26 @@ mod tests {
             cores_of(&plan),
             [("feed", Some(1)), ("decide", None), ("gateway", None)]
         );
+    }
+
+    #[test]
+    fn a_confined_thread_and_its_children_run_only_on_the_spare_cores() {
+        let cores = redline_engine::stage::available_cores();
+        let confined = std::thread::spawn(move || {
+            let spare = &cores[..1];
+            confine_current_thread(spare).unwrap();
+            let child = std::thread::spawn(|| core_affinity::get_core_ids().unwrap());
+            let mine: Vec<usize> = core_affinity::get_core_ids()
+                .unwrap()
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            let its: Vec<usize> = child.join().unwrap().iter().map(|c| c.id).collect();
+            (spare.to_vec(), mine, its)
+        });
+        let (spare, mine, its) = confined.join().unwrap();
+        assert_eq!(mine, spare);
+        assert_eq!(its, spare, "threads it starts inherit it");
+        assert!(confine_current_thread(&[]).is_err());
     }
 }

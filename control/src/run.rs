@@ -144,6 +144,9 @@ pub fn run(
             vec![ring]
         }
     };
+    if config.control.confine {
+        confine_control_side(&log, &runtime, &cores);
+    }
     let desk = Desk::new(
         Arc::clone(&commander),
         Registry::with_builtins(),
@@ -286,6 +289,27 @@ fn run_drain(
          decide stage last published; check them at the venue",
         grace.as_millis()
     )
+}
+
+/// Keeps this thread, and the control-side threads it starts from now on,
+/// off the cores the stages are pinned to.
+fn confine_control_side(log: &Log, runtime: &Runtime, cores: &[usize]) {
+    let spare = placement::spare_cores(runtime.stages(), cores);
+    let list = spare
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    match placement::confine_current_thread(&spare) {
+        Ok(()) => log
+            .info("control side confined to the cores no stage is pinned to")
+            .field("cores", list)
+            .emit(),
+        Err(why) => log
+            .warn("control side not confined; it may preempt a pinned stage")
+            .field("why", why)
+            .emit(),
+    }
 }
 
 /// The control plane's listener, bound now so that a port in use fails

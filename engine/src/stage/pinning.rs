@@ -58,15 +58,22 @@ impl fmt::Display for PinOutcome {
     }
 }
 
-/// The ids of the cores this process may run on.
+/// The ids of the cores this process may run on, as the first call found
+/// them: a thread that later confines itself to fewer (the control side
+/// does) still sees, and may pin stages to, all of them.
 pub fn available_cores() -> Vec<usize> {
-    let mut ids: Vec<usize> = core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|core| core.id)
-        .collect();
-    ids.sort_unstable();
-    ids
+    static CORES: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+    CORES
+        .get_or_init(|| {
+            let mut ids: Vec<usize> = core_affinity::get_core_ids()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|core| core.id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        })
+        .clone()
 }
 
 /// Pins the calling thread to `core`, if one is given.
