@@ -41,9 +41,12 @@ pub fn run(
     load: usize,
     anywhere: bool,
 ) -> anyhow::Result<Figures> {
+    // A journal of its own, gone with the run.
+    let journal = tempfile::tempdir().context("a journal directory")?;
     let mut child = Command::new(redline)
         .args(["run", "--config"])
         .arg(config)
+        .env("REDLINE_JOURNAL_DIR", journal.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -18,6 +18,7 @@ use redline_engine::strategy::{Registry, Strategy, StrategyError};
 use redline_engine::venue::SimVenueConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::journal::{Fsync, JournalSettings};
 use crate::log::LogConfig;
 
 /// The embedded default configuration.
@@ -49,6 +50,38 @@ pub struct Config {
     pub control: ControlConfig,
     /// What is logged, and how.
     pub log: LogConfig,
+    /// Where the audit trail is kept.
+    pub persistence: PersistenceConfig,
+}
+
+/// The environment variable that overrides `persistence.journal_dir`.
+pub const JOURNAL_DIR_ENV: &str = "REDLINE_JOURNAL_DIR";
+
+/// `[persistence]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersistenceConfig {
+    /// The journal's directory (relative to the working directory);
+    /// `REDLINE_JOURNAL_DIR` overrides it.
+    pub journal_dir: PathBuf,
+    /// A segment file is closed and a new one begun past this size.
+    pub segment_bytes: u64,
+    /// When written entries are forced to the disk.
+    pub fsync: Fsync,
+    /// The interval of `fsync = "interval"`.
+    pub fsync_interval_ms: u64,
+}
+
+impl PersistenceConfig {
+    /// The journal's settings.
+    pub fn journal(&self) -> JournalSettings {
+        JournalSettings {
+            dir: self.journal_dir.clone(),
+            segment_bytes: self.segment_bytes,
+            fsync: self.fsync,
+            fsync_interval: std::time::Duration::from_millis(self.fsync_interval_ms),
+        }
+    }
 }
 
 /// `[control]`: the admin listener.
@@ -241,14 +274,17 @@ impl Config {
         let overlay: toml::Table = toml::from_str(overlay)
             .map_err(|err| one(String::new(), format!("not valid TOML: {err}")))?;
         merge(&mut merged, overlay);
-        let config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|err| {
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(merged))
+            .map_err(|err| {
                 // toml repeats the key as a trailing "in `key`" line; the
                 // path already says it.
                 let message = err.inner().to_string();
                 let first_line = message.lines().next().unwrap_or_default().to_owned();
                 one(err.path().to_string(), first_line)
             })?;
+        if let Some(dir) = std::env::var_os(JOURNAL_DIR_ENV).filter(|d| !d.is_empty()) {
+            config.persistence.journal_dir = dir.into();
+        }
         config.validate(&available_cores())?;
         Ok(config)
     }
@@ -396,6 +432,28 @@ impl Config {
                     message: format!("must be {} to {}, got {value}", range.start(), range.end()),
                 });
             }
+        }
+        let persistence = &self.persistence;
+        if persistence.journal_dir.as_os_str().is_empty() {
+            errors.push(ConfigError {
+                key: "persistence.journal_dir".into(),
+                message: format!("must name a directory (or set {JOURNAL_DIR_ENV})"),
+            });
+        }
+        if !(65_536..=1 << 40).contains(&persistence.segment_bytes) {
+            errors.push(ConfigError {
+                key: "persistence.segment_bytes".into(),
+                message: format!(
+                    "must be 65536 to 1099511627776, got {}",
+                    persistence.segment_bytes
+                ),
+            });
+        }
+        if !(1..=60_000).contains(&persistence.fsync_interval_ms) {
+            errors.push(ConfigError {
+                key: "persistence.fsync_interval_ms".into(),
+                message: format!("must be 1 to 60000, got {}", persistence.fsync_interval_ms),
+            });
         }
         if !(100..=300_000).contains(&self.control.drain_grace_ms) {
             errors.push(ConfigError {

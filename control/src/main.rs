@@ -7,6 +7,7 @@ mod commander;
 mod config;
 mod freeze;
 mod http;
+mod journal;
 mod log;
 mod placement;
 mod reload;
@@ -17,6 +18,8 @@ mod timestamp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use std::io::Write as _;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -55,6 +58,26 @@ enum Command {
     },
     /// Print the embedded default config.
     DefaultConfig,
+    /// Read a journal directory (the engine's, or a copy of it).
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JournalCommand {
+    /// Summarise it: segments, entries by kind, first and last entry and
+    /// time, and whether the tail is whole.
+    Inspect {
+        /// The journal directory (persistence.journal_dir).
+        dir: PathBuf,
+    },
+    /// Print every entry as a JSON object, one a line.
+    Dump {
+        /// The journal directory (persistence.journal_dir).
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,6 +92,19 @@ fn main() -> ExitCode {
         Command::DefaultConfig => {
             print!("{}", config::DEFAULT_TOML);
             Ok(())
+        }
+        Command::Journal {
+            command: JournalCommand::Inspect { dir },
+        } => journal::inspect(&dir).map(|summary| print!("{summary}")),
+        Command::Journal {
+            command: JournalCommand::Dump { dir },
+        } => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            journal::dump(&dir, &mut out).and_then(|_| match out.flush() {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            })
         }
     };
     match result {

@@ -26,10 +26,11 @@ use crate::commander::{Commander, InForce};
 use crate::config::Config;
 use crate::freeze;
 use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, View};
+use crate::journal::Journal;
 use crate::log::{Event, Level, Log};
 use crate::placement;
 use crate::reload::Reloader;
-use crate::side::{SideThread, Tally};
+use crate::side::{SideParts, SideThread, Tally};
 use crate::systemd::Notifier;
 
 /// Runs until a drain (SIGINT, SIGTERM, `POST /admin/drain`) or the end of
@@ -60,6 +61,7 @@ pub fn run(
     let reload = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(SIGHUP, reload.clone())
         .context("cannot install signal handlers")?;
+    let journal = open_journal(&log, config)?;
     let instruments = config.instruments();
     let ticks_per_second = 1e9 / clock::ns_per_tick();
     let time = config.clock.source;
@@ -156,14 +158,15 @@ pub fn run(
         Arc::clone(&drain),
     );
     let plane = control_plane(&log, config, &runtime, &counters, &instruments, desk)?;
-    let side = SideThread::start(
-        audit_rings,
-        instruments.len(),
-        clock::ns_per_tick(),
+    let parts = SideParts {
+        rings: audit_rings,
+        journal,
         plane,
+        commander: Arc::clone(&commander),
+        log: log.clone(),
         sink,
-        Arc::clone(&commander),
-    )?;
+    };
+    let side = SideThread::start(parts, instruments.len(), clock::ns_per_tick())?;
     for stage in runtime.stages() {
         let (level, msg) = match stage.pinning {
             PinOutcome::Failed { .. } => (Level::Warn, "stage unpinned"),
@@ -310,6 +313,34 @@ fn confine_control_side(log: &Log, runtime: &Runtime, cores: &[usize]) {
             .field("why", why)
             .emit(),
     }
+}
+
+/// Opens the journal, cutting off a torn tail, and says what it holds.
+///
+/// # Errors
+///
+/// A journal that is corrupt, in use by another engine, or cannot be
+/// made.
+fn open_journal(log: &Log, config: &Config) -> anyhow::Result<Journal> {
+    let settings = config.persistence.journal();
+    let dir = settings.dir.display().to_string();
+    let (journal, recovered) = Journal::open(settings, |_, _| {})?;
+    let scan = &recovered.scan;
+    if let Some(torn) = &scan.torn {
+        log.warn("journal: torn tail cut off (a crash in the middle of a write)")
+            .field("segment", torn.segment.display().to_string())
+            .field("offset", torn.offset)
+            .field("bytes", torn.bytes)
+            .field("found", &torn.why)
+            .emit();
+    }
+    log.info("journal opened")
+        .field("dir", dir)
+        .field("segments", scan.segments.len())
+        .field("entries", scan.entries())
+        .field("next_entry", scan.next_seq)
+        .emit();
+    Ok(journal)
 }
 
 /// The control plane's listener, bound now so that a port in use fails

@@ -1,16 +1,20 @@
-//! The side thread: drains the hot path's audit rings and folds each record
-//! into the run's totals and the current interval's figures, which the
-//! status line, the final summary and the control plane read; between
-//! drains it serves the control plane's listener. It is never pinned to a
-//! hot-path core, and the hot path never waits on it except for room in a
-//! full audit ring. It also writes the log: every control-side thread's
-//! events queue to it.
+//! The side thread: drains the hot path's audit rings, appends each record
+//! to the journal and, once the journal has it, folds it into the run's
+//! totals and the current interval's figures, which the status line, the
+//! final summary and the control plane read; between drains it serves the
+//! control plane's listener. It is never on a pinned stage's core, and the
+//! hot path never waits on it except for room in a full audit ring. It
+//! also writes the log: every control-side thread's events queue to it.
+//!
+//! A journal write that fails stops the draining: the records taken stay
+//! held until the journal takes them, and the rings fill, so the hot path
+//! stops trading rather than trade without a record.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use parking_lot::Mutex;
@@ -20,13 +24,23 @@ use redline_engine::ring;
 
 use crate::commander::Commander;
 use crate::http::ControlPlane;
-use crate::log::LogSink;
+use crate::journal::{Journal, JournalStats};
+use crate::log::{Log, LogSink};
+use crate::timestamp::unix_ns;
 
 /// Records taken from one ring before the lock is let go.
 const BATCH: usize = 4096;
 
 /// How many of the latest commands' outcomes are kept.
 const OUTCOMES: usize = 1024;
+
+/// Batches taken from one ring per turn at most, so that a writer faster
+/// than the journal cannot keep the thread from its log and listener (the
+/// ring fills instead, and the hot path waits for room).
+const BATCHES_PER_TURN: usize = 4;
+
+/// How often a failed journal write is tried again.
+const RETRY: Duration = Duration::from_millis(50);
 
 /// What the audit stream has added up to.
 #[derive(Debug)]
@@ -40,6 +54,8 @@ pub struct Tally {
     pub digest: Digest,
     /// How the latest operator commands ended, oldest first.
     outcomes: VecDeque<(u64, Outcome)>,
+    /// The journal's counts, as of its last write.
+    pub journal: JournalStats,
 }
 
 impl Tally {
@@ -65,6 +81,23 @@ impl Tally {
     }
 }
 
+/// What the side thread works with.
+pub struct SideParts {
+    /// The audit rings, by writer: the fused path's one, or the pipeline's
+    /// decide and gateway rings.
+    pub rings: Vec<ring::Consumer<AuditRecord>>,
+    /// Where every record goes first.
+    pub journal: Journal,
+    /// The listener, when there is one.
+    pub plane: Option<ControlPlane>,
+    /// Settles changes as their commands end.
+    pub commander: Arc<Mutex<Commander>>,
+    /// What it logs.
+    pub log: Log,
+    /// What it writes of everyone's log.
+    pub sink: LogSink,
+}
+
 /// The running side thread.
 pub struct SideThread {
     tally: Arc<Mutex<Tally>>,
@@ -73,23 +106,15 @@ pub struct SideThread {
 }
 
 impl SideThread {
-    /// Starts draining `rings` (the fused path's one, or the pipeline's
-    /// decide and gateway rings) for `instruments` instruments, and serving
-    /// `plane` when there is one, writing what `log` queues, and settling
-    /// `commander`'s changes as their commands end.
-    pub fn start(
-        rings: Vec<ring::Consumer<AuditRecord>>,
-        instruments: usize,
-        ns_per_tick: f64,
-        plane: Option<ControlPlane>,
-        log: LogSink,
-        commander: Arc<Mutex<Commander>>,
-    ) -> anyhow::Result<SideThread> {
+    /// Starts the thread on `parts`, for `instruments` instruments on a
+    /// clock of `ns_per_tick`.
+    pub fn start(parts: SideParts, instruments: usize, ns_per_tick: f64) -> anyhow::Result<Self> {
         let tally = Arc::new(Mutex::new(Tally {
             total: AuditStats::new(instruments, ns_per_tick),
             recent: AuditStats::new(instruments, ns_per_tick),
             digest: Digest::default(),
             outcomes: VecDeque::with_capacity(OUTCOMES),
+            journal: parts.journal.stats().clone(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let handle = std::thread::Builder::new()
@@ -97,7 +122,7 @@ impl SideThread {
             .spawn({
                 let tally = Arc::clone(&tally);
                 let stop = Arc::clone(&stop);
-                move || drain_until_stopped(rings, &tally, &stop, plane, log, &commander)
+                move || Side::new(parts).run(&tally, &stop)
             })
             .context("cannot start the side thread")?;
         Ok(SideThread {
@@ -112,9 +137,9 @@ impl SideThread {
         &self.tally
     }
 
-    /// Takes what is left in the rings (the stages must have stopped), ends
-    /// the thread and returns the final figures, and the log's sink for
-    /// whoever writes from now on.
+    /// Takes what is left in the rings (the stages must have stopped),
+    /// journals and syncs it, ends the thread and returns the final
+    /// figures, and the log's sink for whoever writes from now on.
     pub fn finish(self) -> anyhow::Result<(Tally, LogSink)> {
         // Release: the drain that follows sees every record written before.
         self.stop.store(true, Ordering::Release);
@@ -128,49 +153,155 @@ impl SideThread {
     }
 }
 
-fn drain_until_stopped(
-    mut rings: Vec<ring::Consumer<AuditRecord>>,
-    tally: &Mutex<Tally>,
-    stop: &AtomicBool,
-    mut plane: Option<ControlPlane>,
-    mut log: LogSink,
-    commander: &Mutex<Commander>,
-) -> LogSink {
-    loop {
-        // Acquire: pairs with `finish`; once it reads true, one last full
-        // drain takes everything the stopped stages wrote.
-        let stopping = stop.load(Ordering::Acquire);
-        let mut taken = 0;
-        for ring in &mut rings {
-            loop {
-                let mut tally = tally.lock();
-                let mut batch = 0;
-                for record in ring.drain(BATCH) {
-                    tally.absorb(&record);
-                    batch += 1;
+/// The thread's own state.
+struct Side {
+    parts: SideParts,
+    /// Records taken from the rings and framed, that the journal has not
+    /// yet written (after a failed write), in order.
+    held: Vec<AuditRecord>,
+    /// When a failed write was last tried.
+    tried: Instant,
+    /// Whether the journal is failing (said once per outage).
+    failing: bool,
+}
+
+impl Side {
+    fn new(parts: SideParts) -> Side {
+        Side {
+            parts,
+            held: Vec::with_capacity(BATCH),
+            tried: Instant::now(),
+            failing: false,
+        }
+    }
+
+    fn run(mut self, tally: &Mutex<Tally>, stop: &AtomicBool) -> LogSink {
+        loop {
+            // Acquire: pairs with `finish`; once it reads true, one last
+            // full drain takes everything the stopped stages wrote.
+            let stopping = stop.load(Ordering::Acquire);
+            let taken = self.drain(tally, stopping);
+            if let Err(e) = self.parts.journal.sync_if_due() {
+                self.failed(&e);
+            }
+            // Before the listener answers: what is done is in force first.
+            self.parts.commander.lock().settle(&tally.lock());
+            self.parts.sink.write_pending();
+            if stopping {
+                self.stop(tally);
+                return self.parts.sink;
+            }
+            // With nothing drained, wait for a request (or, without a
+            // listener, sleep) rather than spin.
+            let idle = Duration::from_micros(200);
+            let stats = self.parts.journal.stats();
+            match &mut self.parts.plane {
+                Some(plane) => {
+                    plane.serve(tally, stats, if taken == 0 { idle } else { Duration::ZERO });
                 }
-                drop(tally);
+                None if taken == 0 => std::thread::sleep(idle),
+                None => {}
+            }
+        }
+    }
+
+    /// Takes what the rings hold (up to [`BATCHES_PER_TURN`] batches from
+    /// each) into the journal, then the tally; returns how many records. With records held from a failed write, only tries
+    /// that write again (every [`RETRY`], or at once when `stopping`).
+    fn drain(&mut self, tally: &Mutex<Tally>, stopping: bool) -> usize {
+        if !self.held.is_empty() {
+            if !stopping && self.tried.elapsed() < RETRY {
+                return 0;
+            }
+            if !self.commit(tally) {
+                return 0;
+            }
+        }
+        let mut taken = 0;
+        // The last turn takes everything.
+        let batches = if stopping {
+            usize::MAX
+        } else {
+            BATCHES_PER_TURN
+        };
+        for writer in 0..self.parts.rings.len() {
+            for _ in 0..batches {
+                let wall = unix_ns();
+                let Side { parts, held, .. } = self;
+                for record in parts.rings[writer].drain(BATCH) {
+                    parts.journal.append(writer as u8, wall, &record);
+                    held.push(record);
+                }
+                let batch = held.len();
+                if batch == 0 {
+                    break;
+                }
                 taken += batch;
+                if !self.commit(tally) {
+                    return taken;
+                }
                 if batch < BATCH {
                     break;
                 }
             }
         }
-        // Before the listener answers: what is done is in force first.
-        commander.lock().settle(&tally.lock());
-        log.write_pending();
-        if stopping {
-            return log;
+        taken
+    }
+
+    /// Writes what the journal holds; once written, the held records go to
+    /// the tally. Returns whether it wrote.
+    fn commit(&mut self, tally: &Mutex<Tally>) -> bool {
+        self.tried = Instant::now();
+        let written = self.parts.journal.commit();
+        let mut tally = tally.lock();
+        tally.journal.clone_from(self.parts.journal.stats());
+        if let Err(e) = written {
+            drop(tally);
+            self.failed(&e);
+            return false;
         }
-        // With nothing drained, wait for a request (or, without a
-        // listener, sleep) rather than spin.
-        let idle = Duration::from_micros(200);
-        match &mut plane {
-            Some(plane) => {
-                plane.serve(tally, if taken == 0 { idle } else { Duration::ZERO });
+        for record in self.held.drain(..) {
+            tally.absorb(&record);
+        }
+        drop(tally);
+        if self.failing {
+            self.failing = false;
+            self.parts.log.info("journal: writing again").emit();
+        }
+        true
+    }
+
+    fn failed(&mut self, error: &str) {
+        if std::mem::replace(&mut self.failing, true) {
+            return;
+        }
+        self.parts
+            .log
+            .error("journal: cannot write; taking no more records until it can")
+            .field("dir", self.parts.journal.dir().display().to_string())
+            .field("error", error)
+            .field("waiting", self.parts.journal.stats().backlog)
+            .emit();
+    }
+
+    /// The last turn: what the journal could not take is counted in the
+    /// figures all the same, and said.
+    fn stop(&mut self, tally: &Mutex<Tally>) {
+        if self.held.is_empty() {
+            if let Err(e) = self.parts.journal.flush() {
+                self.failed(&e);
             }
-            None if taken == 0 => std::thread::sleep(idle),
-            None => {}
+            return;
+        }
+        let lost = self.held.len();
+        self.parts
+            .log
+            .error("journal: stopping with entries it could not write")
+            .field("entries", lost)
+            .emit();
+        let mut tally = tally.lock();
+        for record in self.held.drain(..) {
+            tally.absorb(&record);
         }
     }
 }

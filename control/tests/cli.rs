@@ -8,23 +8,7 @@ use std::time::Duration;
 
 mod support;
 
-use support::{event, events};
-
-fn redline() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_redline"))
-}
-
-/// A config file of `text`; its control plane listens on a free port, so
-/// that runs in parallel do not fight over the default one.
-fn write_config(text: &str) -> tempfile::NamedTempFile {
-    let file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
-    let mut text = text.to_owned();
-    if !text.contains("[control]") {
-        text += "\n[control]\nlisten = \"127.0.0.1:0\"\n";
-    }
-    std::fs::write(file.path(), text).unwrap();
-    file
-}
+use support::{event, events, redline, replay_setup, run_to_end, write_config};
 
 fn check(text: &str) -> Output {
     let file = write_config(text);
@@ -222,30 +206,6 @@ fn run_starts_every_pipeline_stage_and_stops_cleanly_on_sigint() {
     assert_quotes_flow(&out);
 }
 
-/// A replay file of `n` quotes of ESZ6, 1 ms apart, and a config running it
-/// at `pace` in `topology`.
-fn replay_setup(
-    n: usize,
-    pace: &str,
-    topology: &str,
-) -> (tempfile::NamedTempFile, tempfile::NamedTempFile) {
-    let mut csv = String::from("timestamp_ns,symbol,bid,bid_size,ask,ask_size\n");
-    for i in 0..n {
-        let bid = 6000.0 + 0.25 * (i % 7) as f64;
-        csv += &format!("{},ESZ6,{bid:.2},10,{:.2},12\n", i * 1_000_000, bid + 0.25);
-    }
-    let file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-    std::fs::write(file.path(), csv).unwrap();
-    let config = write_config(&format!(
-        "[topology]\nmode = \"{topology}\"\n\
-         [stages.fused]\nidle = \"backoff\"\n[stages.feed]\nidle = \"backoff\"\n\
-         [stages.decide]\nidle = \"backoff\"\n[stages.gateway]\nidle = \"backoff\"\n\
-         [feed]\nsource = \"replay\"\n[feed.replay]\npath = \"{}\"\npace = \"{pace}\"\n",
-        file.path().display()
-    ));
-    (file, config)
-}
-
 #[test]
 fn a_replay_runs_every_quote_through_and_ends_the_run() {
     for topology in ["fused", "pipeline"] {
@@ -355,23 +315,6 @@ fn a_replay_source_needs_a_path() {
         stderr.contains("`feed.replay.path`: must name the CSV file"),
         "{stderr}"
     );
-}
-
-/// Runs `redline run` on `config` to its end and returns its stdout.
-fn run_to_end(config: &tempfile::NamedTempFile) -> String {
-    let out = redline()
-        .arg("run")
-        .arg("--config")
-        .arg(config.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 #[test]

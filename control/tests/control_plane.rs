@@ -46,6 +46,10 @@ fn health_version_and_ping_answer_as_probes_expect() {
         assert!(c["message"].is_string(), "{component}: {body}");
     }
     assert!(health["components"]["stage.fused"]["pinning"].is_string());
+    let persistence = health["components"]["persistence"]["message"]
+        .as_str()
+        .unwrap();
+    assert!(persistence.starts_with("journal: "), "{persistence}");
     let system = &health["system"];
     assert!(
         system["resident_bytes"].as_u64().unwrap() > 1 << 20,
@@ -111,6 +115,13 @@ fn metrics_pass_promtool_and_move_with_the_path() {
         "redline_process_threads",
         "redline_process_open_fds",
         "redline_process_start_time_seconds",
+        "redline_journal_entries_total",
+        "redline_journal_bytes_total",
+        "redline_journal_fsyncs_total",
+        "redline_journal_write_errors_total 0",
+        "redline_journal_backlog_entries",
+        "redline_journal_segments 1",
+        "redline_journal_next_sequence",
     ] {
         assert!(first.contains(family), "{family} in:\n{first}");
     }
@@ -118,6 +129,8 @@ fn metrics_pass_promtool_and_move_with_the_path() {
     let (_, second) = engine.get("/metrics");
     let moved = |name| sample(&second, name) > sample(&first, name);
     assert!(moved("redline_quotes_total"), "quotes flow");
+    assert!(moved("redline_journal_entries_total"), "the journal grows");
+    assert!(moved("redline_journal_fsyncs_total"), "and is synced");
     assert!(
         moved("redline_quote_to_send_seconds_count"),
         "latency recorded"
@@ -214,10 +227,12 @@ fn a_listener_address_in_use_stops_the_start_with_the_key() {
         format!("[control]\nlisten = \"{addr}\"\n[stages.fused]\nidle = \"backoff\"\n"),
     )
     .unwrap();
+    let journal = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_redline"))
         .arg("run")
         .arg("--config")
         .arg(config.path())
+        .env("REDLINE_JOURNAL_DIR", journal.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -39,7 +39,9 @@ pub enum Action {
 }
 
 /// An action without its data, as the audit stream records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 pub enum ActionKind {
     /// [`Action::Halt`].
     Halt,
@@ -109,7 +111,9 @@ pub struct Command {
 }
 
 /// How a command ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 pub enum Outcome {
     /// It did what it asked.
     Done,

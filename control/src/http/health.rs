@@ -10,6 +10,7 @@ use redline_engine::risk::TradingState;
 use redline_engine::stage::{PinOutcome, StageStatus};
 
 use super::process::CpuSampler;
+use crate::journal::JournalStats;
 
 /// A component's or the engine's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -153,6 +154,7 @@ impl Assessment {
     /// the engine is draining (on its way to stop).
     pub fn new(
         watch: &Watch,
+        journal: &JournalStats,
         bounds: Bounds,
         state: TradingState,
         draining: bool,
@@ -205,10 +207,26 @@ impl Assessment {
             message: "simulated venue, connected".into(),
             stage: None,
         });
+        let journal_failing = journal.error.as_ref().map(|error| {
+            format!(
+                "journal writes failing ({error}); {} entries waiting; the engine takes no \
+                 more records until they are written",
+                journal.backlog
+            )
+        });
         components.push(Component {
             name: "persistence".into(),
-            status: Status::Healthy,
-            message: "none configured".into(),
+            status: if journal_failing.is_some() {
+                Status::Unhealthy
+            } else {
+                Status::Healthy
+            },
+            message: journal_failing.clone().unwrap_or_else(|| {
+                format!(
+                    "journal: {} entries written, next entry {}",
+                    journal.entries, journal.next_seq
+                )
+            }),
             stage: None,
         });
         components.push(Component {
@@ -235,6 +253,9 @@ impl Assessment {
         }
         if state == TradingState::Halted {
             not_ready.push("trading halted".into());
+        }
+        if let Some(failing) = journal_failing {
+            not_ready.push(format!("persistence: {failing}"));
         }
         Assessment {
             stalled: stalled.iter().map(|(name, _)| (*name).to_owned()).collect(),

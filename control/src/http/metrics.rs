@@ -17,6 +17,7 @@ use super::door::{DoorCounters, CLOSE_REASONS};
 use super::health::Watch;
 use super::process::ProcessStats;
 use super::{Desk, PlaneCounters};
+use crate::journal::JournalStats;
 
 /// Latency bucket bounds, in nanoseconds: 100 ns to 10 ms.
 const BUCKETS_NS: [u64; 16] = [
@@ -44,6 +45,8 @@ pub struct Sources<'a> {
     pub process: ProcessStats,
     /// When the process started, in seconds since the Unix epoch.
     pub start_time: f64,
+    /// The journal's counts.
+    pub journal: &'a JournalStats,
 }
 
 /// Renders the exposition.
@@ -209,6 +212,7 @@ pub fn render(s: &Sources<'_>) -> String {
     ] {
         histogram(&mut out, name, help, latency.histogram());
     }
+    journal(&mut out, s.journal);
     process(&mut out, s);
     out.0
 }
@@ -355,6 +359,32 @@ fn histogram(out: &mut Exposition, name: &str, help: &str, h: &Histogram<u64>) {
     };
     out.sample(&format!("{name}_sum"), &[], sum);
     out.sample(&format!("{name}_count"), &[], h.len());
+}
+
+fn journal(out: &mut Exposition, j: &JournalStats) {
+    out.counter("journal_entries", "Audit records written to the journal.");
+    out.sample("journal_entries_total", &[], j.entries);
+    out.counter("journal_bytes", "Bytes written to the journal.");
+    out.sample("journal_bytes_total", &[], j.bytes);
+    out.counter("journal_fsyncs", "Journal syncs to the disk.");
+    out.sample("journal_fsyncs_total", &[], j.fsyncs);
+    out.counter("journal_write_errors", "Journal writes that failed.");
+    out.sample("journal_write_errors_total", &[], j.write_errors);
+    out.gauge(
+        "journal_backlog_entries",
+        "Audit records taken and not yet written to the journal (a failing disk grows it).",
+    );
+    out.sample("journal_backlog_entries", &[], j.backlog);
+    out.gauge(
+        "journal_segments",
+        "Segment files in the journal directory.",
+    );
+    out.sample("journal_segments", &[], j.segments);
+    out.gauge(
+        "journal_next_sequence",
+        "The journal sequence number the next record takes.",
+    );
+    out.sample("journal_next_sequence", &[], j.next_seq);
 }
 
 fn process(out: &mut Exposition, s: &Sources<'_>) {

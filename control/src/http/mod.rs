@@ -29,6 +29,7 @@ use redline_engine::stage::StageStatus;
 use serde_json::{json, Value};
 use tiny_http::{Header, Method, Request, Response, Server};
 
+use crate::journal::JournalStats;
 use crate::log::Log;
 use crate::side::Tally;
 use crate::timestamp::rfc3339_now;
@@ -77,6 +78,8 @@ pub struct ControlPlane {
     started: Instant,
     start_time: f64,
     log: Log,
+    /// The journal's counts, as the side thread last handed them over.
+    journal: JournalStats,
 }
 
 impl ControlPlane {
@@ -116,6 +119,7 @@ impl ControlPlane {
             started: now,
             start_time,
             log,
+            journal: JournalStats::default(),
         })
     }
 
@@ -127,8 +131,9 @@ impl ControlPlane {
     /// Notes heartbeats, answers the commands that ended, then the
     /// requests waiting, waiting up to `wait` for the first; returns how
     /// many it answered.
-    pub fn serve(&mut self, tally: &Mutex<Tally>, wait: Duration) -> usize {
+    pub fn serve(&mut self, tally: &Mutex<Tally>, journal: &JournalStats, wait: Duration) -> usize {
         self.watch.observe(&self.view.counters, Instant::now());
+        self.journal.clone_from(journal);
         self.settle(tally);
         let mut answered = 0;
         let mut next = if wait.is_zero() {
@@ -207,6 +212,7 @@ impl ControlPlane {
     fn assess(&self) -> Assessment {
         Assessment::new(
             &self.watch,
+            &self.journal,
             self.view.bounds,
             self.view.counters.state(),
             // Relaxed: a flag read for display.
@@ -288,6 +294,7 @@ impl ControlPlane {
             door: &self.door_counters,
             process: ProcessStats::read(),
             start_time: self.start_time,
+            journal: &self.journal,
         });
         drop(tally);
         let mut response = Response::from_string(body);

@@ -22,6 +22,8 @@ pub struct Engine {
     config: tempfile::NamedTempFile,
     /// The config file's text as started.
     config_text: String,
+    /// Its journal directory.
+    pub journal: tempfile::TempDir,
 }
 
 impl Engine {
@@ -35,11 +37,13 @@ impl Engine {
              [control]\nlisten = \"127.0.0.1:0\"\ntoken_env = \"{TOKEN_ENV}\"\n{control}"
         );
         std::fs::write(config.path(), &text).unwrap();
+        let journal = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_redline"));
         command
             .arg("run")
             .arg("--config")
             .arg(config.path())
+            .env("REDLINE_JOURNAL_DIR", journal.path())
             .env_remove(TOKEN_ENV)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -59,6 +63,7 @@ impl Engine {
             base: String::new(),
             config,
             config_text: text,
+            journal,
         };
         engine.wait_for("msg=status ");
         let url = event(&engine.out, "control plane on").get("url").to_owned();
@@ -280,4 +285,80 @@ pub fn event(out: &str, msg: &str) -> Fields {
         .into_iter()
         .next()
         .unwrap_or_else(|| panic!("no {msg:?} event in:\n{out}"))
+}
+
+pub fn redline() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_redline"))
+}
+
+/// A config file of `text` in a directory of its own, with the journal
+/// beside it; its control plane listens on a free port, so that runs in
+/// parallel do not fight over the default one (nor over a journal).
+pub struct TestConfig {
+    dir: tempfile::TempDir,
+}
+
+impl TestConfig {
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("redline.toml")
+    }
+
+    pub fn journal(&self) -> std::path::PathBuf {
+        self.dir.path().join("journal")
+    }
+}
+
+pub fn write_config(text: &str) -> TestConfig {
+    let config = TestConfig {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let mut text = text.to_owned();
+    if !text.contains("[control]") {
+        text += "\n[control]\nlisten = \"127.0.0.1:0\"\n";
+    }
+    if !text.contains("[persistence]") {
+        text += &format!(
+            "\n[persistence]\njournal_dir = \"{}\"\n",
+            config.journal().display()
+        );
+    }
+    std::fs::write(config.path(), text).unwrap();
+    config
+}
+
+/// A replay file of `n` quotes of ESZ6, 1 ms apart, and a config running it
+/// at `pace` in `topology`.
+pub fn replay_setup(n: usize, pace: &str, topology: &str) -> (tempfile::NamedTempFile, TestConfig) {
+    let mut csv = String::from("timestamp_ns,symbol,bid,bid_size,ask,ask_size\n");
+    for i in 0..n {
+        let bid = 6000.0 + 0.25 * (i % 7) as f64;
+        csv += &format!("{},ESZ6,{bid:.2},10,{:.2},12\n", i * 1_000_000, bid + 0.25);
+    }
+    let file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(file.path(), csv).unwrap();
+    let config = write_config(&format!(
+        "[topology]\nmode = \"{topology}\"\n\
+         [stages.fused]\nidle = \"backoff\"\n[stages.feed]\nidle = \"backoff\"\n\
+         [stages.decide]\nidle = \"backoff\"\n[stages.gateway]\nidle = \"backoff\"\n\
+         [feed]\nsource = \"replay\"\n[feed.replay]\npath = \"{}\"\npace = \"{pace}\"\n",
+        file.path().display()
+    ));
+    (file, config)
+}
+
+/// Runs `redline run` on `config` to its end and returns its stdout.
+pub fn run_to_end(config: &TestConfig) -> String {
+    let out = redline()
+        .arg("run")
+        .arg("--config")
+        .arg(config.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }

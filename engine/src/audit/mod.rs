@@ -9,11 +9,13 @@
 //! stream ([`Digest`]) that proves two runs decided the same.
 
 mod digest;
+mod entry;
 mod log;
 mod record;
 mod stats;
 
 pub use digest::Digest;
+pub use entry::{EntryError, JournalEntry};
 pub use log::AuditLog;
 pub use record::{AuditEvent, AuditRecord, Stamps, Trigger};
 pub use stats::{AuditStats, Latency};

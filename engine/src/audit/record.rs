@@ -5,7 +5,18 @@ use crate::domain::{ExecReport, Intent, Reject};
 use crate::risk::TradingState;
 
 /// What kind of event led to a decision.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
 pub enum Trigger {
     /// A quote.
     #[default]
@@ -20,7 +31,9 @@ pub enum Trigger {
 
 /// When an intent passed each point of the path, in `clock::ticks()`.
 /// Points it has not reached yet are 0.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 pub struct Stamps {
     /// What led to it.
     pub trigger: Trigger,
@@ -36,7 +49,7 @@ pub struct Stamps {
 }
 
 /// One thing that happened on the hot path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub enum AuditEvent {
     /// The risk gate passed an intent; it is on its way to the venue.
     Passed {
@@ -103,7 +116,7 @@ pub enum AuditEvent {
 
 /// An event with its place in the stream: each writer numbers its records
 /// 0, 1, 2, ... with no gaps, so a reader can tell that nothing was lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct AuditRecord {
     /// The writer's sequence number.
     pub seq: u64,

@@ -5,7 +5,9 @@ use super::reject::Reject;
 use super::units::{InstrumentId, Price, Qty};
 
 /// Buy or sell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 pub enum Side {
     /// Buy: adds to the position.
     Buy,
@@ -34,7 +36,9 @@ impl Side {
 }
 
 /// How long an order lives at the venue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 pub enum TimeInForce {
     /// Rests on the book until filled or cancelled.
     Limit,
@@ -45,11 +49,26 @@ pub enum TimeInForce {
 
 /// The engine's id of an order, unique within a run; the engine assigns
 /// it, in increasing order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
 pub struct ClientOrderId(pub u64);
 
 /// A new order as a strategy asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 pub struct NewOrder {
     /// Its id.
     pub id: ClientOrderId,
@@ -66,7 +85,9 @@ pub struct NewOrder {
 }
 
 /// What a strategy asks the engine to do; every one passes the risk gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 pub enum Intent {
     /// Send a new order.
     New(NewOrder),
@@ -75,7 +96,9 @@ pub enum Intent {
 }
 
 /// What happened to an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 pub enum ExecKind {
     /// The venue accepted it; `leaves` is open.
     Ack,
@@ -93,7 +116,9 @@ pub enum ExecKind {
 }
 
 /// An execution report: one event in an order's life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 pub struct ExecReport {
     /// The order.
     pub id: ClientOrderId,

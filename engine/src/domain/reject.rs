@@ -6,7 +6,9 @@ use std::fmt;
 
 /// A refusal reason. The discriminants and codes are stable: they are
 /// persisted and exported as metric labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 #[repr(u8)]
 pub enum Reject {
     /// The order is larger than the per-order quantity cap.

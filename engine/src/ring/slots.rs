@@ -206,7 +206,7 @@ mod tests {
         assert_eq!(stride_of(200), 256);
         for size in 1..=LINE {
             let stride = stride_of(size);
-            assert!(stride >= size && LINE % stride == 0, "size {size}");
+            assert!(stride >= size && LINE.is_multiple_of(stride), "size {size}");
         }
     }
 

@@ -1,0 +1,14 @@
+//! The journal: the source of truth for what the engine did. The side
+//! thread appends every audit record to it, as an rkyv entry in a framed,
+//! checksummed, sequence-numbered segment file, before anything else sees
+//! the record; on start the engine reads it back, cuts off a torn tail and
+//! refuses a corrupt one; `redline journal inspect` and `dump` read it for
+//! an operator.
+
+mod frame;
+mod inspect;
+mod scan;
+mod writer;
+
+pub use inspect::{dump, inspect};
+pub use writer::{Fsync, Journal, JournalSettings, JournalStats};
