@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use parking_lot::Mutex;
-use redline_engine::audit::{AuditStats, Latency};
+use redline_engine::audit::{AuditStats, Latency, Restorer};
 use redline_engine::clock;
 use redline_engine::command::{command_ring, Action, Outcome};
 use redline_engine::domain::{Decimal, Instruments, Reject};
@@ -61,7 +61,6 @@ pub fn run(
     let reload = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(SIGHUP, reload.clone())
         .context("cannot install signal handlers")?;
-    let journal = open_journal(&log, config)?;
     let instruments = config.instruments();
     let ticks_per_second = 1e9 / clock::ns_per_tick();
     let time = config.clock.source;
@@ -72,8 +71,9 @@ pub fn run(
     let (feed, replay_len, source) =
         build_feed(config, replay, &instruments, now, ticks_per_second);
     let strategy = config.strategy().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
+    let mut gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
         .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
+    let journal = open_journal(&log, config, &mut gate, &instruments)?;
     let venue = SimVenue::new(&config.venue, &instruments, ticks_per_second);
     log.info("starting")
         .field("version", env!("CARGO_PKG_VERSION"))
@@ -107,12 +107,25 @@ pub fn run(
         limits: config.risk,
         strategy: config.strategy_params(),
     };
-    let commander = Arc::new(Mutex::new(Commander::new(
+    let restored_open = gate.open_orders();
+    let mut commander = Commander::new(
         commander,
         in_force,
         config.risk.max_open_orders,
         log.clone(),
-    )));
+    );
+    if restored_open > 0 {
+        // The simulated venue's book did not outlive the last run: the
+        // orders the journal left open are cancelled (the venue answers
+        // that it does not know them, which ends them) before trading.
+        commander
+            .send(0, Action::CancelAll)
+            .map_err(|_| anyhow::anyhow!("cannot queue the restart's cancel-all"))?;
+        log.info("cancelling the orders the journal left open")
+            .field("orders", restored_open)
+            .emit();
+    }
+    let commander = Arc::new(Mutex::new(commander));
     let parts = PathParts {
         feed,
         strategy,
@@ -315,16 +328,34 @@ fn confine_control_side(log: &Log, runtime: &Runtime, cores: &[usize]) {
     }
 }
 
-/// Opens the journal, cutting off a torn tail, and says what it holds.
+/// Opens the journal, cutting off a torn tail, restores `gate` from it
+/// (positions, cash, open orders, trading state, order ids), and says
+/// what it holds.
 ///
 /// # Errors
 ///
 /// A journal that is corrupt, in use by another engine, or cannot be
-/// made.
-fn open_journal(log: &Log, config: &Config) -> anyhow::Result<Journal> {
+/// made; or one that needs more open orders than `risk.max_open_orders`.
+fn open_journal(
+    log: &Log,
+    config: &Config,
+    gate: &mut RiskGate,
+    instruments: &Instruments,
+) -> anyhow::Result<Journal> {
     let settings = config.persistence.journal();
     let dir = settings.dir.display().to_string();
-    let (journal, recovered) = Journal::open(settings, |_, _| {})?;
+    let mut restorer = Restorer::new(gate);
+    let (journal, recovered) = Journal::open(settings, |_, entry| restorer.apply(entry))?;
+    let restored = restorer.finish();
+    anyhow::ensure!(
+        restored.dropped == 0,
+        "the journal in {dir} had up to {} orders open at once, more than risk.max_open_orders \
+         = {} has room for: its fills would be missing from the positions. Restart with \
+         risk.max_open_orders = {} or more",
+        restored.peak_open,
+        config.risk.max_open_orders,
+        restored.peak_open
+    );
     let scan = &recovered.scan;
     if let Some(torn) = &scan.torn {
         log.warn("journal: torn tail cut off (a crash in the middle of a write)")
@@ -340,6 +371,28 @@ fn open_journal(log: &Log, config: &Config) -> anyhow::Result<Journal> {
         .field("entries", scan.entries())
         .field("next_entry", scan.next_seq)
         .emit();
+    if restored.entries > 0 {
+        let held: Vec<String> = instruments
+            .iter()
+            .zip(gate.positions())
+            .filter(|(_, lots)| lots.0 != 0)
+            .map(|(instrument, lots)| format!("{}:{:+}", instrument.spec.symbol, lots.0))
+            .collect();
+        log.info("state restored from the journal")
+            .field(
+                "positions",
+                if held.is_empty() {
+                    "flat".to_owned()
+                } else {
+                    held.join(",")
+                },
+            )
+            .field("realized_pnl", money(gate.realized_nanos() as i64))
+            .field("open_orders", gate.open_orders())
+            .field("state", gate.state().name())
+            .field("last_order_id", gate.last_id().0)
+            .emit();
+    }
     Ok(journal)
 }
 
@@ -465,7 +518,7 @@ fn status(
         .field("rejects", total.total_rejects())
         .field("rejects_by", rejects(total))
         .field("state", counters.state().name())
-        .field("positions", net_position(total, instruments));
+        .field("positions", net_position(counters, instruments));
     *last = Totals {
         quotes,
         decisions: total.decisions,
@@ -501,7 +554,7 @@ fn summary(
         .field("rejects", total.total_rejects())
         .field("rejects_by", rejects(total))
         .field("state", counters.state().name())
-        .field("positions", net_position(total, instruments));
+        .field("positions", net_position(counters, instruments));
     let mut event = pnl(event, counters);
     // Simulated time does not move while the path works: nothing to show.
     if !simulated {
@@ -537,13 +590,17 @@ fn rejects(stats: &AuditStats) -> String {
     }
 }
 
-/// `flat`, or each non-zero position: `ESZ6:+2,NQZ6:-1`.
-fn net_position(stats: &AuditStats, instruments: &Instruments) -> String {
+/// `flat`, or each non-zero position as the path last published it (a
+/// restart's restored positions included): `ESZ6:+2,NQZ6:-1`.
+fn net_position(counters: &PathCounters, instruments: &Instruments) -> String {
+    let Some(risk) = counters.risk() else {
+        return "unknown".into();
+    };
     let held: Vec<String> = instruments
         .iter()
-        .zip(&stats.positions)
-        .filter(|(_, &lots)| lots != 0)
-        .map(|(instrument, lots)| format!("{}:{lots:+}", instrument.spec.symbol))
+        .zip(&risk.instruments)
+        .filter(|(_, r)| r.position != 0)
+        .map(|(instrument, r)| format!("{}:{:+}", instrument.spec.symbol, r.position))
         .collect();
     if held.is_empty() {
         "flat".into()

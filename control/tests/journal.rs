@@ -197,3 +197,118 @@ fn one_engine_per_journal_directory() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("in use by another redline"), "{stderr}");
 }
+
+/// What a journal's dump says the gate held at its end: each instrument's
+/// position (by id) from the fills, and the orders still open.
+fn implied_state(entries: &[serde_json::Value]) -> (Vec<i64>, usize) {
+    let mut positions = vec![0; 8];
+    let mut open = std::collections::HashSet::new();
+    for e in entries {
+        let kind = e["type"].as_str().unwrap();
+        if kind == "passed" {
+            if let Some(id) = e["intent"]["new"]["id"].as_u64() {
+                open.insert(id);
+            }
+        }
+        if let Some(report) = e.get("report") {
+            let id = report["id"].as_u64().unwrap();
+            let sign = if report["side"] == "buy" { 1 } else { -1 };
+            if kind == "report.fill" || kind == "report.partial_fill" {
+                positions[report["instrument"].as_u64().unwrap() as usize] +=
+                    sign * report["filled"].as_i64().unwrap();
+            }
+            let ends = matches!(kind, "report.fill" | "report.cancelled" | "report.rejected")
+                || (kind == "report.cancel_rejected" && report["reason"] == "UNKNOWN_ORDER");
+            if ends {
+                open.remove(&id);
+            }
+        }
+    }
+    (positions, open.len())
+}
+
+/// The default config's instrument symbols, by id.
+fn symbols() -> Vec<String> {
+    let out = redline().arg("default-config").output().unwrap();
+    let config: toml::Table = toml::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    config["instruments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["symbol"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `ESZ6:+2,NQZ6:-1` (or `flat`) for `positions` by id.
+fn by_symbol(positions: &[i64]) -> String {
+    let held: Vec<String> = symbols()
+        .iter()
+        .zip(positions)
+        .filter(|(_, &p)| p != 0)
+        .map(|(s, p)| format!("{s}:{p:+}"))
+        .collect();
+    if held.is_empty() {
+        "flat".into()
+    } else {
+        held.join(",")
+    }
+}
+
+#[test]
+fn after_kill_9_a_restart_resumes_with_the_state_the_journal_implies() {
+    // A slower feed keeps the journal (and its dump) small.
+    let slow = "[feed.synthetic]\nrate = 5000\n";
+    let mut engine = support::Engine::start(slow, &[]);
+    engine.wait_for("msg=status up_s=1 ");
+    engine.child.kill().unwrap(); // SIGKILL: no drain, no flush.
+    engine.child.wait().unwrap();
+    let journal = std::mem::replace(&mut engine.journal, tempfile::tempdir().unwrap());
+    let before = dump(journal.path());
+    let (positions, open) = implied_state(&before);
+    assert!(
+        positions.iter().any(|&p| p != 0),
+        "it traded: {positions:?}"
+    );
+    assert!(open > 0, "orders were resting");
+
+    let mut engine = support::Engine::start_on(journal, slow, &[]);
+    let restored = event(&engine.out, "state restored from the journal");
+    assert_eq!(
+        restored.get("positions"),
+        by_symbol(&positions),
+        "{}",
+        engine.out
+    );
+    assert_eq!(restored.get("open_orders"), open.to_string());
+    assert_eq!(restored.get("state"), "active");
+    let opened = event(&engine.out, "journal opened");
+    assert_eq!(opened.get("next_entry"), before.len().to_string());
+    assert_eq!(
+        event(&engine.out, "cancelling the orders the journal left open").get("orders"),
+        open.to_string()
+    );
+    assert!(engine.stop(), "{}", engine.out);
+
+    // The restart went on from there: the whole journal implies the
+    // positions its clean stop reports, and its first command was the
+    // engine's own cancel-all of what the last run left open.
+    let after = dump(engine.journal.path());
+    let (positions, open) = implied_state(&after);
+    let summary = event(&engine.out, "stopped cleanly");
+    assert_eq!(summary.get("positions"), by_symbol(&positions));
+    assert_eq!(open, 0, "drained");
+    let restart = &after[before.len()..];
+    let first_command = restart.iter().find(|e| e["type"] == "command").unwrap();
+    assert_eq!(first_command["action"], "cancel-all");
+    assert_eq!(first_command["token"], "00000000");
+    let last_before = before
+        .iter()
+        .filter_map(|e| e["intent"]["new"]["id"].as_u64())
+        .max()
+        .unwrap();
+    let first_after = restart
+        .iter()
+        .find_map(|e| e["intent"]["new"]["id"].as_u64())
+        .unwrap();
+    assert!(first_after > last_before, "order ids are never reused");
+}

@@ -31,13 +31,18 @@ impl Engine {
     /// (more `[control]` keys) with `env` set, and waits for its first
     /// status line.
     pub fn start(control: &str, env: &[(&str, &str)]) -> Engine {
+        Engine::start_on(tempfile::tempdir().unwrap(), control, env)
+    }
+
+    /// As [`Engine::start`], on the journal in `journal` (an earlier
+    /// engine's, for a restart).
+    pub fn start_on(journal: tempfile::TempDir, control: &str, env: &[(&str, &str)]) -> Engine {
         let config = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
         let text = format!(
             "[stages.fused]\nidle = \"backoff\"\n\
              [control]\nlisten = \"127.0.0.1:0\"\ntoken_env = \"{TOKEN_ENV}\"\n{control}"
         );
         std::fs::write(config.path(), &text).unwrap();
-        let journal = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_redline"));
         command
             .arg("run")

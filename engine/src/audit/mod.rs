@@ -12,10 +12,12 @@ mod digest;
 mod entry;
 mod log;
 mod record;
+mod restore;
 mod stats;
 
 pub use digest::Digest;
 pub use entry::{EntryError, JournalEntry};
 pub use log::AuditLog;
 pub use record::{AuditEvent, AuditRecord, Stamps, Trigger};
+pub use restore::{Restored, Restorer};
 pub use stats::{AuditStats, Latency};

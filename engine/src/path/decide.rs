@@ -100,10 +100,12 @@ impl Decide {
         counters.publish_risk(&gate);
         let publish_every = ((ticks_per_second / PUBLISHES_PER_SECOND) as u64).max(1);
         let gate_capacity = gate.open_capacity();
+        let mut intents = Intents::with_capacity(MAX_INTENTS);
+        intents.start_after(gate.last_id());
         Decide {
             strategy,
             gate,
-            intents: Intents::with_capacity(MAX_INTENTS),
+            intents,
             refused: Vec::with_capacity(MAX_INTENTS),
             audit,
             timer,

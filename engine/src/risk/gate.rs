@@ -131,7 +131,7 @@ pub struct OpenOrder {
 }
 
 /// The risk gate. See the module docs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RiskGate {
     limits: Limits,
     state: TradingState,
@@ -350,8 +350,54 @@ impl RiskGate {
 
     /// Takes an execution report of an order the gate let through: fills
     /// move position, cash and marks; finished orders stop counting as
-    /// open. Reports of orders it does not know are ignored.
+    /// open, and so does one whose cancel the venue refused because it
+    /// does not know it (the venue reports in order, so no fill of it is
+    /// still to come). Reports of orders it does not know are ignored.
     pub fn on_report(&mut self, report: &ExecReport) {
+        self.apply_report(report);
+        self.check_loss();
+    }
+
+    /// For a restart: a journaled report, applied as [`RiskGate::on_report`]
+    /// does but without the loss check (marks stand at the reference
+    /// prices until the first quote; the journal's state changes say
+    /// whether the limit halted trading).
+    pub fn replay_report(&mut self, report: &ExecReport) {
+        self.apply_report(report);
+    }
+
+    /// For a restart: opens `order` again as it was when it passed, with no
+    /// check run and nothing counted; `false` (and nothing changes) when
+    /// the gate has no room for another open order.
+    pub fn reopen(&mut self, order: &NewOrder) -> bool {
+        if self.open.len() == self.open.capacity()
+            || order.instrument.index() >= self.lanes.len()
+            || self.open.iter().any(|o| o.id == order.id)
+        {
+            return false;
+        }
+        self.accept(order);
+        self.accepted -= 1;
+        true
+    }
+
+    /// For a restart: new orders need ids above `id` (ids already handed
+    /// out, passed or refused, are never reused).
+    pub fn raise_id_floor(&mut self, id: ClientOrderId) {
+        self.last_id = self.last_id.max(id.0);
+    }
+
+    /// The highest order id used so far.
+    pub fn last_id(&self) -> ClientOrderId {
+        ClientOrderId(self.last_id)
+    }
+
+    /// For a restart: the trading state as journaled, taken as it is.
+    pub fn restore_state(&mut self, state: TradingState) {
+        self.state = state;
+    }
+
+    fn apply_report(&mut self, report: &ExecReport) {
         let Some(at) = self.open.iter().position(|o| o.id == report.id) else {
             return;
         };
@@ -370,7 +416,8 @@ impl RiskGate {
             self.marked_x2 += lots * i128::from(lane.mid_x2) * lane.value;
         }
         let leaves = order.leaves - filled;
-        let done = report.is_final() || leaves == 0;
+        let unknown = report.kind == ExecKind::CancelRejected(Reject::UnknownOrder);
+        let done = report.is_final() || leaves == 0 || unknown;
         // A finished order takes all it had left off the open count; a
         // live one only what just filled.
         let released = if done { order.leaves } else { filled };
@@ -383,7 +430,6 @@ impl RiskGate {
         } else {
             self.open[at].leaves = leaves;
         }
-        self.check_loss();
     }
 
     /// Halts trading once the day's P&L is below the loss limit.

@@ -35,6 +35,12 @@ impl Intents {
         }
     }
 
+    /// Hands out ids above `id` from now on (a restart goes on after the
+    /// ids the journal holds).
+    pub fn start_after(&mut self, id: ClientOrderId) {
+        self.next_id = self.next_id.max(id.0 + 1);
+    }
+
     /// Asks for a new order; returns its id, or `None` (and counts it) when
     /// this event's budget is spent: the order is then not sent.
     pub fn new_order(

@@ -1,0 +1,114 @@
+//! Restarting from the journal: its entries, folded in order into a fresh
+//! risk gate, rebuild what the gate held when the last run ended:
+//! positions, cash and average costs (so realized P&L), the orders still
+//! open, the trading state and the floor for new order ids. No check is
+//! run and nothing is counted: these are things that already happened.
+//!
+//! The trading state is the one the journal's last run traded under: a
+//! drain's own halt (a clean stop) is not carried into the next run, an
+//! operator's halt, reduce-only or a loss-limit halt is.
+
+use super::{AuditEvent, JournalEntry};
+use crate::command::ActionKind;
+use crate::domain::Intent;
+use crate::risk::{RiskGate, TradingState};
+
+/// Folds journal entries into a gate.
+#[derive(Debug)]
+pub struct Restorer<'a> {
+    gate: &'a mut RiskGate,
+    state: TradingState,
+    /// The state when a drain began, while its run is the last one seen.
+    before_drain: Option<TradingState>,
+    entries: u64,
+    /// Orders left out: more were open than the gate has room for.
+    dropped: u64,
+    /// The most orders open at once, as far as the journal goes.
+    peak_open: usize,
+}
+
+/// What a restore rebuilt, beside the gate itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restored {
+    /// Entries folded.
+    pub entries: u64,
+    /// The trading state the gate now has.
+    pub state: TradingState,
+    /// Orders the gate had no room for (a smaller `risk.max_open_orders`
+    /// than a run in the journal had): their fills are missing from the
+    /// positions, so a restore that dropped any must not be traded on.
+    pub dropped: u64,
+    /// The most orders the journal's runs held open at once: the room a
+    /// gate needs to restore it.
+    pub peak_open: usize,
+}
+
+impl<'a> Restorer<'a> {
+    /// A restore into `gate`, fresh from its config.
+    pub fn new(gate: &'a mut RiskGate) -> Self {
+        Restorer {
+            state: gate.state(),
+            gate,
+            before_drain: None,
+            entries: 0,
+            dropped: 0,
+            peak_open: 0,
+        }
+    }
+
+    /// Folds the next entry.
+    pub fn apply(&mut self, entry: &JournalEntry) {
+        self.entries += 1;
+        // Each run numbers the decide stage's records from 0: a new run.
+        if entry.writer == 0 && entry.record.seq == 0 {
+            self.end_of_run();
+        }
+        match entry.record.event {
+            AuditEvent::Passed {
+                intent: Intent::New(order),
+                ..
+            } => {
+                self.gate.raise_id_floor(order.id);
+                if !self.gate.reopen(&order) {
+                    self.dropped += 1;
+                }
+                self.peak_open = self
+                    .peak_open
+                    .max(self.gate.open_orders() + self.dropped as usize);
+            }
+            AuditEvent::Refused {
+                intent: Intent::New(order),
+                ..
+            } => self.gate.raise_id_floor(order.id),
+            AuditEvent::Report { report, .. } => self.gate.replay_report(&report),
+            AuditEvent::State { to, .. } => self.state = to,
+            AuditEvent::Command {
+                action: ActionKind::Drain,
+                ..
+            } => {
+                self.before_drain.get_or_insert(self.state);
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends the restore: the gate takes the trading state.
+    pub fn finish(mut self) -> Restored {
+        self.end_of_run();
+        self.gate.restore_state(self.state);
+        Restored {
+            entries: self.entries,
+            state: self.state,
+            dropped: self.dropped,
+            peak_open: self.peak_open,
+        }
+    }
+
+    /// A run that drained stopped cleanly: what follows trades under the
+    /// state it had before the drain halted it.
+    fn end_of_run(&mut self) {
+        if let Some(state) = self.before_drain.take() {
+            self.state = state;
+        }
+    }
+}

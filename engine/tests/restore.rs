@@ -1,0 +1,138 @@
+//! Restarting from the journal: a run's audit stream, folded into a fresh
+//! gate, rebuilds the gate the run ended with (positions, realized P&L,
+//! open orders, the order-id floor, the trading state); a drain's halt is
+//! not carried into the next run, an operator's halt is.
+
+mod support;
+
+use redline_engine::audit::{AuditEvent, AuditRecord, JournalEntry, Restorer};
+use redline_engine::command::{ActionKind, Outcome};
+use redline_engine::domain::ClientOrderId;
+use redline_engine::path::TimeSource;
+use redline_engine::risk::{RiskGate, TradingState};
+use redline_engine::stage::Stage;
+use support::*;
+
+/// Runs the fused path in simulated time over `quotes` quotes; returns its
+/// audit stream and the gate it ended with.
+fn run(quotes: u64) -> (Vec<AuditRecord>, RiskGate) {
+    let (parts, counters) = parts(42, 7, 100_000, TimeSource::Simulated, 0);
+    let (mut path, mut ring) = parts.fused(&sizes(1 << 12));
+    let (mut next, mut records) = (0, Vec::new());
+    while counters.quotes() < quotes {
+        path.poll();
+        drain(&mut ring, &mut next, &mut records);
+    }
+    (records, path.decide().gate().clone())
+}
+
+fn fresh_gate() -> RiskGate {
+    RiskGate::new(&limits(), &instruments(), TICKS_PER_SECOND, 0).unwrap()
+}
+
+fn entries(records: &[AuditRecord]) -> impl Iterator<Item = JournalEntry> + '_ {
+    records.iter().map(|&record| JournalEntry {
+        writer: 0,
+        wall_ns: 0,
+        record,
+    })
+}
+
+fn restore(records: &[AuditRecord]) -> (RiskGate, redline_engine::audit::Restored) {
+    let mut gate = fresh_gate();
+    let mut restorer = Restorer::new(&mut gate);
+    entries(records).for_each(|e| restorer.apply(&e));
+    let restored = restorer.finish();
+    (gate, restored)
+}
+
+#[test]
+fn the_stream_rebuilds_the_gate_the_run_ended_with() {
+    let (records, original) = run(100_000);
+    let (gate, restored) = restore(&records);
+    assert_eq!(restored.entries, records.len() as u64);
+    assert_eq!(restored.dropped, 0);
+    assert_eq!(gate.positions(), original.positions());
+    assert!(gate.positions().iter().any(|p| p.0 != 0), "it traded");
+    assert_eq!(gate.realized_nanos(), original.realized_nanos());
+    let ids = |g: &RiskGate| {
+        let mut ids: Vec<(ClientOrderId, i64)> =
+            g.orders().iter().map(|o| (o.id, o.leaves)).collect();
+        ids.sort();
+        ids
+    };
+    assert!(original.open_orders() > 0, "orders rest at the end");
+    assert_eq!(ids(&gate), ids(&original));
+    assert!(gate.last_id() >= original.last_id());
+    for instrument in 0..8 {
+        let id = redline_engine::domain::InstrumentId(instrument);
+        assert_eq!(gate.open_lots(id), original.open_lots(id));
+    }
+    assert_eq!(gate.state(), original.state());
+}
+
+fn state_change(seq: u64, to: TradingState) -> AuditRecord {
+    AuditRecord {
+        seq,
+        event: AuditEvent::State {
+            from: TradingState::Active,
+            to,
+            at: seq,
+        },
+    }
+}
+
+fn command(seq: u64, action: ActionKind) -> AuditRecord {
+    AuditRecord {
+        seq,
+        event: AuditEvent::Command {
+            id: 1,
+            issuer: 0,
+            action,
+            at: seq,
+        },
+    }
+}
+
+#[test]
+fn an_operators_halt_is_carried_into_the_next_run_and_a_drains_is_not() {
+    let halted = [state_change(0, TradingState::Halted)];
+    assert_eq!(restore(&halted).0.state(), TradingState::Halted);
+
+    // Reduce-only, then a drain (which halts) ends the run cleanly.
+    let drained = [
+        state_change(0, TradingState::ReduceOnly),
+        command(1, ActionKind::Drain),
+        state_change(2, TradingState::Halted),
+        AuditRecord {
+            seq: 3,
+            event: AuditEvent::Finished {
+                id: 1,
+                outcome: Outcome::Done,
+                at: 3,
+            },
+        },
+    ];
+    assert_eq!(restore(&drained).0.state(), TradingState::ReduceOnly);
+    // A next run that halts and is killed: halted.
+    let mut next_run = drained.to_vec();
+    next_run.push(state_change(0, TradingState::Halted));
+    assert_eq!(restore(&next_run).0.state(), TradingState::Halted);
+}
+
+#[test]
+fn a_gate_with_less_room_than_the_journal_needs_says_how_much_it_needs() {
+    let (records, original) = run(100_000);
+    let mut small = limits();
+    small.max_open_orders = 1;
+    let mut gate = RiskGate::new(&small, &instruments(), TICKS_PER_SECOND, 0).unwrap();
+    let mut restorer = Restorer::new(&mut gate);
+    entries(&records).for_each(|e| restorer.apply(&e));
+    let restored = restorer.finish();
+    assert!(gate.open_orders() <= 1);
+    assert!(restored.dropped > 0, "so the restore must not be traded on");
+    assert_ne!(gate.positions(), original.positions(), "fills went missing");
+    let (_, whole) = restore(&records);
+    assert_eq!(whole.dropped, 0);
+    assert!(whole.peak_open > 1 && whole.peak_open <= limits().max_open_orders);
+}
