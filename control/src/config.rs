@@ -70,9 +70,78 @@ pub struct PersistenceConfig {
     pub fsync: Fsync,
     /// The interval of `fsync = "interval"`.
     pub fsync_interval_ms: u64,
+    /// PostgreSQL to copy the journal into; empty for none. `DATABASE_URL`
+    /// overrides it.
+    pub database_url: String,
+    /// A file holding the database password; empty for none.
+    pub password_file: PathBuf,
+    /// Else an environment variable holding it; empty for none.
+    pub password_env: String,
+    /// This engine's id in every row (engines may share a database).
+    pub engine_id: String,
+    /// The most journal entries in one transaction.
+    pub batch_entries: usize,
+    /// A batch not full is copied after this long.
+    pub flush_interval_ms: u64,
+    /// The circuit breaker's first wait after a failure, and its bound.
+    pub retry_initial_ms: u64,
+    pub retry_max_ms: u64,
+    /// Journal entries not yet in the database past which readiness fails
+    /// and `backlog_action` is taken.
+    pub max_backlog_entries: u64,
+    /// What the engine does past `max_backlog_entries`.
+    pub backlog_action: BacklogAction,
 }
 
+/// `persistence.backlog_action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BacklogAction {
+    /// Only readiness fails.
+    None,
+    /// Trading goes reduce-only.
+    ReduceOnly,
+    /// Trading halts.
+    Halt,
+}
+
+/// The environment variable that overrides `persistence.database_url`.
+pub const DATABASE_URL_ENV: &str = "DATABASE_URL";
+
 impl PersistenceConfig {
+    /// Where to connect, the password read from its file or variable;
+    /// `None` without a database URL.
+    ///
+    /// # Errors
+    ///
+    /// A password file that cannot be read.
+    pub fn database(&self) -> anyhow::Result<Option<postgres::Config>> {
+        if self.database_url.is_empty() {
+            return Ok(None);
+        }
+        let mut db: postgres::Config = self
+            .database_url
+            .parse()
+            .context("persistence.database_url: checked at load")?;
+        if !self.password_file.as_os_str().is_empty() {
+            let password = std::fs::read_to_string(&self.password_file).with_context(|| {
+                format!(
+                    "persistence.password_file: cannot read {}",
+                    self.password_file.display()
+                )
+            })?;
+            db.password(password.trim_end_matches(['\n', '\r']));
+        } else if let Some(password) = (!self.password_env.is_empty())
+            .then(|| std::env::var(&self.password_env).ok())
+            .flatten()
+        {
+            db.password(password);
+        }
+        db.connect_timeout(std::time::Duration::from_secs(5));
+        db.application_name("redline");
+        Ok(Some(db))
+    }
+
     /// The journal's settings.
     pub fn journal(&self) -> JournalSettings {
         JournalSettings {
@@ -285,6 +354,12 @@ impl Config {
         if let Some(dir) = std::env::var_os(JOURNAL_DIR_ENV).filter(|d| !d.is_empty()) {
             config.persistence.journal_dir = dir.into();
         }
+        if let Some(url) = std::env::var(DATABASE_URL_ENV)
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            config.persistence.database_url = url;
+        }
         config.validate(&available_cores())?;
         Ok(config)
     }
@@ -448,6 +523,53 @@ impl Config {
                     persistence.segment_bytes
                 ),
             });
+        }
+        if !persistence.database_url.is_empty() {
+            if let Err(e) = persistence.database_url.parse::<postgres::Config>() {
+                errors.push(ConfigError {
+                    key: "persistence.database_url".into(),
+                    message: format!(
+                        "not a PostgreSQL URL ({e}); use postgres://user@host:port/database \
+                         (the password goes in password_file or password_env)"
+                    ),
+                });
+            }
+        }
+        if persistence.engine_id.is_empty() {
+            errors.push(ConfigError {
+                key: "persistence.engine_id".into(),
+                message: "must name this engine".into(),
+            });
+        }
+        for (key, value, range) in [
+            (
+                "batch_entries",
+                persistence.batch_entries as u64,
+                1..=1_000_000,
+            ),
+            (
+                "flush_interval_ms",
+                persistence.flush_interval_ms,
+                1..=60_000,
+            ),
+            ("retry_initial_ms", persistence.retry_initial_ms, 1..=60_000),
+            (
+                "retry_max_ms",
+                persistence.retry_max_ms,
+                persistence.retry_initial_ms..=3_600_000,
+            ),
+            (
+                "max_backlog_entries",
+                persistence.max_backlog_entries,
+                1..=u64::MAX,
+            ),
+        ] {
+            if !range.contains(&value) {
+                errors.push(ConfigError {
+                    key: format!("persistence.{key}"),
+                    message: format!("must be {} to {}, got {value}", range.start(), range.end()),
+                });
+            }
         }
         if !(1..=60_000).contains(&persistence.fsync_interval_ms) {
             errors.push(ConfigError {

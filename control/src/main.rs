@@ -5,6 +5,7 @@
 
 mod commander;
 mod config;
+mod db;
 mod freeze;
 mod http;
 mod journal;
@@ -58,6 +59,14 @@ enum Command {
     },
     /// Print the embedded default config.
     DefaultConfig,
+    /// Apply the database's schema migrations (the engine also does at
+    /// start), then exit.
+    Migrate {
+        /// A TOML file laid over the embedded default, naming
+        /// persistence.database_url (or set DATABASE_URL).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Read a journal directory (the engine's, or a copy of it).
     Journal {
         #[command(subcommand)]
@@ -93,6 +102,7 @@ fn main() -> ExitCode {
             print!("{}", config::DEFAULT_TOML);
             Ok(())
         }
+        Command::Migrate { config } => load(config.as_deref()).and_then(|(c, _)| migrate(&c)),
         Command::Journal {
             command: JournalCommand::Inspect { dir },
         } => journal::inspect(&dir).map(|summary| print!("{summary}")),
@@ -114,6 +124,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `redline migrate`.
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    let db = config
+        .persistence
+        .database()?
+        .context("no database: set persistence.database_url (or DATABASE_URL) to migrate")?;
+    let mut client = db
+        .connect(postgres::NoTls)
+        .context("cannot connect to the database")?;
+    let applied = db::migrate(&mut client).context("a migration failed")?;
+    match applied.as_slice() {
+        [] => println!("redline: migrate: the schema is up to date"),
+        versions => println!("redline: migrate: applied {versions:?}"),
+    }
+    Ok(())
 }
 
 /// The config, checked, and the replay it names (read once, here).

@@ -23,7 +23,9 @@ use redline_engine::venue::SimVenue;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::commander::{Commander, InForce};
+use crate::config::BacklogAction;
 use crate::config::Config;
+use crate::db::{PersistSettings, PersistStatus, Persister};
 use crate::freeze;
 use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, View};
 use crate::journal::Journal;
@@ -74,6 +76,8 @@ pub fn run(
     let mut gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
         .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
     let journal = open_journal(&log, config, &mut gate, &instruments)?;
+    let persister = start_persister(&log, config, &journal, instruments.len())?;
+    let persist_status = persister.as_ref().map(Persister::status_handle);
     let venue = SimVenue::new(&config.venue, &instruments, ticks_per_second);
     log.info("starting")
         .field("version", env!("CARGO_PKG_VERSION"))
@@ -170,7 +174,15 @@ pub fn run(
         instruments.clone(),
         Arc::clone(&drain),
     );
-    let plane = control_plane(&log, config, &runtime, &counters, &instruments, desk)?;
+    let plane = control_plane(
+        &log,
+        config,
+        &runtime,
+        &counters,
+        &instruments,
+        desk,
+        persist_status.clone(),
+    )?;
     let parts = SideParts {
         rings: audit_rings,
         journal,
@@ -206,6 +218,7 @@ pub fn run(
     let mut next_report = started + Duration::from_secs(1);
     let mut drained = Ok(());
     let mut systemd = Notifier::new(runtime.stages(), started, log.clone());
+    let mut backlog_acted = false;
     loop {
         std::thread::sleep(Duration::from_millis(20));
         if let Some(systemd) = &mut systemd {
@@ -230,6 +243,9 @@ pub fn run(
             break;
         }
         if Instant::now() >= next_report {
+            if let Some(status) = &persist_status {
+                backlog_guard(&log, config, &commander, &side, status, &mut backlog_acted);
+            }
             next_report += Duration::from_secs(1);
             let mut tally = side.tally().lock();
             status(
@@ -247,6 +263,11 @@ pub fn run(
     log.info("stopping").emit();
     runtime.shutdown()?;
     let (tally, sink) = side.finish()?;
+    if let Some(persister) = persister {
+        // Whatever the journal got last goes to the database too, if it
+        // takes it in time; the journal keeps it either way.
+        persister.finish(Duration::from_millis(config.control.drain_grace_ms));
+    }
     summary(
         &log,
         started.elapsed(),
@@ -328,6 +349,72 @@ fn confine_control_side(log: &Log, runtime: &Runtime, cores: &[usize]) {
     }
 }
 
+/// Starts copying the journal into PostgreSQL when a database is
+/// configured.
+fn start_persister(
+    log: &Log,
+    config: &Config,
+    journal: &Journal,
+    instruments: usize,
+) -> anyhow::Result<Option<Persister>> {
+    let persistence = &config.persistence;
+    let Some(db) = persistence.database()? else {
+        log.info("persistence: the journal alone (persistence.database_url is empty)")
+            .emit();
+        return Ok(None);
+    };
+    let settings = PersistSettings {
+        db,
+        engine_id: persistence.engine_id.clone(),
+        journal_dir: journal.dir().to_owned(),
+        batch_entries: persistence.batch_entries,
+        flush_interval: Duration::from_millis(persistence.flush_interval_ms),
+        retry_initial: Duration::from_millis(persistence.retry_initial_ms),
+        retry_max: Duration::from_millis(persistence.retry_max_ms),
+        instruments,
+        first_seq: journal.stats().next_seq,
+    };
+    log.info("persistence: copying the journal into PostgreSQL")
+        .field("engine_id", &persistence.engine_id)
+        .emit();
+    Persister::start(settings, log.clone()).map(Some)
+}
+
+/// Past `persistence.max_backlog_entries` not yet in the database, takes
+/// `persistence.backlog_action` (once per excursion).
+fn backlog_guard(
+    log: &Log,
+    config: &Config,
+    commander: &Mutex<Commander>,
+    side: &SideThread,
+    status: &Mutex<PersistStatus>,
+    acted: &mut bool,
+) {
+    let journaled = side.tally().lock().journal.next_seq;
+    let backlog = journaled.saturating_sub(status.lock().next_seq);
+    let over = backlog > config.persistence.max_backlog_entries;
+    if over && !*acted {
+        let action = config.persistence.backlog_action;
+        let sent = match action {
+            BacklogAction::None => None,
+            BacklogAction::ReduceOnly => Some(Action::ReduceOnly),
+            BacklogAction::Halt => Some(Action::Halt),
+        };
+        if let Some(action) = sent {
+            let _ = commander.lock().send(0, action);
+        }
+        log.error("persistence: the database is too far behind the journal")
+            .field("backlog_entries", backlog)
+            .field(
+                "max_backlog_entries",
+                config.persistence.max_backlog_entries,
+            )
+            .field("action", format!("{action:?}").to_lowercase())
+            .emit();
+    }
+    *acted = over;
+}
+
 /// Opens the journal, cutting off a torn tail, restores `gate` from it
 /// (positions, cash, open orders, trading state, order ids), and says
 /// what it holds.
@@ -405,6 +492,7 @@ fn control_plane(
     counters: &Arc<PathCounters>,
     instruments: &Instruments,
     desk: Desk,
+    persistence: Option<Arc<Mutex<PersistStatus>>>,
 ) -> anyhow::Result<Option<ControlPlane>> {
     let control = &config.control;
     if !control.enabled {
@@ -422,6 +510,8 @@ fn control_plane(
             stale_quotes: Duration::from_millis(config.risk.stale_quote_ms),
         },
         draining: Arc::clone(&desk.drain),
+        persistence,
+        max_backlog: config.persistence.max_backlog_entries,
     };
     let listen = control
         .listen

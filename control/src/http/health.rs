@@ -10,7 +10,19 @@ use redline_engine::risk::TradingState;
 use redline_engine::stage::{PinOutcome, StageStatus};
 
 use super::process::CpuSampler;
+use crate::db::PersistStatus;
 use crate::journal::JournalStats;
+
+/// The database's side of persistence, as health judges it.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// The persister's progress.
+    pub status: PersistStatus,
+    /// How long ago the oldest entry not yet copied was journaled.
+    pub backlog_seconds: f64,
+    /// The backlog past which readiness fails.
+    pub max_backlog: u64,
+}
 
 /// A component's or the engine's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -152,9 +164,11 @@ pub struct Assessment {
 impl Assessment {
     /// Judges what `watch` has seen, with the trading state and whether
     /// the engine is draining (on its way to stop).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         watch: &Watch,
         journal: &JournalStats,
+        database: Option<&Database>,
         bounds: Bounds,
         state: TradingState,
         draining: bool,
@@ -214,19 +228,44 @@ impl Assessment {
                 journal.backlog
             )
         });
+        let mut status = if journal_failing.is_some() {
+            Status::Unhealthy
+        } else {
+            Status::Healthy
+        };
+        let mut message = journal_failing.clone().unwrap_or_else(|| {
+            format!(
+                "journal: {} entries written, next entry {}",
+                journal.entries, journal.next_seq
+            )
+        });
+        let mut too_far_behind = None;
+        if let Some(db) = database {
+            let backlog = journal.next_seq.saturating_sub(db.status.next_seq);
+            message += &format!(
+                "; database: breaker {}, {backlog} entries behind ({:.1}s)",
+                db.status.breaker.name(),
+                db.backlog_seconds
+            );
+            if let Some(error) = &db.status.error {
+                message += &format!(" ({error})");
+            }
+            if db.status.breaker != crate::db::Breaker::Closed {
+                status = status.max(Status::Degraded);
+            }
+            if backlog > db.max_backlog {
+                status = status.max(Status::Degraded);
+                too_far_behind = Some(format!(
+                    "persistence: the database is {backlog} entries behind the journal (over \
+                     persistence.max_backlog_entries = {})",
+                    db.max_backlog
+                ));
+            }
+        }
         components.push(Component {
             name: "persistence".into(),
-            status: if journal_failing.is_some() {
-                Status::Unhealthy
-            } else {
-                Status::Healthy
-            },
-            message: journal_failing.clone().unwrap_or_else(|| {
-                format!(
-                    "journal: {} entries written, next entry {}",
-                    journal.entries, journal.next_seq
-                )
-            }),
+            status,
+            message,
             stage: None,
         });
         components.push(Component {
@@ -257,6 +296,7 @@ impl Assessment {
         if let Some(failing) = journal_failing {
             not_ready.push(format!("persistence: {failing}"));
         }
+        not_ready.extend(too_far_behind);
         Assessment {
             stalled: stalled.iter().map(|(name, _)| (*name).to_owned()).collect(),
             not_ready,

@@ -14,9 +14,11 @@ use redline_engine::ring::RingLevel;
 use redline_engine::risk::TradingState;
 
 use super::door::{DoorCounters, CLOSE_REASONS};
+use super::health::Database;
 use super::health::Watch;
 use super::process::ProcessStats;
 use super::{Desk, PlaneCounters};
+use crate::db::Breaker;
 use crate::journal::JournalStats;
 
 /// Latency bucket bounds, in nanoseconds: 100 ns to 10 ms.
@@ -47,6 +49,8 @@ pub struct Sources<'a> {
     pub start_time: f64,
     /// The journal's counts.
     pub journal: &'a JournalStats,
+    /// The persister's, when there is a database.
+    pub database: Option<&'a Database>,
 }
 
 /// Renders the exposition.
@@ -213,6 +217,9 @@ pub fn render(s: &Sources<'_>) -> String {
         histogram(&mut out, name, help, latency.histogram());
     }
     journal(&mut out, s.journal);
+    if let Some(db) = s.database {
+        database(&mut out, db, s.journal.next_seq);
+    }
     process(&mut out, s);
     out.0
 }
@@ -385,6 +392,50 @@ fn journal(out: &mut Exposition, j: &JournalStats) {
         "The journal sequence number the next record takes.",
     );
     out.sample("journal_next_sequence", &[], j.next_seq);
+}
+
+fn database(out: &mut Exposition, db: &Database, journaled: u64) {
+    let status = &db.status;
+    out.counter(
+        "persistence_entries",
+        "Journal entries copied into PostgreSQL.",
+    );
+    out.sample("persistence_entries_total", &[], status.entries);
+    out.counter(
+        "persistence_batches",
+        "Transactions committed into PostgreSQL.",
+    );
+    out.sample("persistence_batches_total", &[], status.batches);
+    out.counter(
+        "persistence_failures",
+        "Failed connections and batches (the circuit breaker opened).",
+    );
+    out.sample("persistence_failures_total", &[], status.failures);
+    out.gauge(
+        "persistence_breaker_state",
+        "The circuit breaker's state: 1 for the one it is in.",
+    );
+    for breaker in Breaker::ALL {
+        out.sample(
+            "persistence_breaker_state",
+            &[("state", breaker.name())],
+            u8::from(breaker == status.breaker),
+        );
+    }
+    out.gauge(
+        "persistence_backlog_entries",
+        "Journal entries not yet in PostgreSQL.",
+    );
+    out.sample(
+        "persistence_backlog_entries",
+        &[],
+        journaled.saturating_sub(status.next_seq),
+    );
+    out.gauge(
+        "persistence_backlog_seconds",
+        "How long ago the oldest journal entry not yet in PostgreSQL was journaled.",
+    );
+    out.sample("persistence_backlog_seconds", &[], db.backlog_seconds);
 }
 
 fn process(out: &mut Exposition, s: &Sources<'_>) {

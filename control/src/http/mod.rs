@@ -29,6 +29,7 @@ use redline_engine::stage::StageStatus;
 use serde_json::{json, Value};
 use tiny_http::{Header, Method, Request, Response, Server};
 
+use crate::db::PersistStatus;
 use crate::journal::JournalStats;
 use crate::log::Log;
 use crate::side::Tally;
@@ -54,6 +55,10 @@ pub struct View {
     pub bounds: Bounds,
     /// Set when the engine drains, on its way to stop.
     pub draining: Arc<AtomicBool>,
+    /// The persister's progress, when a database is configured.
+    pub persistence: Option<Arc<Mutex<PersistStatus>>>,
+    /// The backlog past which readiness fails.
+    pub max_backlog: u64,
 }
 
 /// The listener's own counts.
@@ -210,15 +215,30 @@ impl ControlPlane {
     }
 
     fn assess(&self) -> Assessment {
+        let database = self.database();
         Assessment::new(
             &self.watch,
             &self.journal,
+            database.as_ref(),
             self.view.bounds,
             self.view.counters.state(),
             // Relaxed: a flag read for display.
             self.view.draining.load(Ordering::Relaxed),
             Instant::now(),
         )
+    }
+
+    /// The persister's progress, when there is a database.
+    fn database(&self) -> Option<health::Database> {
+        let status = self.view.persistence.as_ref()?.lock().clone();
+        let backlog_seconds = status.oldest_pending_wall_ns.map_or(0.0, |ns| {
+            (crate::timestamp::unix_ns().saturating_sub(ns)) as f64 / 1e9
+        });
+        Some(health::Database {
+            status,
+            backlog_seconds,
+            max_backlog: self.view.max_backlog,
+        })
     }
 
     fn live(&self) -> Resp {
@@ -295,6 +315,7 @@ impl ControlPlane {
             process: ProcessStats::read(),
             start_time: self.start_time,
             journal: &self.journal,
+            database: self.database().as_ref(),
         });
         drop(tally);
         let mut response = Response::from_string(body);

@@ -8,7 +8,9 @@
 mod frame;
 mod inspect;
 mod scan;
+mod tail;
 mod writer;
 
 pub use inspect::{dump, inspect};
+pub use tail::Tail;
 pub use writer::{Fsync, Journal, JournalSettings, JournalStats};

@@ -1,0 +1,364 @@
+//! The persister: one thread (never on a pinned stage's core) that copies
+//! the journal into PostgreSQL, batch by batch, from where the database's
+//! progress row says this engine's copy stands. It reads the journal
+//! files, not the hot path, so an outage only lets the journal run ahead:
+//! when the database is back it catches up from its own progress, and as
+//! each batch commits with its progress row, nothing lands twice.
+//!
+//! A circuit breaker keeps a dead server from being hammered: closed
+//! (copying), open (a failure: wait, the wait doubling up to a bound),
+//! half-open (one connection attempt; success closes it).
+//!
+//! The `postgres` crate runs a small tokio runtime of its own inside this
+//! thread; it never reaches a hot-path thread.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context as _;
+use parking_lot::Mutex;
+use postgres::{Client, NoTls};
+
+use super::copy::Batch;
+use super::migrate::migrate;
+use super::partitions::ensure_partitions;
+use crate::journal::Tail;
+use crate::log::Log;
+
+/// The breaker's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breaker {
+    /// Connected, copying.
+    Closed,
+    /// A failure; waiting before the next try.
+    Open,
+    /// Trying to connect again.
+    HalfOpen,
+}
+
+impl Breaker {
+    /// Every state.
+    pub const ALL: [Breaker; 3] = [Breaker::Closed, Breaker::Open, Breaker::HalfOpen];
+
+    /// The name metrics and health use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Breaker::Closed => "closed",
+            Breaker::Open => "open",
+            Breaker::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// What the persister has done, shared with the control plane.
+#[derive(Debug, Clone)]
+pub struct PersistStatus {
+    /// The breaker.
+    pub breaker: Breaker,
+    /// The next journal entry the database does not hold.
+    pub next_seq: u64,
+    /// When the oldest entry the database does not hold was journaled,
+    /// in ns since the Unix epoch; `None` when it holds all it has read.
+    pub oldest_pending_wall_ns: Option<u64>,
+    /// Entries copied since start.
+    pub entries: u64,
+    /// Batches committed since start.
+    pub batches: u64,
+    /// Failed connections and batches since start.
+    pub failures: u64,
+    /// The last failure, while the breaker is not closed.
+    pub error: Option<String>,
+}
+
+/// How the persister is set up.
+#[derive(Debug, Clone)]
+pub struct PersistSettings {
+    /// Where to connect (password set).
+    pub db: postgres::Config,
+    /// This engine's id in every row.
+    pub engine_id: String,
+    /// The journal to copy.
+    pub journal_dir: PathBuf,
+    /// The most entries in one batch.
+    pub batch_entries: usize,
+    /// A batch not full is copied after this long.
+    pub flush_interval: Duration,
+    /// The breaker's first wait, and its bound.
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+    /// Instruments, for the position snapshots.
+    pub instruments: usize,
+    /// The journal's next entry when the engine started (its run's row).
+    pub first_seq: u64,
+}
+
+/// The running persister; dropping it without [`Persister::finish`] leaves
+/// the thread to end with the process.
+pub struct Persister {
+    status: Arc<Mutex<PersistStatus>>,
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<()>,
+}
+
+impl Persister {
+    /// Starts the thread.
+    ///
+    /// # Errors
+    ///
+    /// When the thread cannot be started.
+    pub fn start(settings: PersistSettings, log: Log) -> anyhow::Result<Persister> {
+        let status = Arc::new(Mutex::new(PersistStatus {
+            breaker: Breaker::HalfOpen,
+            next_seq: 0,
+            oldest_pending_wall_ns: None,
+            entries: 0,
+            batches: 0,
+            failures: 0,
+            error: None,
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = std::thread::Builder::new()
+            .name("redline-persist".into())
+            .spawn({
+                let (status, stop) = (Arc::clone(&status), Arc::clone(&stop));
+                move || Copier::new(settings, log, status).run(&stop)
+            })
+            .context("cannot start the persister thread")?;
+        Ok(Persister {
+            status,
+            stop,
+            handle,
+        })
+    }
+
+    /// What it has done, as it goes.
+    pub fn status_handle(&self) -> Arc<Mutex<PersistStatus>> {
+        Arc::clone(&self.status)
+    }
+
+    /// Copies what the journal holds now, if the database takes it within
+    /// `grace`, then ends the thread.
+    pub fn finish(self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        // Relaxed: a flag; the join orders the rest.
+        self.stop.store(true, Ordering::Relaxed);
+        while !self.handle.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.handle.is_finished() {
+            let _ = self.handle.join();
+        }
+    }
+}
+
+/// The thread's own state.
+struct Copier {
+    settings: PersistSettings,
+    log: Log,
+    status: Arc<Mutex<PersistStatus>>,
+    client: Option<Client>,
+    tail: Option<Tail>,
+    batch: Option<Batch>,
+    /// The breaker's next wait, and when the next try may be.
+    wait: Duration,
+    retry_at: Instant,
+    /// Whether the current outage has been logged.
+    said: bool,
+}
+
+impl Copier {
+    fn new(settings: PersistSettings, log: Log, status: Arc<Mutex<PersistStatus>>) -> Copier {
+        Copier {
+            wait: settings.retry_initial,
+            settings,
+            log,
+            status,
+            client: None,
+            tail: None,
+            batch: None,
+            retry_at: Instant::now(),
+            said: false,
+        }
+    }
+
+    fn run(mut self, stop: &AtomicBool) {
+        let mut last_flush = Instant::now();
+        loop {
+            // Relaxed: as in `finish`.
+            let stopping = stop.load(Ordering::Relaxed);
+            if self.client.is_none() {
+                if stopping {
+                    return;
+                }
+                if Instant::now() < self.retry_at {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                self.set_breaker(Breaker::HalfOpen);
+                if let Err(e) = self.connect() {
+                    self.failed(format!("{e:#}"));
+                    continue;
+                }
+                last_flush = Instant::now();
+            }
+            let read = self.read();
+            let read = match read {
+                Ok(n) => n,
+                Err(e) => {
+                    // The journal itself: nothing the breaker can mend.
+                    self.log
+                        .error("persistence: cannot read the journal; copying stops")
+                        .field("error", e)
+                        .emit();
+                    return;
+                }
+            };
+            let pending = self.batch.as_ref().map_or(0, |b| b.entries);
+            let full = pending >= self.settings.batch_entries as u64;
+            let due = last_flush.elapsed() >= self.settings.flush_interval;
+            if pending > 0 && (full || due || stopping) {
+                if let Err(e) = self.commit() {
+                    self.failed(format!("{e:#}"));
+                    continue;
+                }
+                last_flush = Instant::now();
+            }
+            if stopping && read == 0 && self.batch.as_ref().is_none_or(|b| b.entries == 0) {
+                return;
+            }
+            if read == 0 && !full {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
+    /// Connects, migrates, makes the coming days' partitions, records the
+    /// run, and reads where this engine's copy stands.
+    fn connect(&mut self) -> anyhow::Result<()> {
+        let mut client = self
+            .settings
+            .db
+            .connect(NoTls)
+            .context("cannot connect to the database")?;
+        migrate(&mut client).context("cannot apply the migrations")?;
+        ensure_partitions(&mut client, SystemTime::now()).context("cannot make partitions")?;
+        let engine_id = &self.settings.engine_id;
+        client.execute(
+            "INSERT INTO engine_runs (engine_id, started_at, version, first_seq) \
+             VALUES ($1, now(), $2, $3)",
+            &[
+                engine_id,
+                &env!("CARGO_PKG_VERSION"),
+                &(self.settings.first_seq as i64),
+            ],
+        )?;
+        let next_seq = client
+            .query_opt(
+                "SELECT next_seq FROM persist_progress WHERE engine_id = $1",
+                &[engine_id],
+            )?
+            .map_or(0, |row| row.get::<_, i64>(0) as u64);
+        let mut positions = vec![0i64; self.settings.instruments];
+        for row in client.query(
+            "SELECT DISTINCT ON (instrument) instrument, position FROM position_snapshots \
+             WHERE engine_id = $1 ORDER BY instrument, seq DESC",
+            &[engine_id],
+        )? {
+            let instrument: i32 = row.get(0);
+            if let Some(p) = positions.get_mut(instrument as usize) {
+                *p = row.get(1);
+            }
+        }
+        self.batch = Some(Batch::new(engine_id, positions));
+        self.tail = Some(Tail::new(&self.settings.journal_dir, next_seq));
+        self.client = Some(client);
+        self.wait = self.settings.retry_initial;
+        {
+            let mut status = self.status.lock();
+            status.next_seq = next_seq;
+            status.error = None;
+        }
+        self.set_breaker(Breaker::Closed);
+        let mut event = self
+            .log
+            .info("persistence: connected; copying the journal from its progress")
+            .field("from_entry", next_seq);
+        if self.said {
+            event = event.field("after", "an outage");
+        }
+        event.emit();
+        self.said = false;
+        Ok(())
+    }
+
+    /// Reads what the journal has past the batch; returns how many.
+    fn read(&mut self) -> Result<usize, String> {
+        let (Some(tail), Some(batch)) = (&mut self.tail, &mut self.batch) else {
+            return Ok(0);
+        };
+        let room = self
+            .settings
+            .batch_entries
+            .saturating_sub(batch.entries as usize);
+        if room == 0 {
+            return Ok(0);
+        }
+        let read = tail
+            .read(room, |seq, entry| batch.add(seq, entry))
+            .map_err(|e| e.to_string())?;
+        let mut status = self.status.lock();
+        status.oldest_pending_wall_ns = batch.first_wall_ns;
+        Ok(read)
+    }
+
+    /// Copies the batch in one transaction.
+    fn commit(&mut self) -> anyhow::Result<()> {
+        let (Some(client), Some(batch), Some(tail)) =
+            (&mut self.client, &mut self.batch, &self.tail)
+        else {
+            return Ok(());
+        };
+        let entries = batch.entries;
+        let mut tx = client.transaction()?;
+        batch.copy(&mut tx)?;
+        tx.commit()?;
+        let mut status = self.status.lock();
+        status.next_seq = tail.next_seq();
+        status.entries += entries;
+        status.batches += 1;
+        status.oldest_pending_wall_ns = None;
+        Ok(())
+    }
+
+    /// A failure: drop the connection and what was read (the database's
+    /// progress says where to start again), and open the breaker.
+    fn failed(&mut self, error: String) {
+        self.client = None;
+        self.tail = None;
+        self.batch = None;
+        self.retry_at = Instant::now() + self.wait;
+        let waited = self.wait;
+        self.wait = (self.wait * 2).min(self.settings.retry_max);
+        {
+            let mut status = self.status.lock();
+            status.failures += 1;
+            status.error = Some(error.clone());
+        }
+        self.set_breaker(Breaker::Open);
+        if !self.said {
+            self.said = true;
+            self.log
+                .warn("persistence: the database is unreachable; the journal keeps everything")
+                .field("error", error)
+                .field("retry_ms", waited.as_millis() as u64)
+                .emit();
+        }
+    }
+
+    fn set_breaker(&self, breaker: Breaker) {
+        self.status.lock().breaker = breaker;
+    }
+}

@@ -1,0 +1,240 @@
+//! Persistence into a real PostgreSQL (initdb into a temporary directory,
+//! pg_ctl on a free loopback port): migrations apply once; a run's journal
+//! lands with each table's count equal to the journal's count of its kind
+//! and no entry twice; a database stopped in the middle of a run and
+//! started again ends up with every entry exactly once.
+
+mod support;
+
+#[path = "support/pg.rs"]
+mod pg;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use support::{event, redline, replay_setup, run_to_end, write_config, Engine};
+
+/// The journal's entries by kind, as `redline journal dump` reads them.
+fn journal_kinds(dir: &Path) -> (u64, BTreeMap<String, i64>) {
+    let out = redline()
+        .args(["journal", "dump"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut kinds = BTreeMap::new();
+    let mut entries = 0;
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        let kind = entry["type"].as_str().unwrap();
+        let table = match kind {
+            "passed" | "refused" => "decisions",
+            "sent" => "orders",
+            "state" => "risk_events",
+            "command" | "finished" => "admin_audit",
+            _ => "executions",
+        };
+        *kinds.entry(table.to_owned()).or_default() += 1;
+        entries += 1;
+    }
+    (entries, kinds)
+}
+
+/// Each audit table's rows for `engine`, after checking that none holds
+/// an entry twice.
+fn table_counts(db: &pg::Postgres, engine: &str) -> BTreeMap<String, i64> {
+    let mut client = db.client();
+    let mut counts = BTreeMap::new();
+    for table in [
+        "decisions",
+        "orders",
+        "executions",
+        "risk_events",
+        "admin_audit",
+    ] {
+        let row = client
+            .query_one(
+                &format!("SELECT count(*), count(DISTINCT seq) FROM {table} WHERE engine_id = $1"),
+                &[&engine],
+            )
+            .unwrap();
+        let (rows, distinct): (i64, i64) = (row.get(0), row.get(1));
+        assert_eq!(rows, distinct, "{table} holds an entry twice");
+        if rows > 0 {
+            counts.insert(table.to_owned(), rows);
+        }
+    }
+    counts
+}
+
+fn progress(db: &pg::Postgres, engine: &str) -> i64 {
+    db.client()
+        .query_opt(
+            "SELECT next_seq FROM persist_progress WHERE engine_id = $1",
+            &[&engine],
+        )
+        .unwrap()
+        .map_or(0, |r| r.get(0))
+}
+
+#[test]
+fn migrations_apply_once_and_name_what_they_applied() {
+    let db = pg::Postgres::start();
+    let config = write_config(&format!(
+        "[persistence]\ndatabase_url = \"{}\"\njournal_dir = \"unused\"\n",
+        db.url()
+    ));
+    let migrate = || {
+        let out = redline()
+            .arg("migrate")
+            .arg("--config")
+            .arg(config.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(migrate().contains("applied [1]"));
+    assert!(migrate().contains("up to date"));
+    let mut client = db.client();
+    let partitions: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_inherits JOIN pg_class p ON p.oid = inhparent \
+             WHERE p.relname = 'executions'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        partitions, 1,
+        "the default partition (the engine makes the days)"
+    );
+
+    let out = redline()
+        .arg("migrate")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("persistence.database_url"));
+}
+
+#[test]
+fn a_run_lands_in_postgres_with_each_table_matching_the_journal() {
+    let db = pg::Postgres::start();
+    let (_csv, config) = replay_setup(3000, "fastest", "fused");
+    let text = std::fs::read_to_string(config.path()).unwrap().replace(
+        "[persistence]\n",
+        &format!(
+            "[persistence]\ndatabase_url = \"{}\"\nengine_id = \"a\"\n",
+            db.url()
+        ),
+    );
+    std::fs::write(config.path(), text).unwrap();
+    let out = run_to_end(&config);
+    event(
+        &out,
+        "persistence: connected; copying the journal from its progress",
+    );
+    let (entries, kinds) = journal_kinds(&config.journal());
+    assert!(entries > 3000);
+    assert_eq!(table_counts(&db, "a"), kinds);
+    assert_eq!(progress(&db, "a"), entries as i64);
+    let days: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_inherits JOIN pg_class p ON p.oid = inhparent \
+             WHERE p.relname = 'executions'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(days >= 5, "four days made ahead beside the default: {days}");
+    // The rows went to today's partition, not the default.
+    let stray: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM executions_default", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(stray, 0);
+    // The last snapshot of each instrument's position is what its fills
+    // add up to.
+    let mut client = db.client();
+    let fills: BTreeMap<i32, i64> = client
+        .query(
+            "SELECT instrument, sum(CASE side WHEN 'buy' THEN filled ELSE -filled END)::bigint \
+             FROM executions WHERE engine_id = 'a' AND kind IN ('fill', 'partial_fill') \
+             GROUP BY instrument",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let snapshots: BTreeMap<i32, i64> = client
+        .query(
+            "SELECT DISTINCT ON (instrument) instrument, position FROM position_snapshots \
+             WHERE engine_id = 'a' ORDER BY instrument, seq DESC",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(!fills.is_empty(), "it traded");
+    assert_eq!(snapshots, fills);
+    // A second engine on the same database keeps to its own rows.
+    let (_csv2, other) = replay_setup(500, "fastest", "fused");
+    let text = std::fs::read_to_string(other.path()).unwrap().replace(
+        "[persistence]\n",
+        &format!(
+            "[persistence]\ndatabase_url = \"{}\"\nengine_id = \"b\"\n",
+            db.url()
+        ),
+    );
+    std::fs::write(other.path(), text).unwrap();
+    run_to_end(&other);
+    assert_eq!(table_counts(&db, "a"), kinds, "a's rows untouched");
+    assert_eq!(progress(&db, "b"), journal_kinds(&other.journal()).0 as i64);
+}
+
+#[test]
+fn a_database_stopped_and_started_again_ends_with_every_entry_once() {
+    let db = pg::Postgres::start();
+    let control = format!(
+        "[feed.synthetic]\nrate = 5000\n\
+         [persistence]\ndatabase_url = \"{}\"\nengine_id = \"outage\"\n\
+         retry_initial_ms = 50\nretry_max_ms = 200\n",
+        db.url()
+    );
+    let mut engine = Engine::start(&control, &[]);
+    engine.wait_for("persistence: connected");
+    std::thread::sleep(Duration::from_millis(300));
+    db.stop();
+    engine.wait_for("persistence: the database is unreachable");
+    let (_, health) = engine.get("/health");
+    assert!(
+        health.contains("breaker open") || health.contains("breaker half_open"),
+        "{health}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, metrics) = engine.get("/metrics");
+    assert!(support::sample(&metrics, "redline_persistence_backlog_entries") > 0.0);
+    db.restart();
+    engine.wait_for("after=\"an outage\"");
+    assert!(engine.stop(), "{}", engine.out);
+    let journal = engine.journal.path().to_owned();
+    let (entries, kinds) = journal_kinds(&journal);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while progress(&db, "outage") < entries as i64 {
+        assert!(Instant::now() < deadline, "the database caught up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(progress(&db, "outage"), entries as i64);
+    assert_eq!(table_counts(&db, "outage"), kinds);
+}
