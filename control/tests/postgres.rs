@@ -15,19 +15,25 @@ use std::time::{Duration, Instant};
 
 use support::{event, redline, replay_setup, run_to_end, write_config, Engine};
 
-/// The journal's entries by kind, as `redline journal dump` reads them.
+/// The journal's entries, and their count by the table each kind goes
+/// to, as `redline journal inspect` counts them.
 fn journal_kinds(dir: &Path) -> (u64, BTreeMap<String, i64>) {
     let out = redline()
-        .args(["journal", "dump"])
+        .args(["journal", "inspect"])
         .arg(dir)
         .output()
         .unwrap();
     assert!(out.status.success());
+    let summary = String::from_utf8(out.stdout).unwrap();
+    let counts = summary
+        .lines()
+        .find_map(|l| l.strip_prefix("entries by kind: "))
+        .unwrap_or_else(|| panic!("no counts in {summary}"));
     let mut kinds = BTreeMap::new();
     let mut entries = 0;
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
-        let kind = entry["type"].as_str().unwrap();
+    for pair in counts.split(", ") {
+        let (kind, n) = pair.split_once(' ').unwrap();
+        let n: i64 = n.parse().unwrap();
         let table = match kind {
             "passed" | "refused" => "decisions",
             "sent" => "orders",
@@ -35,8 +41,8 @@ fn journal_kinds(dir: &Path) -> (u64, BTreeMap<String, i64>) {
             "command" | "finished" => "admin_audit",
             _ => "executions",
         };
-        *kinds.entry(table.to_owned()).or_default() += 1;
-        entries += 1;
+        *kinds.entry(table.to_owned()).or_default() += n;
+        entries += n as u64;
     }
     (entries, kinds)
 }
@@ -237,4 +243,75 @@ fn a_database_stopped_and_started_again_ends_with_every_entry_once() {
     }
     assert_eq!(progress(&db, "outage"), entries as i64);
     assert_eq!(table_counts(&db, "outage"), kinds);
+}
+
+#[test]
+fn a_million_records_land_with_each_table_matching_the_journal() {
+    let db = pg::Postgres::start();
+    let (_csv, config) = replay_setup(300_000, "fastest", "fused");
+    let text = std::fs::read_to_string(config.path())
+        .unwrap()
+        .replace(
+            "[persistence]\n",
+            &format!(
+                "[persistence]\ndatabase_url = \"{}\"\nengine_id = \"big\"\n\
+             batch_entries = 50000\n",
+                db.url()
+            ),
+        )
+        .replace("[control]\n", "[control]\ndrain_grace_ms = 120000\n");
+    std::fs::write(config.path(), text).unwrap();
+    let started = Instant::now();
+    let out = run_to_end(&config);
+    let records = event(&out, "stopped cleanly").num("audit_records") as u64;
+    assert!(records >= 1_000_000, "{records}");
+    let (entries, kinds) = journal_kinds(&config.journal());
+    assert_eq!(entries, records);
+    assert_eq!(
+        progress(&db, "big"),
+        entries as i64,
+        "all copied by the clean stop"
+    );
+    assert_eq!(table_counts(&db, "big"), kinds);
+    eprintln!(
+        "{records} records through the journal into PostgreSQL in {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn after_kill_9_and_a_restart_the_database_ends_up_complete() {
+    let db = pg::Postgres::start();
+    let control = format!(
+        "[feed.synthetic]\nrate = 5000\n\
+         [persistence]\ndatabase_url = \"{}\"\nengine_id = \"killed\"\n",
+        db.url()
+    );
+    let mut engine = Engine::start(&control, &[]);
+    engine.wait_for("persistence: connected");
+    engine.wait_for("msg=status up_s=1 ");
+    engine.child.kill().unwrap(); // SIGKILL: no drain, no last copy.
+    engine.child.wait().unwrap();
+    let journal = std::mem::replace(&mut engine.journal, tempfile::tempdir().unwrap());
+    let (before, _) = journal_kinds(journal.path());
+    assert!(progress(&db, "killed") <= before as i64);
+
+    let mut engine = Engine::start_on(journal, &control, &[]);
+    let resumed = event(&engine.out, "state restored from the journal");
+    assert!(resumed.find("positions").is_some());
+    engine.wait_for("persistence: connected");
+    assert!(engine.stop(), "{}", engine.out);
+    let (entries, kinds) = journal_kinds(engine.journal.path());
+    assert!(entries > before);
+    assert_eq!(progress(&db, "killed"), entries as i64);
+    assert_eq!(table_counts(&db, "killed"), kinds);
+    let runs: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM engine_runs WHERE engine_id = 'killed'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(runs, 2);
 }
