@@ -8,7 +8,7 @@ use std::time::Duration;
 
 mod support;
 
-use support::{event, events, redline, replay_setup, run_to_end, write_config};
+use support::{event, events, redline, replay_setup, run_command, run_to_end, write_config};
 
 fn check(text: &str) -> Output {
     let file = write_config(text);
@@ -88,12 +88,7 @@ fn check_config_names_an_unknown_key() {
 #[test]
 fn run_refuses_an_invalid_config_before_starting_anything() {
     let file = write_config("[stages.fused]\nidle = \"sleepy\"\n");
-    let out = redline()
-        .arg("run")
-        .arg("--config")
-        .arg(file.path())
-        .output()
-        .unwrap();
+    let out = run_command(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -111,13 +106,7 @@ fn run_until(signal: &str, topology: &str) -> (bool, String) {
          [stages.fused]\nidle = \"backoff\"\n[stages.feed]\nidle = \"backoff\"\n\
          [stages.decide]\nidle = \"backoff\"\n[stages.gateway]\nidle = \"backoff\"\n"
     ));
-    let mut child = redline()
-        .arg("run")
-        .arg("--config")
-        .arg(file.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = run_command(&file).stdout(Stdio::piped()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (lines_tx, lines_rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -271,12 +260,7 @@ fn a_replay_at_recorded_pace_takes_the_recorded_time() {
     // 200 quotes 1 ms apart: about 0.2 s, not instantly.
     let (_csv, config) = replay_setup(200, "recorded", "fused");
     let started = std::time::Instant::now();
-    let out = redline()
-        .arg("run")
-        .arg("--config")
-        .arg(config.path())
-        .output()
-        .unwrap();
+    let out = run_command(&config).output().unwrap();
     assert!(out.status.success());
     assert!(
         started.elapsed() >= Duration::from_millis(190),

@@ -10,7 +10,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::{event, redline, replay_setup, run_to_end, TestConfig};
+use support::{event, redline, replay_setup, run_command, run_to_end, TestConfig};
 
 fn journal(command: &str, dir: &Path) -> Output {
     redline()
@@ -150,12 +150,7 @@ fn damage_in_the_middle_stops_the_start_and_names_where() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     std::fs::write(&segment, &bytes).unwrap();
-    let out = redline()
-        .arg("run")
-        .arg("--config")
-        .arg(config.path())
-        .output()
-        .unwrap();
+    let out = run_command(&config).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("the journal is corrupt in"), "{stderr}");
@@ -173,10 +168,7 @@ fn damage_in_the_middle_stops_the_start_and_names_where() {
 #[test]
 fn one_engine_per_journal_directory() {
     let (_csv, config) = replay_setup(200_000, "recorded", "fused");
-    let mut first = redline()
-        .arg("run")
-        .arg("--config")
-        .arg(config.path())
+    let mut first = run_command(&config)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -185,12 +177,7 @@ fn one_engine_per_journal_directory() {
     let stdout = first.stdout.take().unwrap();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
     assert!(line.contains("msg=\"journal opened\""), "{line}");
-    let second = redline()
-        .arg("run")
-        .arg("--config")
-        .arg(config.path())
-        .output()
-        .unwrap();
+    let second = run_command(&config).output().unwrap();
     let _ = first.kill();
     let _ = first.wait();
     assert_eq!(second.status.code(), Some(1));

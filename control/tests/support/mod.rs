@@ -351,14 +351,16 @@ pub fn replay_setup(n: usize, pace: &str, topology: &str) -> (tempfile::NamedTem
     (file, config)
 }
 
+/// `redline run --config` on `config`, to be spawned or run.
+pub fn run_command(config: &TestConfig) -> Command {
+    let mut command = redline();
+    command.arg("run").arg("--config").arg(config.path());
+    command
+}
+
 /// Runs `redline run` on `config` to its end and returns its stdout.
 pub fn run_to_end(config: &TestConfig) -> String {
-    let out = redline()
-        .arg("run")
-        .arg("--config")
-        .arg(config.path())
-        .output()
-        .unwrap();
+    let out = run_command(config).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
