@@ -76,8 +76,6 @@ pub fn run(
     let mut gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
         .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
     let journal = open_journal(&log, config, &mut gate, &instruments)?;
-    let persister = start_persister(&log, config, &journal, instruments.len())?;
-    let persist_status = persister.as_ref().map(Persister::status_handle);
     let venue = SimVenue::new(&config.venue, &instruments, ticks_per_second);
     log.info("starting")
         .field("version", env!("CARGO_PKG_VERSION"))
@@ -166,6 +164,9 @@ pub fn run(
     if config.control.confine {
         confine_control_side(&log, &runtime, &cores);
     }
+    // After the confinement, which its thread inherits.
+    let persister = start_persister(&log, config, &journal, instruments.len())?;
+    let persist_status = persister.as_ref().map(Persister::status_handle);
     let desk = Desk::new(
         Arc::clone(&commander),
         Registry::with_builtins(),

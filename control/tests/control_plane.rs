@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{event, json, sample, Engine, TOKEN_ENV};
+use support::{assert_control_side_confined, event, json, sample, Engine, TOKEN_ENV};
 
 #[test]
 fn health_version_and_ping_answer_as_probes_expect() {
@@ -387,61 +387,9 @@ fn hundreds_of_slow_connections_neither_stop_trading_nor_liveness() {
     assert!(engine.stop());
 }
 
-/// Each of the engine's threads by name, with the cores it may run on
-/// (`/proc/PID/task/*/status`).
-fn thread_cores(pid: u32) -> Vec<(String, String)> {
-    let mut threads = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let dir = task.unwrap().path();
-        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
-        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
-        let allowed = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-            .unwrap_or_default();
-        threads.push((name.trim().to_owned(), allowed.trim().to_owned()));
-    }
-    threads
-}
-
-/// The cores of a kernel CPU list (`0-2,5`), or of a comma list.
-fn cpu_list(text: &str) -> Vec<usize> {
-    let mut cores = Vec::new();
-    for part in text.split(',').filter(|p| !p.is_empty()) {
-        match part.split_once('-') {
-            Some((from, to)) => cores.extend(from.parse::<usize>().unwrap()..=to.parse().unwrap()),
-            None => cores.push(part.parse().unwrap()),
-        }
-    }
-    cores
-}
-
 #[test]
 fn the_control_side_keeps_off_the_pinned_stage_core() {
     let mut engine = Engine::start("", &[]);
-    let threads = thread_cores(engine.child.id());
-    let stage = event(&engine.out, "stage");
-    let pinning = stage.get("pinning").to_owned();
-    if let Some(core) = pinning.strip_prefix("pinned to core ") {
-        let confined = event(
-            &engine.out,
-            "control side confined to the cores no stage is pinned to",
-        );
-        let spare = confined.get("cores").to_owned();
-        assert!(!spare.split(',').any(|c| c == core), "{spare} vs {core}");
-        let fused = threads.iter().find(|(n, _)| n == "fused").unwrap();
-        assert_eq!(cpu_list(&fused.1), cpu_list(core), "{threads:?}");
-        for name in ["redline-side", "redline-door"] {
-            let (_, allowed) = threads
-                .iter()
-                .find(|(n, _)| n == name)
-                .unwrap_or_else(|| panic!("no thread {name} in {threads:?}"));
-            assert_eq!(cpu_list(allowed), cpu_list(&spare), "{name}: {threads:?}");
-        }
-    } else {
-        // A machine with no core to spare: the stage runs unpinned, and
-        // there is nothing to keep off.
-        assert!(engine.out.contains("control side"), "{}", engine.out);
-    }
+    assert_control_side_confined(&engine, &["redline-side", "redline-door"]);
     assert!(engine.stop());
 }

@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{event, redline, replay_setup, run_to_end, write_config, Engine};
+use support::{
+    assert_control_side_confined, event, redline, replay_setup, run_to_end, write_config, Engine,
+};
 
 /// The journal's entries, and their count by the table each kind goes
 /// to, as `redline journal inspect` counts them.
@@ -314,4 +316,14 @@ fn after_kill_9_and_a_restart_the_database_ends_up_complete() {
         .unwrap()
         .get(0);
     assert_eq!(runs, 2);
+}
+
+#[test]
+fn the_persister_keeps_off_the_pinned_stage_core() {
+    let db = pg::Postgres::start();
+    let control = format!("[persistence]\ndatabase_url = \"{}\"\n", db.url());
+    let mut engine = Engine::start(&control, &[]);
+    engine.wait_for("persistence: connected");
+    assert_control_side_confined(&engine, &["redline-persist", "redline-side"]);
+    assert!(engine.stop(), "{}", engine.out);
 }

@@ -369,3 +369,64 @@ pub fn run_to_end(config: &TestConfig) -> String {
     );
     stdout
 }
+
+/// Each of the engine's threads by name, with the cores it may run on
+/// (`/proc/PID/task/*/status`).
+fn thread_cores(pid: u32) -> Vec<(String, String)> {
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = task.unwrap().path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let allowed = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap_or_default();
+        threads.push((name.trim().to_owned(), allowed.trim().to_owned()));
+    }
+    threads
+}
+
+/// The cores of a kernel CPU list (`0-2,5`), or of a comma list.
+fn cpu_list(text: &str) -> Vec<usize> {
+    let mut cores = Vec::new();
+    for part in text.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((from, to)) => cores.extend(from.parse::<usize>().unwrap()..=to.parse().unwrap()),
+            None => cores.push(part.parse().unwrap()),
+        }
+    }
+    cores
+}
+
+/// Asserts that the engine's stage runs on its core and every other
+/// thread, `named` ones among them, only on the cores no stage is pinned
+/// to (when the machine has one to spare).
+pub fn assert_control_side_confined(engine: &Engine, named: &[&str]) {
+    let threads = thread_cores(engine.child.id());
+    let stage = event(&engine.out, "stage");
+    let pinning = stage.get("pinning").to_owned();
+    if let Some(core) = pinning.strip_prefix("pinned to core ") {
+        let confined = event(
+            &engine.out,
+            "control side confined to the cores no stage is pinned to",
+        );
+        let spare = confined.get("cores").to_owned();
+        assert!(!spare.split(',').any(|c| c == core), "{spare} vs {core}");
+        let fused = threads.iter().find(|(n, _)| n == "fused").unwrap();
+        assert_eq!(cpu_list(&fused.1), cpu_list(core), "{threads:?}");
+        for name in named {
+            assert!(
+                threads.iter().any(|(n, _)| n == name),
+                "no {name}: {threads:?}"
+            );
+        }
+        for (name, allowed) in threads.iter().filter(|(n, _)| n != "fused") {
+            assert_eq!(cpu_list(allowed), cpu_list(&spare), "{name}: {threads:?}");
+        }
+    } else {
+        // A machine with no core to spare: the stage runs unpinned, and
+        // there is nothing to keep off.
+        assert!(engine.out.contains("control side"), "{}", engine.out);
+    }
+}
