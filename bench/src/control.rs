@@ -8,25 +8,22 @@
 //! stage is pinned to), as a load generator on other cores would; with
 //! `anywhere` they go where the scheduler puts them.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+
+use crate::process::{read_answer, Engine, Percentiles};
 
 /// One run's figures.
 #[derive(Debug, Clone, Copy)]
 pub struct Figures {
-    /// Quote-to-order p50, p99 and p99.9, in ns, from the summary.
-    pub p50: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p999: f64,
+    /// Quote-to-order percentiles from the summary.
+    pub latency: Percentiles,
     /// Requests the load threads had answered per second.
     pub requests_per_second: f64,
 }
@@ -43,41 +40,14 @@ pub fn run(
 ) -> anyhow::Result<Figures> {
     // A journal of its own, gone with the run.
     let journal = tempfile::tempdir().context("a journal directory")?;
-    let mut child = Command::new(redline)
-        .args(["run", "--config"])
-        .arg(config)
-        .env("REDLINE_JOURNAL_DIR", journal.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("cannot start {}", redline.display()))?;
-    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-    let mut control_cores = Vec::new();
-    let addr = loop {
-        let Some(line) = lines.next() else {
-            bail!("the engine exited before its control plane started");
-        };
-        let line = line?;
-        if line.contains("msg=\"control side confined") {
-            control_cores = field(&line, "cores")
-                .unwrap_or_default()
-                .split(',')
-                .filter_map(|c| c.parse().ok())
-                .collect();
-        }
-        if line.contains("msg=\"control plane on\"") {
-            break field(&line, "addr")
-                .context("no addr in the control plane's line")?
-                .to_owned();
-        }
-    };
+    let engine = Engine::start(redline, config, journal.path(), &[])?;
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(AtomicU64::new(0));
     let threads: Vec<_> = (0..load)
         .map(|i| {
-            let (addr, stop, answered) = (addr.clone(), stop.clone(), answered.clone());
-            let core = (!anywhere && !control_cores.is_empty())
-                .then(|| control_cores[i % control_cores.len()]);
+            let (addr, stop, answered) = (engine.addr.clone(), stop.clone(), answered.clone());
+            let cores = &engine.control_cores;
+            let core = (!anywhere && !cores.is_empty()).then(|| cores[i % cores.len()]);
             std::thread::spawn(move || {
                 if let Some(id) = core {
                     core_affinity::set_for_current(core_affinity::CoreId { id });
@@ -95,17 +65,8 @@ pub fn run(
     }
     let requests_per_second =
         answered.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-    terminate(&mut child)?;
-    let summary = lines
-        .map_while(Result::ok)
-        .find(|l| l.contains("msg=\"stopped cleanly\""))
-        .context("no summary (msg=\"stopped cleanly\") in the engine's log")?;
-    let (p50, p99, p999) = percentiles(&summary)?;
-    child.wait()?;
     Ok(Figures {
-        p50,
-        p99,
-        p999,
+        latency: engine.stop()?,
         requests_per_second,
     })
 }
@@ -125,76 +86,13 @@ fn hammer(addr: &str, first: usize, stop: &AtomicBool, answered: &AtomicU64) {
         while !stop.load(Ordering::Relaxed) {
             let request = format!("GET {} HTTP/1.1\r\nHost: bench\r\n\r\n", paths[turn % 2]);
             turn += 1;
-            if stream.write_all(request.as_bytes()).is_err() || !read_answer(&mut reader) {
+            let answer = stream
+                .write_all(request.as_bytes())
+                .and_then(|()| read_answer(&mut reader));
+            if !matches!(answer, Ok(Some(_))) {
                 break;
             }
             answered.fetch_add(1, Ordering::Relaxed);
         }
-    }
-}
-
-/// Reads one answer (head and `Content-Length` body); false when the
-/// connection ended.
-fn read_answer(reader: &mut BufReader<TcpStream>) -> bool {
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return false,
-            Ok(_) => {}
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).is_ok()
-}
-
-fn terminate(child: &mut Child) -> anyhow::Result<()> {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()?;
-    anyhow::ensure!(status.success(), "cannot signal the engine");
-    Ok(())
-}
-
-/// The quote-to-order p50, p99 and p99.9 of the engine's summary event
-/// (logfmt: `quote_to_order_p50_ns=260 ...`), in ns.
-fn percentiles(line: &str) -> anyhow::Result<(f64, f64, f64)> {
-    let at = |name: &str| -> anyhow::Result<f64> {
-        let key = format!("quote_to_order_{name}_ns");
-        field(line, &key)
-            .with_context(|| format!("no {key} in {line:?}"))?
-            .parse()
-            .with_context(|| format!("{key} is not a number in {line:?}"))
-    };
-    Ok((at("p50")?, at("p99")?, at("p999")?))
-}
-
-/// The bare (unquoted) value of `key` in a logfmt line.
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    line.split(' ')
-        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn summary_percentiles_read_from_the_summary_event() {
-        let line = "ts=2026-12-02T06:14:15.560Z level=info msg=\"stopped cleanly\" \
-                    quote_to_order_p50_ns=260 quote_to_order_p99_ns=1500 \
-                    quote_to_order_p999_ns=7200000 quote_to_order_max_ns=9000000";
-        assert_eq!(percentiles(line).unwrap(), (260.0, 1500.0, 7.2e6));
-        assert!(percentiles("ts=x level=info msg=\"stopped cleanly\" quotes=0").is_err());
-        assert_eq!(field(line, "level"), Some("info"));
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! `cargo run --profile release-lto -p redline-bench -- ring` runs the ring
 //! scenario, `-- path` the quote-to-order scenario, `-- control` the hot
-//! path beside a hammered control plane; bench/README.md explains what they
-//! print and holds the figures.
+//! path beside a hammered control plane, `-- persist` the copy into
+//! PostgreSQL and the hot path beside it; bench/README.md explains what
+//! they print and holds the figures.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -13,6 +14,8 @@ mod harness;
 mod limits;
 mod path;
 mod peers;
+mod persist;
+mod process;
 mod report;
 mod throughput;
 
@@ -47,6 +50,25 @@ enum Scenario {
     /// control plane hammered (`/metrics` and `/health` back to back), in
     /// one run.
     Control(ControlArgs),
+    /// The persister's copy rate into a real PostgreSQL server beside a
+    /// bare COPY BINARY of the same rows, and the `redline` binary's
+    /// quote-to-order latency with the persister copying at full rate and
+    /// without a database, in one run.
+    Persist(PersistArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PersistArgs {
+    /// Seconds each of the two engine runs lasts.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// The `redline` binary (default: beside this one).
+    #[arg(long)]
+    redline: Option<std::path::PathBuf>,
+    /// A config laid over the default (default: the embedded one, on a
+    /// free port); it must not name a database.
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,12 +148,19 @@ fn main() {
                 std::process::exit(1);
             }
         }
+        Scenario::Persist(args) => {
+            if let Err(e) = persist(&args) {
+                eprintln!("redline-bench persist: {e:#}");
+                std::process::exit(1);
+            }
+        }
     }
 }
 
-fn control(args: &ControlArgs) -> anyhow::Result<()> {
-    let redline = match &args.redline {
-        Some(path) => path.clone(),
+/// The `redline` binary to run: `given`, or the one beside this binary.
+fn redline_binary(given: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
+    let redline = match given {
+        Some(path) => path.to_owned(),
         None => std::env::current_exe()?.with_file_name("redline"),
     };
     anyhow::ensure!(
@@ -140,14 +169,89 @@ fn control(args: &ControlArgs) -> anyhow::Result<()> {
          release-lto -p redline`) or pass --redline",
         redline.display()
     );
-    let default = std::env::temp_dir().join(format!("redline-bench-{}.toml", std::process::id()));
-    let config = match &args.config {
-        Some(path) => path.clone(),
-        None => {
-            std::fs::write(&default, "[control]\nlisten = \"127.0.0.1:0\"\n")?;
-            default.clone()
-        }
-    };
+    Ok(redline)
+}
+
+/// `given`, or a config on the embedded default with the control plane on
+/// a free port, written to a file removed when the guard drops.
+fn config_file(
+    given: Option<&std::path::Path>,
+) -> anyhow::Result<(std::path::PathBuf, Option<tempfile::NamedTempFile>)> {
+    if let Some(path) = given {
+        return Ok((path.to_owned(), None));
+    }
+    let file = tempfile::Builder::new()
+        .prefix("redline-bench-")
+        .suffix(".toml")
+        .tempfile()?;
+    std::fs::write(file.path(), "[control]\nlisten = \"127.0.0.1:0\"\n")?;
+    Ok((file.path().to_owned(), Some(file)))
+}
+
+fn persist(args: &PersistArgs) -> anyhow::Result<()> {
+    let redline = redline_binary(args.redline.as_deref())?;
+    let (config, _guard) = config_file(args.config.as_deref())?;
+    println!("redline-bench persist: {}", machine());
+    println!(
+        "redline run for {0} s on the journal alone, then {0} s more on that journal with a \
+         PostgreSQL server (initdb in a temporary directory, fsync off) whose persister copies \
+         it from the first entry; then a bare COPY BINARY of the rows that landed from a plain \
+         loop; quote-to-order from each run's summary",
+        args.seconds
+    );
+    let f = persist::run(&redline, &config, args.seconds)?;
+    println!(
+        "backlog left by the first run: {} entries; server and copies on cores {}",
+        f.backlog,
+        f.cores.as_deref().unwrap_or("any")
+    );
+    println!(
+        "\n{:<18} {:>10} {:>10} {:>10} {:>12}",
+        "run", "p50 ns", "p99 ns", "p99.9 ns", "audit waits"
+    );
+    for (name, p) in [
+        ("journal only", f.journal_only),
+        ("with PostgreSQL", f.with_database),
+    ] {
+        println!(
+            "{name:<18} {:>10.0} {:>10.0} {:>10.0} {:>12}",
+            p.p50, p.p99, p.p999, p.audit_waits
+        );
+    }
+    println!(
+        "\n{:<18} {:>12} {:>10} {:>14}",
+        "copy", "entries", "seconds", "entries/s"
+    );
+    for (name, rate) in [("persister", f.persisted), ("bare COPY BINARY", f.bare)] {
+        println!(
+            "{name:<18} {:>12} {:>10.2} {:>14.0}",
+            rate.entries,
+            rate.seconds,
+            rate.per_second()
+        );
+    }
+    println!(
+        "(the persister had a backlog for {:.1} of {} s; the bare loop copied {} rows, the \
+         entries' own and the position snapshots their fills add)",
+        f.busy_seconds, args.seconds, f.rows
+    );
+    println!("\ntargets (informational; judged on a quiet machine):");
+    at_least(
+        "persister over bare COPY (at least 0.80x)",
+        f.persisted.per_second() / f.bare.per_second(),
+        0.8,
+    );
+    verdict(
+        "with-PostgreSQL p99.9 over journal-only (within 1.2x)",
+        f.with_database.p999 / f.journal_only.p999,
+        1.2,
+    );
+    Ok(())
+}
+
+fn control(args: &ControlArgs) -> anyhow::Result<()> {
+    let redline = redline_binary(args.redline.as_deref())?;
+    let (config, _guard) = config_file(args.config.as_deref())?;
     println!("redline-bench control: {}", machine());
     println!(
         "redline run for {} s quiet, then {} s with {} connection(s) requesting /metrics and \
@@ -169,7 +273,6 @@ fn control(args: &ControlArgs) -> anyhow::Result<()> {
         args.connections,
         args.load_anywhere,
     )?;
-    let _ = std::fs::remove_file(&default);
     println!(
         "\n{:<10} {:>10} {:>10} {:>10} {:>14}",
         "run", "p50 ns", "p99 ns", "p99.9 ns", "requests/s"
@@ -177,13 +280,13 @@ fn control(args: &ControlArgs) -> anyhow::Result<()> {
     for (name, f) in [("quiet", quiet), ("hammered", loaded)] {
         println!(
             "{name:<10} {:>10.0} {:>10.0} {:>10.0} {:>14.0}",
-            f.p50, f.p99, f.p999, f.requests_per_second
+            f.latency.p50, f.latency.p99, f.latency.p999, f.requests_per_second
         );
     }
     println!("\ntargets (informational; judged on a quiet machine):");
     verdict(
         "hammered p99.9 over quiet (within 1.2x)",
-        loaded.p999 / quiet.p999,
+        loaded.latency.p999 / quiet.latency.p999,
         1.2,
     );
     Ok(())
@@ -371,6 +474,11 @@ fn ring(args: &RingArgs) {
 fn verdict(what: &str, ratio: f64, target: f64) {
     let mark = if ratio <= target { "met" } else { "NOT met" };
     println!("  {what:<40} {ratio:>6.2}x (target <= {target:.2}x) {mark}");
+}
+
+fn at_least(what: &str, ratio: f64, target: f64) {
+    let mark = if ratio >= target { "met" } else { "NOT met" };
+    println!("  {what:<40} {ratio:>6.2}x (target >= {target:.2}x) {mark}");
 }
 
 /// CPU model and core count, for the record.

@@ -1,8 +1,9 @@
-//! A real PostgreSQL server for a test: initdb into a temporary directory
-//! (as `nobody` when the tests run as root, since initdb refuses root),
-//! started with pg_ctl on a free loopback port with its socket in that
-//! directory; stopped when dropped. A machine without the server is a
-//! failing test, not a skipped one.
+//! A real PostgreSQL server for a test or a benchmark: initdb into a
+//! temporary directory (as `nobody` when run as root, since initdb refuses
+//! root), started with pg_ctl on a free loopback port with its socket in
+//! that directory, optionally confined to some cores; stopped when
+//! dropped. A machine without the server is a failing test, not a skipped
+//! one. `redline-bench` includes this file too (`bench/src/persist.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +14,8 @@ const BIN: &str = "/usr/lib/postgresql/15/bin";
 pub struct Postgres {
     dir: tempfile::TempDir,
     pub port: u16,
+    /// The cores its processes run on (`taskset -c` list), if confined.
+    cores: Option<String>,
 }
 
 fn as_owner(program: &str) -> Command {
@@ -46,6 +49,12 @@ impl Postgres {
     /// Initialises and starts a server with a `redline` superuser and
     /// database, trusting loopback connections.
     pub fn start() -> Postgres {
+        Postgres::start_on(None)
+    }
+
+    /// As [`Postgres::start`], its processes confined to `cores` (a
+    /// `taskset -c` list such as `0` or `0-3`) when given.
+    pub fn start_on(cores: Option<String>) -> Postgres {
         let dir = tempfile::tempdir().unwrap();
         if is_root() {
             let status = Command::new("chown")
@@ -76,7 +85,7 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr)
         );
         let port = free_port();
-        let pg = Postgres { dir, port };
+        let pg = Postgres { dir, port, cores };
         pg.pg_ctl_start();
         let out = as_owner("createdb")
             .args([
@@ -108,7 +117,17 @@ impl Postgres {
             self.port,
             self.dir.path().display()
         );
-        let out = as_owner("pg_ctl")
+        let mut pg_ctl = as_owner("pg_ctl");
+        if let Some(cores) = &self.cores {
+            // The server's processes inherit pg_ctl's affinity.
+            let mut confined = Command::new("taskset");
+            confined
+                .args(["-c", cores])
+                .arg(pg_ctl.get_program())
+                .args(pg_ctl.get_args());
+            pg_ctl = confined;
+        }
+        let out = pg_ctl
             .args(["-w", "-t", "30", "-o", &options, "-l"])
             .arg(self.dir.path().join("log"))
             .arg("-D")
