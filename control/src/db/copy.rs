@@ -4,8 +4,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::BytesMut;
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::{ToSql, Type};
+use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::Transaction;
 use redline_engine::audit::{AuditEvent, JournalEntry, Stamps, Trigger};
 use redline_engine::command::Outcome;
@@ -20,14 +21,55 @@ const KEY: [(&str, Type); 5] = [
     ("writer_seq", Type::INT8),
 ];
 
-/// One value of a row.
-type Value = Box<dyn ToSql + Sync + Send>;
+/// One value of a row, typed as its column is. Rows are kept as flat runs
+/// of cells, so that a batch allocates per batch, not per value.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    /// The batch's engine id (TEXT), written from the batch.
+    Engine,
+    Text(&'static str),
+    /// Text made for this row (TEXT), such as an admin token's id.
+    Owned(String),
+    I16(i16),
+    I32(i32),
+    I64(i64),
+    At(SystemTime),
+    Null,
+}
 
-/// The rows of one table.
+impl ToSql for Cell {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        // Each cell goes only into a column of its own type: a mismatch is
+        // a bug here, refused before PostgreSQL sees wrong bytes.
+        match (self, ty) {
+            (Cell::Text(s), &Type::TEXT) => s.to_sql(ty, out),
+            (Cell::Owned(s), &Type::TEXT) => s.to_sql(ty, out),
+            (Cell::I16(v), &Type::INT2) => v.to_sql(ty, out),
+            (Cell::I32(v), &Type::INT4) => v.to_sql(ty, out),
+            (Cell::I64(v), &Type::INT8) => v.to_sql(ty, out),
+            (Cell::At(t), &Type::TIMESTAMPTZ) => t.to_sql(ty, out),
+            (Cell::Null, _) => Ok(IsNull::Yes),
+            _ => Err(format!("{self:?} in a {ty} column").into()),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        // Checked per value in `to_sql`.
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// The rows of one table, `columns.len()` cells each.
 struct Table {
     name: &'static str,
     columns: Vec<(&'static str, Type)>,
-    rows: Vec<Vec<Value>>,
+    cells: Vec<Cell>,
 }
 
 impl Table {
@@ -37,14 +79,20 @@ impl Table {
         Table {
             name,
             columns: all,
-            rows: Vec::new(),
+            cells: Vec::new(),
         }
     }
 
-    fn copy(&mut self, tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
-        if self.rows.is_empty() {
+    fn copy(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        engine_id: &String,
+    ) -> Result<(), postgres::Error> {
+        if self.cells.is_empty() {
             return Ok(());
         }
+        let width = self.columns.len();
+        debug_assert_eq!(self.cells.len() % width, 0, "{}: a ragged row", self.name);
         let names: Vec<&str> = self.columns.iter().map(|(n, _)| *n).collect();
         let types: Vec<Type> = self.columns.iter().map(|(_, t)| t.clone()).collect();
         let sink = tx.copy_in(&format!(
@@ -53,14 +101,17 @@ impl Table {
             names.join(", ")
         ))?;
         let mut writer = BinaryCopyInWriter::new(sink, &types);
-        for row in self.rows.drain(..) {
-            let values: Vec<&(dyn ToSql + Sync)> = row
-                .iter()
-                .map(|v| v.as_ref() as &(dyn ToSql + Sync))
-                .collect();
+        let mut values: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(width);
+        for row in self.cells.chunks(width) {
+            values.clear();
+            values.extend(row.iter().map(|cell| match cell {
+                Cell::Engine => engine_id as &(dyn ToSql + Sync),
+                cell => cell,
+            }));
             writer.write(&values)?;
         }
         writer.finish()?;
+        self.cells.clear();
         Ok(())
     }
 }
@@ -84,12 +135,8 @@ pub struct Batch {
     last: Option<(u64, u64)>,
 }
 
-fn text(s: &str) -> Value {
-    Box::new(s.to_owned())
-}
-
-fn opt_text(s: Option<&str>) -> Value {
-    Box::new(s.map(str::to_owned))
+fn text(s: Option<&'static str>) -> Cell {
+    s.map_or(Cell::Null, Cell::Text)
 }
 
 fn side(side: Side) -> &'static str {
@@ -114,30 +161,40 @@ fn wall(ns: u64) -> SystemTime {
 
 /// The intent's columns: intent, order_id, instrument, side, price, qty,
 /// tif.
-fn intent_values(intent: Intent) -> Vec<Value> {
+fn intent_cells(intent: Intent) -> [Cell; 7] {
     match intent {
-        Intent::New(o) => vec![
-            text("new"),
-            Box::new(o.id.0 as i64),
-            Box::new(Some(i32::from(o.instrument.0))),
-            opt_text(Some(side(o.side))),
-            Box::new(Some(o.price.0)),
-            Box::new(Some(o.qty.0)),
-            opt_text(Some(match o.tif {
+        Intent::New(o) => [
+            Cell::Text("new"),
+            Cell::I64(o.id.0 as i64),
+            Cell::I32(i32::from(o.instrument.0)),
+            Cell::Text(side(o.side)),
+            Cell::I64(o.price.0),
+            Cell::I64(o.qty.0),
+            Cell::Text(match o.tif {
                 TimeInForce::Limit => "limit",
                 TimeInForce::Ioc => "ioc",
-            })),
+            }),
         ],
-        Intent::Cancel(id) => vec![
-            text("cancel"),
-            Box::new(id.0 as i64),
-            Box::new(None::<i32>),
-            opt_text(None),
-            Box::new(None::<i64>),
-            Box::new(None::<i64>),
-            opt_text(None),
+        Intent::Cancel(id) => [
+            Cell::Text("cancel"),
+            Cell::I64(id.0 as i64),
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
         ],
     }
+}
+
+/// The stamps' columns: trigger, event_ts, decided_ts, risk_ts.
+fn stamp_cells(s: &Stamps) -> [Cell; 4] {
+    [
+        Cell::Text(trigger(s)),
+        Cell::I64(s.event as i64),
+        Cell::I64(s.decided as i64),
+        Cell::I64(s.risk as i64),
+    ]
 }
 
 const INTENT: [(&str, Type); 7] = [
@@ -233,45 +290,42 @@ impl Batch {
         self.entries += 1;
         self.first_wall_ns.get_or_insert(entry.wall_ns);
         self.last = Some((seq, entry.wall_ns));
-        let key = || -> Vec<Value> {
-            vec![
-                text(&self.engine_id),
-                Box::new(seq as i64),
-                Box::new(wall(entry.wall_ns)),
-                Box::new(i16::from(entry.writer)),
-                Box::new(entry.record.seq as i64),
-            ]
-        };
-        let mut row = key();
-        let stamp_values = |s: &Stamps| -> Vec<Value> {
-            vec![
-                text(trigger(s)),
-                Box::new(s.event as i64),
-                Box::new(s.decided as i64),
-                Box::new(s.risk as i64),
-            ]
-        };
         let table = match entry.record.event {
-            AuditEvent::Passed { intent, stamps } | AuditEvent::Refused { intent, stamps, .. } => {
-                let reason = match entry.record.event {
-                    AuditEvent::Refused { reason, .. } => Some(reason.code()),
-                    _ => None,
-                };
-                row.push(text(if reason.is_some() {
-                    "refused"
-                } else {
-                    "passed"
-                }));
-                row.extend(intent_values(intent));
-                row.push(opt_text(reason));
-                row.extend(stamp_values(&stamps));
-                &mut self.decisions
+            AuditEvent::Passed { .. } | AuditEvent::Refused { .. } => &mut self.decisions,
+            AuditEvent::Sent { .. } => &mut self.orders,
+            AuditEvent::Report { .. } => &mut self.executions,
+            AuditEvent::State { .. } => &mut self.risk_events,
+            AuditEvent::Command { .. } | AuditEvent::Finished { .. } => &mut self.admin_audit,
+        };
+        let cells = &mut table.cells;
+        cells.extend([
+            Cell::Engine,
+            Cell::I64(seq as i64),
+            Cell::At(wall(entry.wall_ns)),
+            Cell::I16(i16::from(entry.writer)),
+            Cell::I64(entry.record.seq as i64),
+        ]);
+        match entry.record.event {
+            AuditEvent::Passed { intent, stamps } => {
+                cells.push(Cell::Text("passed"));
+                cells.extend(intent_cells(intent));
+                cells.push(Cell::Null);
+                cells.extend(stamp_cells(&stamps));
+            }
+            AuditEvent::Refused {
+                intent,
+                stamps,
+                reason,
+            } => {
+                cells.push(Cell::Text("refused"));
+                cells.extend(intent_cells(intent));
+                cells.push(Cell::Text(reason.code()));
+                cells.extend(stamp_cells(&stamps));
             }
             AuditEvent::Sent { intent, stamps } => {
-                row.extend(intent_values(intent));
-                row.extend(stamp_values(&stamps));
-                row.push(Box::new(stamps.sent as i64));
-                &mut self.orders
+                cells.extend(intent_cells(intent));
+                cells.extend(stamp_cells(&stamps));
+                cells.push(Cell::I64(stamps.sent as i64));
             }
             AuditEvent::Report { report, received } => {
                 let (kind, reason) = match report.kind {
@@ -289,26 +343,24 @@ impl Batch {
                         self.moved[i] = true;
                     }
                 }
-                row.extend([
-                    Box::new(report.id.0 as i64) as Value,
-                    Box::new(i32::from(report.instrument.0)),
-                    text(side(report.side)),
-                    text(kind),
-                    opt_text(reason),
-                    Box::new(report.price.0),
-                    Box::new(report.filled.0),
-                    Box::new(report.leaves.0),
-                    Box::new(received as i64),
+                cells.extend([
+                    Cell::I64(report.id.0 as i64),
+                    Cell::I32(i32::from(report.instrument.0)),
+                    Cell::Text(side(report.side)),
+                    Cell::Text(kind),
+                    text(reason),
+                    Cell::I64(report.price.0),
+                    Cell::I64(report.filled.0),
+                    Cell::I64(report.leaves.0),
+                    Cell::I64(received as i64),
                 ]);
-                &mut self.executions
             }
             AuditEvent::State { from, to, at } => {
-                row.extend([
-                    text(from.name()),
-                    text(to.name()),
-                    Box::new(at as i64) as Value,
+                cells.extend([
+                    Cell::Text(from.name()),
+                    Cell::Text(to.name()),
+                    Cell::I64(at as i64),
                 ]);
-                &mut self.risk_events
             }
             AuditEvent::Command {
                 id,
@@ -316,35 +368,32 @@ impl Batch {
                 action,
                 at,
             } => {
-                row.extend([
-                    Box::new(id as i64) as Value,
-                    text("taken"),
-                    opt_text(Some(&format!("{issuer:08x}"))),
-                    opt_text(Some(action.name())),
-                    opt_text(None),
-                    opt_text(None),
-                    Box::new(at as i64),
+                cells.extend([
+                    Cell::I64(id as i64),
+                    Cell::Text("taken"),
+                    Cell::Owned(format!("{issuer:08x}")),
+                    Cell::Text(action.name()),
+                    Cell::Null,
+                    Cell::Null,
+                    Cell::I64(at as i64),
                 ]);
-                &mut self.admin_audit
             }
             AuditEvent::Finished { id, outcome, at } => {
                 let reason = match outcome {
                     Outcome::Refused(r) => Some(r.code()),
                     _ => None,
                 };
-                row.extend([
-                    Box::new(id as i64) as Value,
-                    text("finished"),
-                    opt_text(None),
-                    opt_text(None),
-                    opt_text(Some(outcome.name())),
-                    opt_text(reason),
-                    Box::new(at as i64),
+                cells.extend([
+                    Cell::I64(id as i64),
+                    Cell::Text("finished"),
+                    Cell::Null,
+                    Cell::Null,
+                    Cell::Text(outcome.name()),
+                    text(reason),
+                    Cell::I64(at as i64),
                 ]);
-                &mut self.admin_audit
             }
-        };
-        table.rows.push(row);
+        }
     }
 
     /// Copies every row in and moves `engine_id`'s progress to the entry
@@ -360,12 +409,12 @@ impl Batch {
         };
         for (instrument, moved) in self.moved.iter_mut().enumerate() {
             if std::mem::take(moved) {
-                self.snapshots.rows.push(vec![
-                    text(&self.engine_id),
-                    Box::new(last_seq as i64),
-                    Box::new(wall(last_wall)),
-                    Box::new(instrument as i32),
-                    Box::new(self.positions[instrument]),
+                self.snapshots.cells.extend([
+                    Cell::Engine,
+                    Cell::I64(last_seq as i64),
+                    Cell::At(wall(last_wall)),
+                    Cell::I32(instrument as i32),
+                    Cell::I64(self.positions[instrument]),
                 ]);
             }
         }
@@ -377,7 +426,7 @@ impl Batch {
             &mut self.admin_audit,
             &mut self.snapshots,
         ] {
-            table.copy(tx)?;
+            table.copy(tx, &self.engine_id)?;
         }
         tx.execute(
             "INSERT INTO persist_progress (engine_id, next_seq) VALUES ($1, $2) \
@@ -388,5 +437,24 @@ impl Batch {
         self.first_wall_ns = None;
         self.last = None;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_encodes_only_into_a_column_of_its_type() {
+        let mut out = BytesMut::new();
+        assert!(Cell::I64(7).to_sql(&Type::INT8, &mut out).is_ok());
+        assert_eq!(&out[..], &7i64.to_be_bytes());
+        assert!(Cell::I64(7).to_sql(&Type::TEXT, &mut out).is_err());
+        assert!(Cell::Text("x").to_sql(&Type::INT4, &mut out).is_err());
+        assert!(Cell::Engine.to_sql(&Type::TEXT, &mut out).is_err());
+        assert!(matches!(
+            Cell::Null.to_sql(&Type::INT8, &mut out),
+            Ok(IsNull::Yes)
+        ));
     }
 }
