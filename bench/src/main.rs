@@ -196,7 +196,8 @@ fn persist(args: &PersistArgs) -> anyhow::Result<()> {
         "redline run for {0} s on the journal alone, then {0} s more on that journal with a \
          PostgreSQL server (initdb in a temporary directory, fsync off) whose persister copies \
          it from the first entry; then a bare COPY BINARY of the rows that landed from a plain \
-         loop; quote-to-order from each run's summary",
+         loop beside a third run on a journal of its own; the server and the copies on the \
+         control cores; quote-to-order from each run's summary",
         args.seconds
     );
     let f = persist::run(&redline, &config, args.seconds)?;
@@ -212,6 +213,7 @@ fn persist(args: &PersistArgs) -> anyhow::Result<()> {
     for (name, p) in [
         ("journal only", f.journal_only),
         ("with PostgreSQL", f.with_database),
+        ("beside bare COPY", f.beside_bare),
     ] {
         println!(
             "{name:<18} {:>10.0} {:>10.0} {:>10.0} {:>12}",

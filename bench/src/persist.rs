@@ -9,7 +9,9 @@
 //! its persister copying the backlog from the first entry while the new
 //! entries keep coming; then a plain loop copies the rows that landed into
 //! plain tables of the same shape with `COPY ... FROM STDIN BINARY` (the
-//! limit), from the same cores.
+//! limit), from the same cores at the persister's priority, while a third
+//! engine trades on a journal of its own, so that the limit meets the
+//! same load on those cores as the persister did.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -40,6 +42,8 @@ pub struct Figures {
     pub journal_only: Percentiles,
     /// The same with the persister copying at full rate.
     pub with_database: Percentiles,
+    /// The same on a journal of its own beside the bare loop.
+    pub beside_bare: Percentiles,
     /// Journal entries the first run left for the persister.
     pub backlog: u64,
     /// The cores the server and the copies ran on (`None`: anywhere).
@@ -120,15 +124,22 @@ pub fn run(redline: &Path, config: &Path, seconds: u64) -> anyhow::Result<Figure
     let (persisted, busy_seconds) =
         sustained(&samples).context("the persister copied nothing while the engine ran")?;
 
+    let copies = BareCopies::take(&db)?;
+    // The bare loop's client runs on this thread (the postgres crate
+    // drives its connection in the caller's `block_on`): on the control
+    // cores, at the persister's priority.
     if let Some(&id) = control_cores.first() {
-        // The bare loop's client runs on this thread (the postgres crate
-        // drives its connection in the caller's `block_on`).
         core_affinity::set_for_current(core_affinity::CoreId { id });
     }
-    let (bare, rows) = bare_copy(&db)?;
+    lower_priority(COPIER_NICE)?;
+    let other = tempfile::tempdir().context("a second journal directory")?;
+    let engine = Engine::start(redline, config, other.path(), &[])?;
+    let (bare, rows) = copies.copy(&db)?;
+    let beside_bare = engine.stop()?;
     Ok(Figures {
         journal_only,
         with_database,
+        beside_bare,
         backlog,
         cores,
         persisted,
@@ -158,50 +169,87 @@ fn sustained(samples: &[Sample]) -> Option<(Rate, f64)> {
     ))
 }
 
-/// Copies every row of the audit tables out of the database, then times a
-/// plain loop copying them into plain tables with the same columns and
-/// primary key; returns the rate in the journal entries those rows hold,
-/// and the rows.
-fn bare_copy(db: &pg::Postgres) -> anyhow::Result<(Rate, u64)> {
-    let mut client = db.client();
-    let entries: i64 = client
-        .query_one(
-            "SELECT coalesce(sum(next_seq), 0)::bigint FROM persist_progress",
-            &[],
-        )?
-        .get(0);
-    let mut copies = Vec::new();
-    let mut rows = 0;
-    for table in TABLES {
-        let count: i64 = client
-            .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+/// The redline persister's nice value (`control/src/db/persister.rs`).
+const COPIER_NICE: i32 = 10;
+
+/// Lowers this thread's priority to `nice`.
+fn lower_priority(nice: i32) -> anyhow::Result<()> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    // SAFETY: plain integers; PRIO_PROCESS with a thread id names that one
+    // thread on Linux.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };
+    anyhow::ensure!(
+        rc == 0,
+        "cannot lower the bare loop's priority: {}",
+        std::io::Error::last_os_error()
+    );
+    Ok(())
+}
+
+/// Every row of the audit tables in the server's binary COPY encoding,
+/// with plain tables of the same columns and primary key to copy into.
+struct BareCopies {
+    tables: Vec<(&'static str, Vec<u8>)>,
+    /// Journal entries those rows hold, and the rows.
+    entries: u64,
+    rows: u64,
+}
+
+impl BareCopies {
+    fn take(db: &pg::Postgres) -> anyhow::Result<BareCopies> {
+        let mut client = db.client();
+        let entries: i64 = client
+            .query_one(
+                "SELECT coalesce(sum(next_seq), 0)::bigint FROM persist_progress",
+                &[],
+            )?
             .get(0);
-        rows += count as u64;
-        let mut bytes = Vec::new();
-        client
-            .copy_out(&format!(
-                "COPY (SELECT * FROM {table}) TO STDOUT (FORMAT binary)"
-            ))?
-            .read_to_end(&mut bytes)?;
-        client.batch_execute(&format!(
-            "CREATE TABLE bare_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)"
-        ))?;
-        copies.push((table, bytes));
-    }
-    let started = Instant::now();
-    for (table, bytes) in &copies {
-        let mut sink = client.copy_in(&format!("COPY bare_{table} FROM STDIN (FORMAT binary)"))?;
-        sink.write_all(bytes)?;
-        sink.finish()?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    Ok((
-        Rate {
+        let mut tables = Vec::new();
+        let mut rows = 0;
+        for table in TABLES {
+            let count: i64 = client
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+                .get(0);
+            rows += count as u64;
+            let mut bytes = Vec::new();
+            client
+                .copy_out(&format!(
+                    "COPY (SELECT * FROM {table}) TO STDOUT (FORMAT binary)"
+                ))?
+                .read_to_end(&mut bytes)?;
+            client.batch_execute(&format!(
+                "CREATE TABLE bare_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)"
+            ))?;
+            tables.push((table, bytes));
+        }
+        Ok(BareCopies {
+            tables,
             entries: entries as u64,
-            seconds,
-        },
-        rows,
-    ))
+            rows,
+        })
+    }
+
+    /// Times a plain loop copying the rows in; returns the rate in the
+    /// journal entries they hold, and the rows.
+    fn copy(self, db: &pg::Postgres) -> anyhow::Result<(Rate, u64)> {
+        let mut client = db.client();
+        let started = Instant::now();
+        for (table, bytes) in &self.tables {
+            let mut sink =
+                client.copy_in(&format!("COPY bare_{table} FROM STDIN (FORMAT binary)"))?;
+            sink.write_all(bytes)?;
+            sink.finish()?;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        Ok((
+            Rate {
+                entries: self.entries,
+                seconds,
+            },
+            self.rows,
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Placement: which stage threads a topology runs, and on which cores; and
-//! keeping the control side off the cores the stages are pinned to.
+//! Placement: which stage threads a topology runs, and on which cores;
+//! keeping the control side off the cores the stages are pinned to; and
+//! letting background work yield a shared core to the side thread.
 //!
 //! A stage with a `core` in config gets that core. The others take the
 //! highest-numbered cores not already taken, one each, never core 0 (left to
@@ -96,6 +97,28 @@ pub fn confine_current_thread(cores: &[usize]) -> Result<(), String> {
     }
 }
 
+/// Lowers the calling thread's scheduling priority to `nice` (Linux keeps
+/// a nice value per thread), so that background work on a control core,
+/// such as the copy into the database, yields that core to the side
+/// thread, which the hot path waits on once its audit ring is full.
+/// Raising the value needs no privilege.
+///
+/// # Errors
+///
+/// When the OS refuses; the thread is unchanged.
+pub fn lower_current_thread_priority(nice: i32) -> Result<(), String> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    // SAFETY: setpriority takes plain integers; PRIO_PROCESS with a thread
+    // id names that one thread on Linux.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +190,24 @@ mod tests {
         assert_eq!(mine, spare);
         assert_eq!(its, spare, "threads it starts inherit it");
         assert!(confine_current_thread(&[]).is_err());
+    }
+
+    #[test]
+    fn a_lowered_thread_alone_runs_at_the_lower_priority() {
+        let nice = || {
+            // SAFETY: gettid has no preconditions; getpriority takes plain
+            // integers (a thread id under PRIO_PROCESS on Linux).
+            unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+        };
+        let before = nice();
+        let wanted = (before + 5).min(19);
+        let lowered = std::thread::spawn(move || {
+            lower_current_thread_priority(wanted).unwrap();
+            nice()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(lowered, wanted);
+        assert_eq!(nice(), before, "the caller's own thread alone");
     }
 }

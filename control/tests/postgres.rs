@@ -14,7 +14,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::{
-    assert_control_side_confined, event, redline, replay_setup, run_to_end, write_config, Engine,
+    assert_control_side_confined, event, redline, replay_setup, run_to_end, thread_nice,
+    write_config, Engine,
 };
 
 /// The journal's entries, and their count by the table each kind goes
@@ -325,5 +326,9 @@ fn the_persister_keeps_off_the_pinned_stage_core() {
     let mut engine = Engine::start(&control, &[]);
     engine.wait_for("persistence: connected");
     assert_control_side_confined(&engine, &["redline-persist", "redline-side"]);
+    // Below the side thread's priority: a shared core goes to the side
+    // thread first.
+    let nice_of = |name| thread_nice(engine.child.id(), name);
+    assert_eq!(nice_of("redline-persist"), nice_of("redline-side") + 10);
     assert!(engine.stop(), "{}", engine.out);
 }

@@ -27,6 +27,12 @@ use super::migrate::migrate;
 use super::partitions::ensure_partitions;
 use crate::journal::Tail;
 use crate::log::Log;
+use crate::placement::lower_current_thread_priority;
+
+/// The copier thread's nice value: on a core it shares with the side
+/// thread (nice 0), which the hot path waits on when its audit ring is
+/// full, the side thread wins; catching up a backlog takes what is left.
+const COPIER_NICE: i32 = 10;
 
 /// The breaker's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +130,14 @@ impl Persister {
             .name("redline-persist".into())
             .spawn({
                 let (status, stop) = (Arc::clone(&status), Arc::clone(&stop));
-                move || Copier::new(settings, log, status).run(&stop)
+                move || {
+                    if let Err(why) = lower_current_thread_priority(COPIER_NICE) {
+                        log.warn("persistence: cannot lower the copier's priority")
+                            .field("why", why)
+                            .emit();
+                    }
+                    Copier::new(settings, log, status).run(&stop)
+                }
             })
             .context("cannot start the persister thread")?;
         Ok(Persister {

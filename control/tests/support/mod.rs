@@ -387,6 +387,24 @@ fn thread_cores(pid: u32) -> Vec<(String, String)> {
     threads
 }
 
+/// The nice value of the engine's thread called `name`.
+pub fn thread_nice(pid: u32, name: &str) -> i32 {
+    let tid = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|task| task.unwrap().path())
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("comm"))
+                .unwrap_or_default()
+                .trim()
+                == name
+        })
+        .and_then(|dir| dir.file_name()?.to_str()?.parse::<libc::id_t>().ok())
+        .unwrap_or_else(|| panic!("no thread {name}"));
+    // SAFETY: getpriority takes plain integers (a thread id under
+    // PRIO_PROCESS on Linux).
+    unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) }
+}
+
 /// The cores of a kernel CPU list (`0-2,5`), or of a comma list.
 fn cpu_list(text: &str) -> Vec<usize> {
     let mut cores = Vec::new();
