@@ -3,14 +3,18 @@
 //! from the next number; a torn last entry is cut off with a warning and
 //! the run goes on; damage in the middle stops the start, naming the file
 //! and offset; `redline journal inspect` and `dump` read it; one engine
-//! per directory.
+//! per directory; a full disk stops trading until it has room, and loses
+//! no record.
 
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
-use support::{event, redline, replay_setup, run_command, run_to_end, TestConfig};
+use support::{
+    event, json, redline, replay_setup, run_command, run_to_end, sample, Engine, TestConfig,
+};
 
 fn journal(command: &str, dir: &Path) -> Output {
     redline()
@@ -245,7 +249,7 @@ fn by_symbol(positions: &[i64]) -> String {
 fn after_kill_9_a_restart_resumes_with_the_state_the_journal_implies() {
     // A slower feed keeps the journal (and its dump) small.
     let slow = "[feed.synthetic]\nrate = 5000\n";
-    let mut engine = support::Engine::start(slow, &[]);
+    let mut engine = Engine::start(slow, &[]);
     engine.wait_for("msg=status up_s=1 ");
     engine.child.kill().unwrap(); // SIGKILL: no drain, no flush.
     engine.child.wait().unwrap();
@@ -258,7 +262,7 @@ fn after_kill_9_a_restart_resumes_with_the_state_the_journal_implies() {
     );
     assert!(open > 0, "orders were resting");
 
-    let mut engine = support::Engine::start_on(journal, slow, &[]);
+    let mut engine = Engine::start_on(journal, slow, &[]);
     let restored = event(&engine.out, "state restored from the journal");
     assert_eq!(
         restored.get("positions"),
@@ -298,4 +302,132 @@ fn after_kill_9_a_restart_resumes_with_the_state_the_journal_implies() {
         .find_map(|e| e["intent"]["new"]["id"].as_u64())
         .unwrap();
     assert!(first_after > last_before, "order ids are never reused");
+}
+
+/// A small disk of its own: a tmpfs mounted on a temporary directory (the
+/// tests run as root, as CI does), unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(bytes: u64) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let mount = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            mount.status.success(),
+            "cannot mount a tmpfs (the test needs root): {}",
+            String::from_utf8_lossy(&mount.stderr)
+        );
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Samples `name` from `/metrics` until `done` holds of it (up to 10 s).
+fn metric_until(engine: &Engine, name: &str, done: impl Fn(f64) -> bool) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = sample(&engine.get("/metrics").1, name);
+        if done(value) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{name} stayed at {value}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_full_disk_stops_trading_until_it_has_room_and_loses_no_record() {
+    const MIB: u64 = 1 << 20;
+    let disk = SmallDisk::mount(24 * MIB);
+    // Most of the disk taken by something else: the journal gets about
+    // 4 MiB, under two seconds of this feed.
+    let ballast = disk.path().join("ballast");
+    std::fs::write(&ballast, vec![1u8; (20 * MIB) as usize]).unwrap();
+    let journal = disk.path().join("journal");
+    let small = "[feed.synthetic]\nrate = 2000\n[rings]\naudit = 1024\n\
+                 [persistence]\nsegment_bytes = 1048576\n";
+    let mut engine = Engine::start(small, &[("REDLINE_JOURNAL_DIR", journal.to_str().unwrap())]);
+
+    engine.wait_for("journal: cannot write; taking no more records until it can");
+    let failed = event(
+        &engine.out,
+        "journal: cannot write; taking no more records until it can",
+    );
+    assert!(
+        failed.get("error").contains("No space left"),
+        "{}",
+        engine.out
+    );
+    let (code, body) = engine.get("/health/ready");
+    assert_eq!(code, 503);
+    assert!(body.contains("journal writes failing"), "{body}");
+    let (code, body) = engine.get("/health");
+    assert_eq!(code, 503, "{body}");
+    let persistence = &json(&body)["components"]["persistence"];
+    assert_eq!(persistence["status"], "unhealthy", "{body}");
+    assert!(
+        persistence["message"]
+            .as_str()
+            .unwrap()
+            .contains("No space left"),
+        "{body}"
+    );
+    let metrics = engine.get("/metrics").1;
+    assert!(sample(&metrics, "redline_journal_write_errors_total") >= 1.0);
+    assert!(sample(&metrics, "redline_journal_backlog_entries") > 0.0);
+
+    // The audit ring fills behind the held records and the hot path
+    // waits for room: no quote is taken, no order sent, nothing dropped.
+    metric_until(&engine, "redline_audit_waits_total", |waits| waits > 0.0);
+    let sent = r#"redline_orders_sent_total{kind="new"}"#;
+    let held = |name| sample(&engine.get("/metrics").1, name);
+    let (quotes, orders) = (held("redline_quotes_total"), held(sent));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(held("redline_quotes_total"), quotes, "no quote taken");
+    assert_eq!(held(sent), orders, "no order sent");
+
+    // Room again: the held records are written and trading goes on.
+    std::fs::remove_file(&ballast).unwrap();
+    engine.wait_for("journal: writing again");
+    metric_until(&engine, sent, |now| now > orders);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.get("/health/ready").0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            engine.get("/health/ready").1
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(engine.stop(), "{}", engine.out);
+
+    // Every record the run made is in the journal, numbered without a gap.
+    let records = event(&engine.out, "stopped cleanly").num("audit_records") as u64;
+    let summary = inspect(&journal);
+    assert!(
+        summary.contains(&format!("{records} entries, next entry {records}")),
+        "{summary}"
+    );
+    assert!(summary.contains("tail: whole"), "{summary}");
+    for (i, entry) in dump(&journal).iter().enumerate() {
+        assert_eq!(entry["seq"], i as u64, "numbered without a gap");
+    }
 }

@@ -307,7 +307,7 @@ impl Journal {
             self.sync()?;
         }
         let (file, len) = new_segment(&self.settings.dir, first, self.settings.fsync)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("{e:#}"))?;
         self.file = file;
         self.segment_len = len;
         self.stats.segments += 1;
