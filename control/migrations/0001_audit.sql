@@ -107,7 +107,7 @@ CREATE TABLE admin_audit (
     writer      smallint    NOT NULL,
     writer_seq  bigint      NOT NULL,
     command_id  bigint      NOT NULL,
-    event       text        NOT NULL,   -- taken | finished
+    event       text        NOT NULL,   -- taken | finished | rejected (refused before it was sent)
     token       text,                   -- the admin token's id; 00000000 for the engine itself
     action      text,
     outcome     text,

@@ -1,8 +1,8 @@
 //! The admin commands as an operator sends them: the real binary, a real
 //! HTTP client, the bearer token. Halt stops orders and resume starts them
 //! again; a limits change takes effect on the next order; flatten leaves
-//! every position flat; bad bodies are refused, counted and change
-//! nothing; drain (over HTTP or SIGTERM) exits 0 with no order open; and
+//! every position flat; bad bodies are refused, counted, recorded in the
+//! audit stream and change nothing; drain (over HTTP or SIGTERM) exits 0 with no order open; and
 //! each command is recorded with who sent it.
 
 mod support;
@@ -10,7 +10,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{event, events, json, sample, Engine, TOKEN_ENV};
+use support::{dump, event, events, json, sample, Engine, TOKEN_ENV};
 
 const TOKEN: &str = "admin-commands-test-token";
 
@@ -103,7 +103,9 @@ fn a_limits_change_takes_effect_on_the_next_order() {
 
 #[test]
 fn bad_bodies_and_bad_limits_are_refused_counted_and_change_nothing() {
-    let mut engine = engine();
+    // A slower feed keeps the journal (and its dump) small.
+    let slow = "[feed.synthetic]\nrate = 5000\n";
+    let mut engine = Engine::start(slow, &[(TOKEN_ENV, TOKEN)]);
     let bad = [
         ("POST", "/admin/halt", "halt now"),
         ("POST", "/admin/halt", r#"{"reason": 7}"#),
@@ -152,6 +154,35 @@ fn bad_bodies_and_bad_limits_are_refused_counted_and_change_nothing() {
     let (_, limits) = engine.command("GET", "/admin/limits", None);
     assert_eq!(limits["limits"]["max_order_qty"], 10, "unchanged");
     assert!(engine.stop());
+
+    // Each refusal is in the audit stream with who asked for what and the
+    // answer; none was taken as a command.
+    let entries = dump(engine.journal.path());
+    let rejected: Vec<(String, u64)> = entries
+        .iter()
+        .filter(|e| e["type"] == "rejected")
+        .map(|e| {
+            assert_eq!(e["token"].as_str().unwrap().len(), 8, "{e}");
+            assert_ne!(e["token"], "00000000", "the admin token's id: {e}");
+            let action = e["action"].as_str().unwrap().to_owned();
+            (action, e["status"].as_u64().unwrap())
+        })
+        .collect();
+    let mut expected: Vec<(String, u64)> = bad
+        .iter()
+        .map(|(_, path, _)| (path.trim_start_matches("/admin/").to_owned(), 400))
+        .collect();
+    // The contradiction asked again above; the door answers the 413
+    // before a request reaches the admin endpoints.
+    expected.push(("limits".into(), 400));
+    assert_eq!(rejected, expected);
+    let taken = |action: &str| {
+        entries
+            .iter()
+            .filter(|e| e["type"] == "command" && e["action"] == action)
+            .count()
+    };
+    assert_eq!((taken("halt"), taken("limits")), (0, 0));
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use support::{
-    event, json, redline, replay_setup, run_command, run_to_end, sample, Engine, TestConfig,
+    dump, event, json, redline, replay_setup, run_command, run_to_end, sample, Engine, TestConfig,
 };
 
 fn journal(command: &str, dir: &Path) -> Output {
@@ -32,21 +32,6 @@ fn inspect(dir: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// Every entry `dump` prints, as JSON.
-fn dump(dir: &Path) -> Vec<serde_json::Value> {
-    let out = journal("dump", dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// The journal's one segment file.

@@ -1,8 +1,9 @@
 //! Operator commands: what the control plane asks the decide stage to do
 //! (halt, resume, reduce-only, cancel-all, flatten, new limits, new
 //! strategy parameters, drain, and the control side's own log-level
-//! changes, to be recorded), the command ring that carries them to it, and
-//! how each one ended, which comes back in the audit stream.
+//! changes and the requests it refused, to be recorded), the command ring
+//! that carries them to it, and how each one ended, which comes back in the
+//! audit stream.
 
 use crate::domain::Reject;
 use crate::ring;
@@ -36,6 +37,15 @@ pub enum Action {
     /// Halt and cancel every open order, for a clean stop: done when none
     /// is left open. Every later command is refused.
     Drain,
+    /// The control plane refused a request for `action` before sending it
+    /// (a bad body, contradictory limits, invalid parameters) and answered
+    /// it with HTTP `status`: nothing to do but record who asked for what.
+    Rejected {
+        /// What the request asked for.
+        action: ActionKind,
+        /// The HTTP status it was answered with.
+        status: u16,
+    },
 }
 
 /// An action without its data, as the audit stream records it.
@@ -76,6 +86,7 @@ impl Action {
             Action::Strategy(_) => ActionKind::Strategy,
             Action::LogLevel => ActionKind::LogLevel,
             Action::Drain => ActionKind::Drain,
+            Action::Rejected { action, .. } => *action,
         }
     }
 }

@@ -3,7 +3,8 @@
 //! and resume starts them again; new limits apply from the next order;
 //! cancel-all ends every order open when it came; flatten leaves every
 //! position flat and trading halted; drain leaves nothing open and refuses
-//! what follows. Each command is in the audit stream with how it ended.
+//! what follows. Each command is in the audit stream with how it ended;
+//! a request the control plane refused is recorded and changes nothing.
 
 mod support;
 
@@ -346,4 +347,51 @@ fn a_log_level_change_is_recorded_with_who_made_it() {
             ..
         }
     )));
+}
+
+#[test]
+fn a_request_the_control_plane_refused_is_recorded_and_changes_nothing() {
+    let mut desk = Desk::new();
+    desk.trade(1_000);
+    let before = desk.records.len();
+    assert!(desk
+        .commander
+        .push(Command {
+            id: 1,
+            issuer: 7,
+            action: Action::Rejected {
+                action: ActionKind::Drain,
+                status: 400,
+            },
+        })
+        .is_ok());
+    let traded = desk.trade(5_000).to_vec();
+    let rejected: Vec<_> = desk.records[before..]
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r.event,
+                AuditEvent::Passed { .. }
+                    | AuditEvent::Refused { .. }
+                    | AuditEvent::Sent { .. }
+                    | AuditEvent::Report { .. }
+            )
+        })
+        .map(|r| r.event)
+        .collect();
+    assert!(
+        matches!(
+            rejected[..],
+            [AuditEvent::Rejected {
+                id: 1,
+                issuer: 7,
+                action: ActionKind::Drain,
+                status: 400,
+                ..
+            }]
+        ),
+        "one record, neither taken nor finished: {rejected:?}"
+    );
+    assert_eq!(desk.state(), TradingState::Active, "no drain began");
+    assert!(strategy_orders(&traded) > 100, "trading went on");
 }

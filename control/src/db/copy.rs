@@ -295,7 +295,9 @@ impl Batch {
             AuditEvent::Sent { .. } => &mut self.orders,
             AuditEvent::Report { .. } => &mut self.executions,
             AuditEvent::State { .. } => &mut self.risk_events,
-            AuditEvent::Command { .. } | AuditEvent::Finished { .. } => &mut self.admin_audit,
+            AuditEvent::Command { .. }
+            | AuditEvent::Finished { .. }
+            | AuditEvent::Rejected { .. } => &mut self.admin_audit,
         };
         let cells = &mut table.cells;
         cells.extend([
@@ -375,6 +377,23 @@ impl Batch {
                     Cell::Text(action.name()),
                     Cell::Null,
                     Cell::Null,
+                    Cell::I64(at as i64),
+                ]);
+            }
+            AuditEvent::Rejected {
+                id,
+                issuer,
+                action,
+                status,
+                at,
+            } => {
+                cells.extend([
+                    Cell::I64(id as i64),
+                    Cell::Text("rejected"),
+                    Cell::Owned(format!("{issuer:08x}")),
+                    Cell::Text(action.name()),
+                    Cell::Text("refused by the control plane"),
+                    Cell::Owned(format!("HTTP {status}")),
                     Cell::I64(at as i64),
                 ]);
             }

@@ -394,14 +394,22 @@ impl ControlPlane {
         event.emit();
     }
 
-    /// Records a command refused before it was sent, and passes on the
+    /// Records a command refused before it was sent, in the log and (but
+    /// for a full command ring) in the audit stream, and passes on the
     /// answer that says why.
     fn refused(&mut self, issuer: u32, kind: ActionKind, response: Resp) -> Resp {
-        let result = match response.status_code().0 {
-            503 => "unavailable",
-            _ => "bad_request",
+        let status = response.status_code().0;
+        let (result, id) = match status {
+            503 => ("unavailable", None),
+            _ => {
+                let rejected = Action::Rejected {
+                    action: kind,
+                    status,
+                };
+                ("bad_request", self.send(issuer, rejected).ok())
+            }
         };
-        self.log_command(issuer, kind, None, result, &None);
+        self.log_command(issuer, kind, id, result, &None);
         self.desk.count(kind.name(), result);
         response
     }

@@ -139,6 +139,7 @@ fn kind(event: &AuditEvent) -> &'static str {
         AuditEvent::State { .. } => "state",
         AuditEvent::Command { .. } => "command",
         AuditEvent::Finished { .. } => "finished",
+        AuditEvent::Rejected { .. } => "rejected",
     }
 }
 
@@ -185,6 +186,19 @@ fn to_json(seq: u64, entry: &JournalEntry) -> Value {
             "id": id,
             "token": format!("{issuer:08x}"),
             "action": action.name(),
+            "at": at,
+        }),
+        AuditEvent::Rejected {
+            id,
+            issuer,
+            action,
+            status,
+            at,
+        } => json!({
+            "id": id,
+            "token": format!("{issuer:08x}"),
+            "action": action.name(),
+            "status": status,
             "at": at,
         }),
         AuditEvent::Finished { id, outcome, at } => {

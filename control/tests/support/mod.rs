@@ -299,6 +299,25 @@ pub fn redline() -> Command {
 /// A config file of `text` in a directory of its own, with the journal
 /// beside it; its control plane listens on a free port, so that runs in
 /// parallel do not fight over the default one (nor over a journal).
+/// Every entry `redline journal dump DIR` prints, as JSON.
+pub fn dump(dir: &std::path::Path) -> Vec<Value> {
+    let out = redline()
+        .args(["journal", "dump"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 pub struct TestConfig {
     dir: tempfile::TempDir,
 }

@@ -103,6 +103,21 @@ pub enum AuditEvent {
         /// When it was taken.
         at: u64,
     },
+    /// An operator's request that the control plane refused before sending
+    /// it (a bad body, contradictory limits, invalid parameters): recorded,
+    /// not applied.
+    Rejected {
+        /// Its number.
+        id: u64,
+        /// Who sent it: the admin token's id.
+        issuer: u32,
+        /// What it asked for.
+        action: ActionKind,
+        /// The HTTP status it was answered with.
+        status: u16,
+        /// When the decide stage recorded it.
+        at: u64,
+    },
     /// An operator's command ended.
     Finished {
         /// Its number.

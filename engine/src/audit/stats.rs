@@ -185,7 +185,7 @@ impl AuditStats {
             },
             AuditEvent::State { to, .. } => self.state = to,
             AuditEvent::Command { .. } => self.commands += 1,
-            AuditEvent::Finished { .. } => {}
+            AuditEvent::Finished { .. } | AuditEvent::Rejected { .. } => {}
         }
     }
 

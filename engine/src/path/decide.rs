@@ -267,6 +267,16 @@ impl Decide {
     fn take(&mut self, command: Command, now: u64) {
         let at = self.time.stamp(now);
         let id = command.id;
+        if let Action::Rejected { action, status } = command.action {
+            self.audit.record(AuditEvent::Rejected {
+                id,
+                issuer: command.issuer,
+                action,
+                status,
+                at,
+            });
+            return;
+        }
         self.audit.record(AuditEvent::Command {
             id,
             issuer: command.issuer,
@@ -335,6 +345,7 @@ impl Decide {
             Action::CancelAll => Kind::CancelAll,
             Action::Flatten => Kind::Flatten,
             Action::Drain => Kind::Drain,
+            Action::Rejected { .. } => unreachable!("recorded when taken"),
         };
         if kind != Kind::CancelAll {
             self.gate.set_state(TradingState::Halted);
