@@ -388,6 +388,9 @@ fn a_full_disk_stops_trading_until_it_has_room_and_loses_no_record() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(held("redline_quotes_total"), quotes, "no quote taken");
     assert_eq!(held(sent), orders, "no order sent");
+    // Not wedged: the stage goes on polling, so liveness holds and no
+    // probe restarts an engine that a restart would not mend.
+    assert_eq!(engine.get("/health/live").0, 200);
 
     // Room again: the held records are written and trading goes on.
     std::fs::remove_file(&ballast).unwrap();
