@@ -13,7 +13,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use support::{
-    dump, event, json, redline, replay_setup, run_command, run_to_end, sample, Engine, TestConfig,
+    dump, event, json, redline, replay_setup, run_command, run_to_end, sample, stdout_of, Engine,
+    TestConfig,
 };
 
 fn journal(command: &str, dir: &Path) -> Output {
@@ -25,13 +26,7 @@ fn journal(command: &str, dir: &Path) -> Output {
 }
 
 fn inspect(dir: &Path) -> String {
-    let out = journal("inspect", dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    stdout_of(redline().args(["journal", "inspect"]).arg(dir))
 }
 
 /// The journal's one segment file.

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::{
-    assert_control_side_confined, event, redline, replay_setup, run_to_end, thread_nice,
+    assert_control_side_confined, event, redline, replay_setup, run_to_end, stdout_of, thread_nice,
     write_config, Engine, TOKEN_ENV,
 };
 
@@ -99,20 +99,7 @@ fn migrations_apply_once_and_name_what_they_applied() {
         "[persistence]\ndatabase_url = \"{}\"\njournal_dir = \"unused\"\n",
         db.url()
     ));
-    let migrate = || {
-        let out = redline()
-            .arg("migrate")
-            .arg("--config")
-            .arg(config.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let migrate = || stdout_of(redline().arg("migrate").arg("--config").arg(config.path()));
     assert!(migrate().contains("applied [1]"));
     assert!(migrate().contains("up to date"));
     let mut client = db.client();

@@ -296,28 +296,29 @@ pub fn redline() -> Command {
     Command::new(env!("CARGO_BIN_EXE_redline"))
 }
 
-/// A config file of `text` in a directory of its own, with the journal
-/// beside it; its control plane listens on a free port, so that runs in
-/// parallel do not fight over the default one (nor over a journal).
-/// Every entry `redline journal dump DIR` prints, as JSON.
-pub fn dump(dir: &std::path::Path) -> Vec<Value> {
-    let out = redline()
-        .args(["journal", "dump"])
-        .arg(dir)
-        .output()
-        .unwrap();
+/// Runs `command`, asserts that it succeeded, and returns its stdout.
+pub fn stdout_of(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "{}",
+        "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    stdout
+}
+
+/// Every entry `redline journal dump DIR` prints, as JSON.
+pub fn dump(dir: &std::path::Path) -> Vec<Value> {
+    stdout_of(redline().args(["journal", "dump"]).arg(dir))
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
+/// A config file of `text` in a directory of its own, with the journal
+/// beside it; its control plane listens on a free port, so that runs in
+/// parallel do not fight over the default one (nor over a journal).
 pub struct TestConfig {
     dir: tempfile::TempDir,
 }
@@ -379,14 +380,7 @@ pub fn run_command(config: &TestConfig) -> Command {
 
 /// Runs `redline run` on `config` to its end and returns its stdout.
 pub fn run_to_end(config: &TestConfig) -> String {
-    let out = run_command(config).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    stdout_of(&mut run_command(config))
 }
 
 /// Each of the engine's threads by name, with the cores it may run on
