@@ -2,8 +2,8 @@
 //! every audit record in it, numbered without a gap; a restart goes on
 //! from the next number; a torn last entry is cut off with a warning and
 //! the run goes on; damage in the middle stops the start, naming the file
-//! and offset; `redline journal inspect` and `dump` read it; one engine
-//! per directory; a full disk stops trading until it has room, and loses
+//! and offset, and so does a journal missing its first segments; `redline
+//! journal inspect` and `dump` read it; one engine per directory; a full disk stops trading until it has room, and loses
 //! no record.
 
 mod support;
@@ -147,6 +147,36 @@ fn damage_in_the_middle_stops_the_start_and_names_where() {
     let out = journal("dump", &config.journal());
     assert_eq!(out.status.code(), Some(1));
     assert!(!out.stdout.is_empty());
+}
+
+#[test]
+fn a_journal_missing_its_first_segments_stops_the_start() {
+    let (_csv, config) = replay_setup(2000, "fastest", "fused");
+    let text = std::fs::read_to_string(config.path()).unwrap();
+    let small = text.replace("[persistence]\n", "[persistence]\nsegment_bytes = 65536\n");
+    std::fs::write(config.path(), small).unwrap();
+    run_to_end(&config);
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(config.journal())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "journal"))
+        .collect();
+    segments.sort();
+    assert!(segments.len() >= 3, "{segments:?}");
+    std::fs::remove_file(&segments[0]).unwrap();
+    let out = run_command(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the segments before it are missing"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&segments[1].display().to_string()),
+        "{stderr}"
+    );
+    // What is left can still be read.
+    assert!(inspect(&config.journal()).contains("tail: whole"));
 }
 
 #[test]

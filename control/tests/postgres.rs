@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::{
-    assert_control_side_confined, event, redline, replay_setup, run_to_end, stdout_of, thread_nice,
-    write_config, Engine, TOKEN_ENV,
+    assert_control_side_confined, event, json, redline, replay_setup, run_to_end, sample,
+    stdout_of, thread_nice, write_config, Engine, TOKEN_ENV,
 };
 
 /// A `[control]` key: a clean stop waits up to this long for the last
@@ -236,6 +236,15 @@ fn a_database_stopped_and_started_again_ends_with_every_entry_once() {
         "all copied by the clean stop"
     );
     assert_eq!(table_counts(&db, "outage"), kinds);
+    let runs: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM engine_runs WHERE engine_id = 'outage'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(runs, 1, "one run, however often it reconnected");
 }
 
 #[test]
@@ -365,4 +374,62 @@ fn admin_commands_land_in_admin_audit_with_those_refused_before_sending() {
         ],
         "the drain's own rows follow"
     );
+}
+
+#[test]
+fn a_database_that_holds_another_journal_is_refused_and_nothing_mixes() {
+    let db = pg::Postgres::start();
+    let control = |engine_id: &str| {
+        format!(
+            "{LAST_COPY_GRACE}[feed.synthetic]\nrate = 5000\n\
+             [persistence]\ndatabase_url = \"{}\"\nengine_id = \"{engine_id}\"\n\
+             retry_initial_ms = 50\nretry_max_ms = 200\n",
+            db.url()
+        )
+    };
+    let mut first = Engine::start(&control("twice"), &[]);
+    first.wait_for("persistence: connected");
+    first.wait_for("msg=status up_s=1 ");
+    assert!(first.stop(), "{}", first.out);
+    let (entries, kinds) = journal_kinds(first.journal.path());
+    assert_eq!(progress(&db, "twice"), entries as i64);
+
+    // That journal is gone (deleted, say): a new one begins at entry 0
+    // under the same engine id. Copying it would mix two journals' entries
+    // under the same numbers; the engine refuses, and says why.
+    let mut second = Engine::start(&control("twice"), &[]);
+    let refused = "persistence: the database does not match this journal; copying waits";
+    second.wait_for(refused);
+    let why = event(&second.out, refused).get("why").to_owned();
+    assert!(why.contains(&format!("up to {entries}")), "{why}");
+    let (code, body) = second.get("/health/ready");
+    assert_eq!(code, 503);
+    assert!(body.contains("does not match this journal"), "{body}");
+    let health = json(&second.get("/health").1);
+    assert_eq!(
+        health["components"]["persistence"]["status"], "unhealthy",
+        "{health}"
+    );
+    let metrics = second.get("/metrics").1;
+    assert_eq!(sample(&metrics, "redline_persistence_mismatch"), 1.0);
+    // It keeps trying (an operator may resolve it), and keeps refusing.
+    std::thread::sleep(Duration::from_millis(500));
+    let metrics = second.get("/metrics").1;
+    assert!(sample(&metrics, "redline_persistence_failures_total") >= 2.0);
+    assert!(second.stop(), "{}", second.out);
+    assert_eq!(progress(&db, "twice"), entries as i64);
+    assert_eq!(
+        table_counts(&db, "twice"),
+        kinds,
+        "the first journal's rows"
+    );
+
+    // Under an engine id of its own, the second journal lands whole.
+    let journal = std::mem::replace(&mut second.journal, tempfile::tempdir().unwrap());
+    let mut again = Engine::start_on(journal, &control("second"), &[]);
+    again.wait_for("persistence: connected");
+    assert!(again.stop(), "{}", again.out);
+    let (entries, kinds) = journal_kinds(again.journal.path());
+    assert_eq!(progress(&db, "second"), entries as i64);
+    assert_eq!(table_counts(&db, "second"), kinds);
 }

@@ -34,6 +34,18 @@ use crate::placement::lower_current_thread_priority;
 /// full, the side thread wins; catching up a backlog takes what is left.
 const COPIER_NICE: i32 = 10;
 
+/// Why the database cannot be completed from this journal.
+#[derive(Debug)]
+struct Mismatch(String);
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Mismatch {}
+
 /// The breaker's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Breaker {
@@ -77,6 +89,10 @@ pub struct PersistStatus {
     pub failures: u64,
     /// The last failure, while the breaker is not closed.
     pub error: Option<String>,
+    /// Why the database cannot be completed from this journal (it holds
+    /// this engine id's entries from another journal), until an operator
+    /// resolves it; copying waits meanwhile.
+    pub mismatch: Option<String>,
 }
 
 /// How the persister is set up.
@@ -124,6 +140,7 @@ impl Persister {
             batches: 0,
             failures: 0,
             error: None,
+            mismatch: None,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let handle = std::thread::Builder::new()
@@ -180,12 +197,19 @@ struct Copier {
     retry_at: Instant,
     /// Whether the current outage has been logged.
     said: bool,
+    /// Whether this run's row is in `engine_runs`.
+    run_recorded: bool,
+    /// The entry after the last one this run committed; the first entry of
+    /// the run before any. The database may hold this engine's entries up
+    /// to here and no further.
+    copied_to: u64,
 }
 
 impl Copier {
     fn new(settings: PersistSettings, log: Log, status: Arc<Mutex<PersistStatus>>) -> Copier {
         Copier {
             wait: settings.retry_initial,
+            copied_to: settings.first_seq,
             settings,
             log,
             status,
@@ -194,6 +218,7 @@ impl Copier {
             batch: None,
             retry_at: Instant::now(),
             said: false,
+            run_recorded: false,
         }
     }
 
@@ -212,7 +237,10 @@ impl Copier {
                 }
                 self.set_breaker(Breaker::HalfOpen);
                 if let Err(e) = self.connect() {
-                    self.failed(format!("{e:#}"));
+                    match e.downcast::<Mismatch>() {
+                        Ok(Mismatch(why)) => self.mismatched(why),
+                        Err(e) => self.failed(format!("{e:#}")),
+                    }
                     continue;
                 }
                 last_flush = Instant::now();
@@ -259,21 +287,25 @@ impl Copier {
         migrate(&mut client).context("cannot apply the migrations")?;
         ensure_partitions(&mut client, SystemTime::now()).context("cannot make partitions")?;
         let engine_id = &self.settings.engine_id;
-        client.execute(
-            "INSERT INTO engine_runs (engine_id, started_at, version, first_seq) \
-             VALUES ($1, now(), $2, $3)",
-            &[
-                engine_id,
-                &env!("CARGO_PKG_VERSION"),
-                &(self.settings.first_seq as i64),
-            ],
-        )?;
         let next_seq = client
             .query_opt(
                 "SELECT next_seq FROM persist_progress WHERE engine_id = $1",
                 &[engine_id],
             )?
             .map_or(0, |row| row.get::<_, i64>(0) as u64);
+        self.check_journal(next_seq)?;
+        if !self.run_recorded {
+            client.execute(
+                "INSERT INTO engine_runs (engine_id, started_at, version, first_seq) \
+                 VALUES ($1, now(), $2, $3)",
+                &[
+                    engine_id,
+                    &env!("CARGO_PKG_VERSION"),
+                    &(self.settings.first_seq as i64),
+                ],
+            )?;
+            self.run_recorded = true;
+        }
         let mut positions = vec![0i64; self.settings.instruments];
         for row in client.query(
             "SELECT DISTINCT ON (instrument) instrument, position FROM position_snapshots \
@@ -293,6 +325,7 @@ impl Copier {
             let mut status = self.status.lock();
             status.next_seq = next_seq;
             status.error = None;
+            status.mismatch = None;
         }
         self.set_breaker(Breaker::Closed);
         let mut event = self
@@ -338,6 +371,7 @@ impl Copier {
         let mut tx = client.transaction()?;
         batch.copy(&mut tx)?;
         tx.commit()?;
+        self.copied_to = tail.next_seq();
         let mut status = self.status.lock();
         status.next_seq = tail.next_seq();
         status.entries += entries;
@@ -349,6 +383,38 @@ impl Copier {
     /// A failure: drop the connection and what was read (the database's
     /// progress says where to start again), and open the breaker.
     fn failed(&mut self, error: String) {
+        let waited = self.back_off(&error);
+        if !self.said {
+            self.said = true;
+            self.log
+                .warn("persistence: the database is unreachable; the journal keeps everything")
+                .field("error", error)
+                .field("retry_ms", waited.as_millis() as u64)
+                .emit();
+        }
+    }
+
+    /// The database cannot be completed from this journal: copying waits
+    /// (trying again as after a failure, in case an operator resolved it)
+    /// and the journal keeps everything.
+    fn mismatched(&mut self, why: String) {
+        let waited = self.back_off(&why);
+        self.status.lock().mismatch = Some(why.clone());
+        if !self.said {
+            self.said = true;
+            self.log
+                .error("persistence: the database does not match this journal; copying waits")
+                .field("engine_id", &self.settings.engine_id)
+                .field("why", why)
+                .field("retry_ms", waited.as_millis() as u64)
+                .emit();
+        }
+    }
+
+    /// Drops the connection and what was read (the database's progress
+    /// says where to start again), counts the failure and opens the
+    /// breaker; returns how long until the next try.
+    fn back_off(&mut self, error: &str) -> Duration {
         self.client = None;
         self.tail = None;
         self.batch = None;
@@ -358,17 +424,28 @@ impl Copier {
         {
             let mut status = self.status.lock();
             status.failures += 1;
-            status.error = Some(error.clone());
+            status.error = Some(error.to_owned());
         }
         self.set_breaker(Breaker::Open);
-        if !self.said {
-            self.said = true;
-            self.log
-                .warn("persistence: the database is unreachable; the journal keeps everything")
-                .field("error", error)
-                .field("retry_ms", waited.as_millis() as u64)
-                .emit();
+        waited
+    }
+
+    /// Checks that the database can be completed from this journal: it
+    /// holds none of this engine id's entries past those this journal gave
+    /// it (`needed` is the next it lacks; the journal itself begins at
+    /// entry 0, or it would not have opened).
+    fn check_journal(&self, needed: u64) -> Result<(), Mismatch> {
+        let given = self.copied_to;
+        if needed > given {
+            return Err(Mismatch(format!(
+                "the database holds this engine id's entries up to {needed}, past the {given} \
+                 this journal has given it: they came from another journal (one deleted, \
+                 restored from an older copy or cut short by a power cut, or a second engine \
+                 with this engine_id); give this journal an engine_id of its own, or bring back \
+                 the journal they came from"
+            )));
         }
+        Ok(())
     }
 
     fn set_breaker(&self, breaker: Breaker) {

@@ -240,6 +240,7 @@ impl Assessment {
             )
         });
         let mut too_far_behind = None;
+        let mut mismatch = None;
         if let Some(db) = database {
             let backlog = journal.next_seq.saturating_sub(db.status.next_seq);
             message += &format!(
@@ -252,6 +253,12 @@ impl Assessment {
             }
             if db.status.breaker != crate::db::Breaker::Closed {
                 status = status.max(Status::Degraded);
+            }
+            if let Some(why) = &db.status.mismatch {
+                status = Status::Unhealthy;
+                mismatch = Some(format!(
+                    "persistence: the database does not match this journal: {why}"
+                ));
             }
             if backlog > db.max_backlog {
                 status = status.max(Status::Degraded);
@@ -297,6 +304,7 @@ impl Assessment {
             not_ready.push(format!("persistence: {failing}"));
         }
         not_ready.extend(too_far_behind);
+        not_ready.extend(mismatch);
         Assessment {
             stalled: stalled.iter().map(|(name, _)| (*name).to_owned()).collect(),
             not_ready,

@@ -412,6 +412,16 @@ fn database(out: &mut Exposition, db: &Database, journaled: u64) {
     );
     out.sample("persistence_failures_total", &[], status.failures);
     out.gauge(
+        "persistence_mismatch",
+        "1 while the database cannot be completed from this journal (it holds this engine id's \
+         entries from another journal).",
+    );
+    out.sample(
+        "persistence_mismatch",
+        &[],
+        u8::from(status.mismatch.is_some()),
+    );
+    out.gauge(
         "persistence_breaker_state",
         "The circuit breaker's state: 1 for the one it is in.",
     );

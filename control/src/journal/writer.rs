@@ -103,7 +103,8 @@ impl Journal {
     /// # Errors
     ///
     /// When the directory is in use by another engine, cannot be made or
-    /// read, or holds a corrupt journal.
+    /// read, or holds a corrupt journal or one whose first segments are
+    /// missing.
     pub fn open(
         settings: JournalSettings,
         visit: impl FnMut(u64, &JournalEntry),
@@ -127,6 +128,17 @@ impl Journal {
             )
         })?;
         let scan = scan::scan(dir, visit)?;
+        if let Some(oldest) = scan.segments.first().filter(|s| s.first_seq != 0) {
+            anyhow::bail!(
+                "the journal in {} begins at entry {}, in {}: the segments before it are \
+                 missing, so the positions, P&L and open orders cannot be rebuilt from it, and \
+                 redline will not start on it. Bring those segments back, or start on a new \
+                 persistence.journal_dir",
+                dir.display(),
+                oldest.first_seq,
+                oldest.path.display()
+            );
+        }
         let (file, segment_len) = match (&scan.torn, scan.segments.last()) {
             (Some(torn), _) if torn.offset < MAGIC.len() as u64 => {
                 std::fs::remove_file(&torn.segment)
