@@ -433,3 +433,62 @@ fn a_database_that_holds_another_journal_is_refused_and_nothing_mixes() {
     assert_eq!(progress(&db, "second"), entries as i64);
     assert_eq!(table_counts(&db, "second"), kinds);
 }
+
+#[test]
+fn a_database_too_far_behind_turns_readiness_red_and_halts_trading() {
+    let db = pg::Postgres::start();
+    let control = format!(
+        "{LAST_COPY_GRACE}[feed.synthetic]\nrate = 1000\n\
+         [persistence]\ndatabase_url = \"{}\"\nengine_id = \"behind\"\n\
+         retry_initial_ms = 50\nretry_max_ms = 200\n\
+         max_backlog_entries = 20000\nbacklog_action = \"halt\"\n",
+        db.url()
+    );
+    let mut engine = Engine::start(&control, &[]);
+    engine.wait_for("persistence: connected");
+    engine.wait_for("msg=status up_s=3 ");
+    assert!(engine.stop(), "{}", engine.out);
+    let (entries, _) = journal_kinds(engine.journal.path());
+    assert!(entries > 20_000, "a journal past the bound: {entries}");
+    assert_eq!(progress(&db, "behind"), entries as i64);
+
+    // Started again with the server down: until it answers, the backlog is
+    // what this run journaled, not the whole journal.
+    db.stop();
+    let journal = std::mem::replace(&mut engine.journal, tempfile::tempdir().unwrap());
+    let mut engine = Engine::start_on(journal, &control, &[]);
+    engine.wait_for("persistence: the database is unreachable");
+    engine.wait_for("msg=status up_s=1 ");
+    let backlog = sample(
+        &engine.get("/metrics").1,
+        "redline_persistence_backlog_entries",
+    );
+    assert!(backlog < 20_000.0, "{backlog}");
+    assert!(!engine.out.contains("too far behind"), "{}", engine.out);
+
+    // Past the bound: readiness fails and trading halts.
+    let behind = "persistence: the database is too far behind the journal";
+    engine.wait_for(behind);
+    assert_eq!(event(&engine.out, behind).get("action"), "halt");
+    let (code, body) = engine.get("/health/ready");
+    assert_eq!(code, 503);
+    assert!(body.contains("entries behind the journal"), "{body}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sample(
+        &engine.get("/metrics").1,
+        r#"redline_trading_state{state="halted"}"#,
+    ) != 1.0
+    {
+        assert!(Instant::now() < deadline, "halted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // The server back: the persister catches up; trading stays halted
+    // until an operator resumes it.
+    db.restart();
+    engine.wait_for("after=\"an outage\"");
+    assert!(engine.stop(), "{}", engine.out);
+    let (entries, kinds) = journal_kinds(engine.journal.path());
+    assert_eq!(progress(&db, "behind"), entries as i64);
+    assert_eq!(table_counts(&db, "behind"), kinds);
+}

@@ -76,7 +76,8 @@ impl Breaker {
 pub struct PersistStatus {
     /// The breaker.
     pub breaker: Breaker,
-    /// The next journal entry the database does not hold.
+    /// The next journal entry the database does not hold (before it first
+    /// answers: the journal's first entry of this run).
     pub next_seq: u64,
     /// When the oldest entry the database does not hold was journaled,
     /// in ns since the Unix epoch; `None` when it holds all it has read.
@@ -134,7 +135,9 @@ impl Persister {
     pub fn start(settings: PersistSettings, log: Log) -> anyhow::Result<Persister> {
         let status = Arc::new(Mutex::new(PersistStatus {
             breaker: Breaker::HalfOpen,
-            next_seq: 0,
+            // Until the database says where it stands, what this run
+            // journals is what it surely lacks.
+            next_seq: settings.first_seq,
             oldest_pending_wall_ns: None,
             entries: 0,
             batches: 0,
