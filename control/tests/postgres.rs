@@ -492,3 +492,66 @@ fn a_database_too_far_behind_turns_readiness_red_and_halts_trading() {
     assert_eq!(progress(&db, "behind"), entries as i64);
     assert_eq!(table_counts(&db, "behind"), kinds);
 }
+
+#[test]
+fn the_password_comes_from_a_file_or_the_environment_and_is_never_shown() {
+    let db = pg::Postgres::start();
+    let secret = "never-shown-Pa55word";
+    db.require_password("trader", secret);
+    let url = format!("postgres://trader@127.0.0.1:{}/redline", db.port);
+    let token = "password-test-token";
+    let shown = |engine: &Engine| {
+        let mut seen = engine.out.clone();
+        for path in ["/health", "/metrics"] {
+            seen += &engine.get(path).1;
+        }
+        let (code, config) = engine.admin("/admin/config", token);
+        assert_eq!(code, 200, "{config}");
+        assert!(config.contains("password_env"), "{config}");
+        seen + &config
+    };
+
+    // From a file, with its line end.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), format!("{secret}\n")).unwrap();
+    let control = format!(
+        "[feed.synthetic]\nrate = 1000\n\
+         [persistence]\ndatabase_url = \"{url}\"\nengine_id = \"file\"\n\
+         password_file = \"{}\"\n",
+        file.path().display()
+    );
+    let mut engine = Engine::start(&control, &[(TOKEN_ENV, token)]);
+    engine.wait_for("persistence: connected");
+    assert!(!shown(&engine).contains(secret));
+    assert!(engine.stop(), "{}", engine.out);
+    assert!(progress(&db, "file") > 0);
+
+    // From the variable password_env names, DATABASE_URL overriding the
+    // config's URL; then a wrong one.
+    let control = "[feed.synthetic]\nrate = 1000\n\
+                   [persistence]\ndatabase_url = \"postgres://nobody@127.0.0.1:1/none\"\n\
+                   engine_id = \"env\"\npassword_env = \"REDLINE_TEST_DB_PASSWORD\"\n\
+                   retry_initial_ms = 50\nretry_max_ms = 200\n";
+    let env = |password| {
+        [
+            (TOKEN_ENV, token),
+            ("DATABASE_URL", url.as_str()),
+            ("REDLINE_TEST_DB_PASSWORD", password),
+        ]
+    };
+    let mut engine = Engine::start(control, &env(secret));
+    engine.wait_for("persistence: connected");
+    assert!(!shown(&engine).contains(secret));
+    assert!(engine.stop(), "{}", engine.out);
+    assert!(progress(&db, "env") > 0);
+
+    let wrong = "wrong-Pa55word";
+    let mut engine = Engine::start(control, &env(wrong));
+    let unreachable = "persistence: the database is unreachable; the journal keeps everything";
+    engine.wait_for(unreachable);
+    let error = event(&engine.out, unreachable).get("error").to_owned();
+    assert!(error.contains("password authentication failed"), "{error}");
+    let seen = shown(&engine);
+    assert!(!seen.contains(wrong) && !seen.contains(secret));
+    assert!(engine.stop(), "{}", engine.out);
+}

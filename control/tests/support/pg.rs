@@ -157,6 +157,27 @@ impl Postgres {
         self.pg_ctl_start();
     }
 
+    /// Adds a login role `role` that must give `password` (SCRAM) to
+    /// connect over loopback; every other role is still trusted.
+    pub fn require_password(&self, role: &str, password: &str) {
+        self.client()
+            .batch_execute(&format!(
+                "CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"
+            ))
+            .unwrap();
+        // The first matching line wins: this one before the trusting ones.
+        let hba = self.data().join("pg_hba.conf");
+        let rest = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(
+            &hba,
+            format!("host all {role} 127.0.0.1/32 scram-sha-256\n{rest}"),
+        )
+        .unwrap();
+        self.client()
+            .batch_execute("SELECT pg_reload_conf()")
+            .unwrap();
+    }
+
     /// The URL the engine connects with.
     pub fn url(&self) -> String {
         format!("postgres://redline@127.0.0.1:{}/redline", self.port)
