@@ -225,7 +225,11 @@ fn a_database_stopped_and_started_again_ends_with_every_entry_once() {
     );
     std::thread::sleep(Duration::from_millis(500));
     let (_, metrics) = engine.get("/metrics");
-    assert!(support::sample(&metrics, "redline_persistence_backlog_entries") > 0.0);
+    assert!(sample(&metrics, "redline_persistence_backlog_entries") > 0.0);
+    assert!(
+        sample(&metrics, "redline_persistence_backlog_seconds") >= 0.3,
+        "the oldest entry waiting was journaled around the outage's start"
+    );
     db.restart();
     engine.wait_for("after=\"an outage\"");
     assert!(engine.stop(), "{}", engine.out);
