@@ -42,6 +42,8 @@ pub struct Config {
     pub strategy: StrategyConfig,
     /// The risk gate's limits.
     pub risk: RiskLimits,
+    /// When the trading day begins.
+    pub trading_day: TradingDayConfig,
     /// The simulated venue.
     pub venue: SimVenueConfig,
     /// The path's time source.
@@ -52,6 +54,14 @@ pub struct Config {
     pub log: LogConfig,
     /// Where the audit trail is kept.
     pub persistence: PersistenceConfig,
+}
+
+/// `[trading_day]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TradingDayConfig {
+    /// The UTC time of day it begins, `HH:MM` or `HH:MM:SS`.
+    pub starts_utc: String,
 }
 
 /// The environment variable that overrides `persistence.journal_dir`.
@@ -450,6 +460,12 @@ impl Config {
                     message,
                 }),
         );
+        if let Err(message) = crate::trading_day::parse_time_of_day(&self.trading_day.starts_utc) {
+            errors.push(ConfigError {
+                key: "trading_day.starts_utc".into(),
+                message,
+            });
+        }
         for (table, problems) in [
             ("risk", self.risk.problems()),
             ("venue", self.venue.problems()),

@@ -331,6 +331,12 @@ fn json_value(line: &mut String, value: &Value) {
     }
 }
 
+/// Nano-units of the account currency as a log field: a decimal amount
+/// with two places.
+pub fn money(nanos: i64) -> String {
+    redline_engine::domain::Decimal::new(i128::from(nanos) / 10_000_000, 2).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

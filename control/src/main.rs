@@ -16,6 +16,7 @@ mod run;
 mod side;
 mod systemd;
 mod timestamp;
+mod trading_day;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use redline_engine::audit::{AuditStats, Latency, Restorer};
 use redline_engine::clock;
 use redline_engine::command::{command_ring, Action, Outcome};
-use redline_engine::domain::{Decimal, Instruments, Reject};
+use redline_engine::domain::{Instruments, Reject};
 use redline_engine::feed::{Feed, Pace, Recorded, ReplayFeed, SyntheticFeed};
 use redline_engine::path::{PathCounters, PathParts, TimeSource};
 use redline_engine::risk::RiskGate;
@@ -29,11 +29,12 @@ use crate::db::{PersistSettings, PersistStatus, Persister};
 use crate::freeze;
 use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, View};
 use crate::journal::Journal;
-use crate::log::{Event, Level, Log};
+use crate::log::{money, Event, Level, Log};
 use crate::placement;
 use crate::reload::Reloader;
 use crate::side::{SideParts, SideThread, Tally};
 use crate::systemd::Notifier;
+use crate::{timestamp, trading_day};
 
 /// Runs until a drain (SIGINT, SIGTERM, `POST /admin/drain`) or the end of
 /// `replay` (the quotes `Config::replay` read when the feed source is a
@@ -75,7 +76,10 @@ pub fn run(
     let strategy = config.strategy().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
         .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
-    let journal = open_journal(&log, config, &mut gate, &instruments)?;
+    let (journal, day_began) = open_journal(&log, config, &mut gate, &instruments)?;
+    if time == TimeSource::Wall {
+        schedule_trading_days(&log, config, &mut gate, day_began)?;
+    }
     let venue = SimVenue::new(&config.venue, &instruments, ticks_per_second);
     log.info("starting")
         .field("version", env!("CARGO_PKG_VERSION"))
@@ -424,12 +428,14 @@ fn backlog_guard(
 ///
 /// A journal that is corrupt, in use by another engine, or cannot be
 /// made; or one that needs more open orders than `risk.max_open_orders`.
+/// Returns it with when the trading day the gate's loss limit counts
+/// from began (see [`redline_engine::audit::Restored::day_began_wall_ns`]).
 fn open_journal(
     log: &Log,
     config: &Config,
     gate: &mut RiskGate,
     instruments: &Instruments,
-) -> anyhow::Result<Journal> {
+) -> anyhow::Result<(Journal, Option<u64>)> {
     let settings = config.persistence.journal();
     let dir = settings.dir.display().to_string();
     let mut restorer = Restorer::new(gate);
@@ -481,7 +487,45 @@ fn open_journal(
             .field("last_order_id", gate.last_id().0)
             .emit();
     }
-    Ok(journal)
+    Ok((journal, restored.day_began_wall_ns))
+}
+
+/// Gives the gate its trading days on the wall clock (simulated time has
+/// no calendar: a backtest counts from its start), the loss limit having
+/// counted from `counting_from` (ns since the Unix epoch) so far.
+///
+/// # Errors
+///
+/// A `trading_day.starts_utc` that is not a time of day (validation
+/// refuses it first).
+fn schedule_trading_days(
+    log: &Log,
+    config: &Config,
+    gate: &mut RiskGate,
+    counting_from: Option<u64>,
+) -> anyhow::Result<()> {
+    let start_s = trading_day::parse_time_of_day(&config.trading_day.starts_utc)
+        .map_err(|e| anyhow::anyhow!("trading_day.starts_utc {e}"))?;
+    let (now_ns, now_ticks) = (timestamp::unix_ns(), clock::ticks());
+    let next_ns = trading_day::next_day_start(now_ns, start_s, counting_from);
+    gate.schedule_days(
+        now_ticks + clock::ns_to_ticks(next_ns - now_ns),
+        clock::ns_to_ticks(trading_day::DAY_NS),
+    );
+    let at = |ns: u64| timestamp::rfc3339(Duration::from_nanos(ns));
+    let began = trading_day::day_began(now_ns, start_s);
+    let mut event = log
+        .info("trading day")
+        .field("began", at(began))
+        .field("next", at(began + trading_day::DAY_NS));
+    if next_ns == now_ns {
+        event = event.field(
+            "due",
+            "now: the journal's last day ended while the engine was stopped",
+        );
+    }
+    event.emit();
+    Ok(())
 }
 
 /// The control plane's listener, bound now so that a port in use fails
@@ -700,21 +744,17 @@ fn net_position(counters: &PathCounters, instruments: &Instruments) -> String {
     }
 }
 
-/// `pnl`, `realized_pnl` and `unrealized_pnl` as the path last published
-/// them.
+/// `pnl`, `realized_pnl`, `unrealized_pnl` and `day_pnl` as the path last
+/// published them.
 fn pnl<'a>(event: Event<'a>, counters: &PathCounters) -> Event<'a> {
     match counters.risk() {
         Some(risk) => event
             .field("pnl", money(risk.pnl_nanos()))
             .field("realized_pnl", money(risk.realized_nanos))
-            .field("unrealized_pnl", money(risk.unrealized_nanos)),
+            .field("unrealized_pnl", money(risk.unrealized_nanos))
+            .field("day_pnl", money(risk.day_pnl_nanos)),
         None => event.field("pnl", "unknown (the decide stage stopped while publishing)"),
     }
-}
-
-/// Nano-units as a decimal amount with two places.
-fn money(nanos: i64) -> String {
-    Decimal::new(i128::from(nanos) / 10_000_000, 2).to_string()
 }
 
 /// `<name>_p50_ns`, `_p99_ns` and `_p999_ns`, when there are samples.

@@ -25,7 +25,7 @@ use redline_engine::ring;
 use crate::commander::Commander;
 use crate::http::ControlPlane;
 use crate::journal::{Journal, JournalStats};
-use crate::log::{Log, LogSink};
+use crate::log::{money, Log, LogSink};
 use crate::timestamp::unix_ns;
 
 /// Records taken from one ring before the lock is let go.
@@ -262,6 +262,13 @@ impl Side {
         }
         for record in self.held.drain(..) {
             tally.absorb(&record);
+            if let AuditEvent::DayStarted { pnl_nanos, .. } = record.event {
+                self.parts
+                    .log
+                    .info("trading day began: the daily loss limit counts from here")
+                    .field("pnl", money(pnl_nanos))
+                    .emit();
+            }
         }
         drop(tally);
         if self.failing {

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::{
-    assert_control_side_confined, event, json, redline, replay_setup, run_to_end, sample,
+    assert_control_side_confined, dump, event, json, redline, replay_setup, run_to_end, sample,
     stdout_of, thread_nice, write_config, Engine, TOKEN_ENV,
 };
 
@@ -45,7 +45,7 @@ fn journal_kinds(dir: &Path) -> (u64, BTreeMap<String, i64>) {
         let table = match kind {
             "passed" | "refused" => "decisions",
             "sent" => "orders",
-            "state" => "risk_events",
+            "state" | "day_started" => "risk_events",
             "command" | "finished" | "rejected" => "admin_audit",
             _ => "executions",
         };
@@ -100,7 +100,7 @@ fn migrations_apply_once_and_name_what_they_applied() {
         db.url()
     ));
     let migrate = || stdout_of(redline().arg("migrate").arg("--config").arg(config.path()));
-    assert!(migrate().contains("applied [1]"));
+    assert!(migrate().contains("applied [1, 2]"));
     assert!(migrate().contains("up to date"));
     let mut client = db.client();
     let partitions: i64 = client
@@ -123,6 +123,44 @@ fn migrations_apply_once_and_name_what_they_applied() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("persistence.database_url"));
+}
+
+#[test]
+fn a_database_at_the_first_migration_is_brought_up_to_date_keeping_its_rows() {
+    let db = pg::Postgres::start();
+    let mut client = db.client();
+    let first = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/0001_audit.sql"),
+    )
+    .unwrap();
+    client.batch_execute(&first).unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE redline_migrations (version integer PRIMARY KEY, name text NOT NULL, \
+             applied_at timestamptz NOT NULL DEFAULT now());
+             INSERT INTO redline_migrations (version, name) VALUES (1, 'audit');
+             INSERT INTO risk_events VALUES ('old', 0, now(), 0, 0, 'active', 'halted', 0);",
+        )
+        .unwrap();
+    let config = write_config(&format!(
+        "[persistence]\ndatabase_url = \"{}\"\njournal_dir = \"unused\"\n",
+        db.url()
+    ));
+    let out = stdout_of(redline().arg("migrate").arg("--config").arg(config.path()));
+    assert!(out.contains("applied [2]"), "{out}");
+    let row = client
+        .query_one(
+            "SELECT event, from_state, to_state, day_start_pnl FROM risk_events \
+             WHERE engine_id = 'old'",
+            &[],
+        )
+        .unwrap();
+    let (event, from, to, pnl): (String, String, String, Option<i64>) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(
+        (event.as_str(), from.as_str(), to.as_str(), pnl),
+        ("state", "active", "halted", None)
+    );
 }
 
 #[test]
@@ -558,4 +596,82 @@ fn the_password_comes_from_a_file_or_the_environment_and_is_never_shown() {
     let seen = shown(&engine);
     assert!(!seen.contains(wrong) && !seen.contains(secret));
     assert!(engine.stop(), "{}", engine.out);
+}
+
+/// The P&L since the trading day began, and the P&L itself, from one
+/// scrape (one snapshot of the gate), in the account currency.
+fn day_and_total_pnl(engine: &Engine) -> (f64, f64) {
+    let metrics = engine.get("/metrics").1;
+    let pnl = sample(&metrics, "redline_realized_pnl") + sample(&metrics, "redline_unrealized_pnl");
+    (sample(&metrics, "redline_day_pnl"), pnl)
+}
+
+#[test]
+fn a_trading_day_that_began_while_stopped_begins_at_the_restart() {
+    // The next trading day begins six seconds from now.
+    let starts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        + Duration::from_secs(6);
+    let of_day = starts.as_secs() % 86_400;
+    let db = pg::Postgres::start();
+    let config = format!(
+        "{LAST_COPY_GRACE}[trading_day]\nstarts_utc = \"{:02}:{:02}:{:02}\"\n\
+         [feed.synthetic]\nrate = 5000\n\
+         [persistence]\ndatabase_url = \"{}\"\nengine_id = \"days\"\n",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
+        db.url()
+    );
+    let mut first = Engine::start(&config, &[]);
+    assert!(first.out.contains("msg=\"trading day\""), "{}", first.out);
+    first.wait_for("msg=status up_s=1 ");
+    let (day, total) = day_and_total_pnl(&first);
+    assert!(
+        (day - total).abs() < 0.01,
+        "the first day counts from 0: {day} {total}"
+    );
+    assert!(first.stop(), "{}", first.out);
+    assert!(!first.out.contains("trading day began"), "{}", first.out);
+
+    // Restarted after the day began: it begins at the first quote that
+    // finds every position marked, from the P&L the journal implies.
+    while std::time::SystemTime::now() < std::time::UNIX_EPOCH + starts {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let journal = std::mem::replace(&mut first.journal, tempfile::tempdir().unwrap());
+    let mut second = Engine::start_on(journal, &config, &[]);
+    let scheduled = event(&second.out, "trading day");
+    assert!(scheduled.get("due").starts_with("now"), "{}", second.out);
+    second.wait_for("trading day began: the daily loss limit counts from here");
+    let (day, total) = day_and_total_pnl(&second);
+    assert!(second.stop(), "{}", second.out);
+    let entries = dump(second.journal.path());
+    let starts: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|e| e["type"] == "day_started")
+        .collect();
+    assert_eq!(starts.len(), 1, "one day start, in the second run");
+    let began = starts[0]["pnl_nanos"].as_i64().unwrap() as f64 / 1e9;
+    assert!(
+        (total - day - began).abs() < 0.01,
+        "the day counts from {began}: day {day}, total {total}"
+    );
+    // And it is a risk event in the database.
+    let (entries, kinds) = journal_kinds(second.journal.path());
+    assert_eq!(progress(&db, "days"), entries as i64);
+    assert_eq!(table_counts(&db, "days"), kinds);
+    let row = db
+        .client()
+        .query_one(
+            "SELECT from_state, to_state, day_start_pnl FROM risk_events \
+             WHERE engine_id = 'days' AND event = 'day_started'",
+            &[],
+        )
+        .unwrap();
+    let (from, to, pnl): (Option<String>, Option<String>, i64) =
+        (row.get(0), row.get(1), row.get(2));
+    assert_eq!((from, to), (None, None));
+    assert_eq!(pnl, starts[0]["pnl_nanos"].as_i64().unwrap());
 }

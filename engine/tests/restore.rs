@@ -1,7 +1,8 @@
 //! Restarting from the journal: a run's audit stream, folded into a fresh
 //! gate, rebuilds the gate the run ended with (positions, realized P&L,
 //! open orders, the order-id floor, the trading state); a drain's halt is
-//! not carried into the next run, an operator's halt is.
+//! not carried into the next run, an operator's halt is; the last trading
+//! day start is kept, with when it began.
 
 mod support;
 
@@ -135,4 +136,38 @@ fn a_gate_with_less_room_than_the_journal_needs_says_how_much_it_needs() {
     let (_, whole) = restore(&records);
     assert_eq!(whole.dropped, 0);
     assert!(whole.peak_open > 1 && whole.peak_open <= limits().max_open_orders);
+}
+
+#[test]
+fn the_last_trading_day_start_is_restored_with_when_it_began() {
+    let (records, _) = run(20_000);
+    let (_, before) = restore(&records);
+    assert_eq!(
+        before.day_began_wall_ns,
+        Some(0),
+        "no day start: the first entry's"
+    );
+    let seq = records.last().unwrap().seq + 1;
+    let day = AuditRecord {
+        seq,
+        event: AuditEvent::DayStarted {
+            pnl_nanos: -1_234_000_000_000,
+            at: 0,
+        },
+    };
+    let mut gate = fresh_gate();
+    let mut restorer = Restorer::new(&mut gate);
+    entries(&records).for_each(|e| restorer.apply(&e));
+    restorer.apply(&JournalEntry {
+        writer: 0,
+        wall_ns: 5_000,
+        record: day,
+    });
+    let restored = restorer.finish();
+    assert_eq!(restored.day_began_wall_ns, Some(5_000));
+    assert_eq!(
+        gate.day_pnl_nanos(),
+        gate.pnl_nanos() + 1_234_000_000_000,
+        "the day counts from the P&L it began with"
+    );
 }

@@ -60,13 +60,18 @@ impl Harness {
     }
 
     fn quote(&mut self, instrument: u16, bid: i64, ask: i64) {
+        self.on_quote(instrument, bid, ask);
+    }
+
+    /// A quote at `now`; whether a trading day began with it.
+    fn on_quote(&mut self, instrument: u16, bid: i64, ask: i64) -> bool {
         self.gate.on_quote(&Quote {
             instrument: InstrumentId(instrument),
             bid: Price(bid),
             ask: Price(ask),
             received: self.now,
             ..Quote::default()
-        });
+        })
     }
 
     fn order(
@@ -419,4 +424,97 @@ fn a_closing_order_passes_a_halt_only_if_it_shrinks_the_position() {
     assert_eq!(h.gate.check_closing(&closing(11, Side::Sell, 3), 0), Ok(()));
     assert_eq!(h.gate.state(), TradingState::Halted);
     assert_eq!(h.gate.touch(InstrumentId(0)), Some((Price(99), Price(101))));
+}
+
+#[test]
+fn the_loss_limit_counts_from_the_start_of_the_trading_day() {
+    const UNIT: i128 = 1_000_000_000;
+    let mut h = Harness::new(limits(), 2);
+    // Days begin at tick 1000 and every 10,000 ticks after.
+    h.gate.schedule_days(1000, 10_000);
+    let (buy, _) = h.order(0, Side::Buy, 100, 10);
+    h.report(&buy, ExecKind::Fill, 100, 10);
+    // Mid 45: 550 lost today; halted, and a resume cannot lift it.
+    h.quote(0, 44, 46);
+    assert_eq!(h.gate.day_pnl_nanos(), -550 * UNIT);
+    assert_eq!(h.gate.state(), TradingState::Halted);
+    h.gate.set_state(TradingState::Active);
+    assert_eq!(h.gate.state(), TradingState::Halted, "the same day");
+
+    // The next day begins at the first quote at or past tick 1000: the
+    // loss so far is yesterday's. Still halted until someone resumes.
+    h.now = 999;
+    assert!(!h.on_quote(0, 44, 46));
+    h.now = 1000;
+    assert!(h.on_quote(0, 44, 46), "a day began");
+    assert_eq!(h.gate.day_pnl_nanos(), 0);
+    assert_eq!(h.gate.pnl_nanos(), -550 * UNIT, "the P&L itself carries on");
+    assert_eq!(h.gate.state(), TradingState::Halted);
+    h.gate.set_state(TradingState::Active);
+    assert_eq!(h.gate.state(), TradingState::Active);
+    // Today's own loss counts from there: 440 more is within 500, 540 not.
+    h.quote(0, 0, 2);
+    assert_eq!(h.gate.day_pnl_nanos(), -440 * UNIT);
+    assert_eq!(h.gate.state(), TradingState::Active);
+    let (other, verdict) = h.order(1, Side::Buy, 100, 10);
+    assert_eq!(verdict, Ok(()));
+    h.report(&other, ExecKind::Fill, 100, 10);
+    h.quote(1, 89, 91);
+    assert_eq!(h.gate.day_pnl_nanos(), -540 * UNIT);
+    assert_eq!(h.gate.state(), TradingState::Halted);
+
+    // Several days later: one start, at the first quote, and the next
+    // one still on the day grid.
+    h.now = 35_500;
+    assert!(h.on_quote(0, 0, 2));
+    h.now = 40_999;
+    assert!(!h.on_quote(0, 0, 2));
+    h.now = 41_000;
+    assert!(h.on_quote(0, 0, 2));
+}
+
+#[test]
+fn a_due_day_waits_until_every_position_is_marked_at_a_quote() {
+    // A restart: a position from the journal, marked at the reference
+    // price, and a day due at once.
+    let mut gate = RiskGate::new(&limits(), &instruments(2), 1000.0, 0).unwrap();
+    let order = NewOrder {
+        id: ClientOrderId(1),
+        instrument: InstrumentId(1),
+        side: Side::Buy,
+        price: Price(100),
+        qty: Qty(5),
+        tif: TimeInForce::Limit,
+    };
+    assert!(gate.reopen(&order));
+    gate.replay_report(&ExecReport {
+        id: order.id,
+        instrument: order.instrument,
+        side: order.side,
+        kind: ExecKind::Fill,
+        price: Price(100),
+        filled: Qty(5),
+        leaves: Qty(0),
+    });
+    gate.restore_day_start(-7_000_000_000);
+    gate.schedule_days(0, 10_000);
+    let quote = |instrument: u16, bid: i64, ask: i64| Quote {
+        instrument: InstrumentId(instrument),
+        bid: Price(bid),
+        ask: Price(ask),
+        received: 5,
+        ..Quote::default()
+    };
+    assert_eq!(
+        gate.day_pnl_nanos(),
+        7_000_000_000,
+        "from the journal's day start"
+    );
+    assert!(
+        !gate.on_quote(&quote(0, 99, 101)),
+        "instrument 1 unmarked yet"
+    );
+    assert!(gate.on_quote(&quote(1, 109, 111)));
+    assert_eq!(gate.day_pnl_nanos(), 0);
+    assert_eq!(gate.pnl_nanos(), 50 * 1_000_000_000, "5 lots up 10");
 }

@@ -248,8 +248,10 @@ impl Batch {
                 "risk_events",
                 true,
                 &[
+                    ("event", Type::TEXT),
                     ("from_state", Type::TEXT),
                     ("to_state", Type::TEXT),
+                    ("day_start_pnl", Type::INT8),
                     ("at_ts", Type::INT8),
                 ],
             ),
@@ -294,7 +296,7 @@ impl Batch {
             AuditEvent::Passed { .. } | AuditEvent::Refused { .. } => &mut self.decisions,
             AuditEvent::Sent { .. } => &mut self.orders,
             AuditEvent::Report { .. } => &mut self.executions,
-            AuditEvent::State { .. } => &mut self.risk_events,
+            AuditEvent::State { .. } | AuditEvent::DayStarted { .. } => &mut self.risk_events,
             AuditEvent::Command { .. }
             | AuditEvent::Finished { .. }
             | AuditEvent::Rejected { .. } => &mut self.admin_audit,
@@ -359,8 +361,19 @@ impl Batch {
             }
             AuditEvent::State { from, to, at } => {
                 cells.extend([
+                    Cell::Text("state"),
                     Cell::Text(from.name()),
                     Cell::Text(to.name()),
+                    Cell::Null,
+                    Cell::I64(at as i64),
+                ]);
+            }
+            AuditEvent::DayStarted { pnl_nanos, at } => {
+                cells.extend([
+                    Cell::Text("day_started"),
+                    Cell::Null,
+                    Cell::Null,
+                    Cell::I64(pnl_nanos),
                     Cell::I64(at as i64),
                 ]);
             }

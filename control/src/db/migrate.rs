@@ -6,8 +6,14 @@
 use postgres::Client;
 
 /// Every migration, in order: version, name, SQL.
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "audit", include_str!("../../migrations/0001_audit.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "audit", include_str!("../../migrations/0001_audit.sql")),
+    (
+        2,
+        "trading_days",
+        include_str!("../../migrations/0002_trading_days.sql"),
+    ),
+];
 
 /// The advisory lock key migrations hold ("redline" in ASCII).
 const LOCK: i64 = 0x0072_6564_6c69_6e65;

@@ -278,6 +278,12 @@ fn risk(out: &mut Exposition, s: &Sources<'_>) {
     );
     out.sample("unrealized_pnl", &[], Money(risk.unrealized_nanos));
     out.gauge(
+        "day_pnl",
+        "P&L since the trading day began (what risk.max_daily_loss counts), in the account \
+         currency.",
+    );
+    out.sample("day_pnl", &[], Money(risk.day_pnl_nanos));
+    out.gauge(
         "unrealized_pnl_by_instrument",
         "Unrealized P&L per instrument, in the account currency.",
     );

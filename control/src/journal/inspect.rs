@@ -140,6 +140,7 @@ fn kind(event: &AuditEvent) -> &'static str {
         AuditEvent::Command { .. } => "command",
         AuditEvent::Finished { .. } => "finished",
         AuditEvent::Rejected { .. } => "rejected",
+        AuditEvent::DayStarted { .. } => "day_started",
     }
 }
 
@@ -176,6 +177,9 @@ fn to_json(seq: u64, entry: &JournalEntry) -> Value {
         }
         AuditEvent::State { from, to, at } => {
             json!({ "from": from.name(), "to": to.name(), "at": at })
+        }
+        AuditEvent::DayStarted { pnl_nanos, at } => {
+            json!({ "pnl_nanos": pnl_nanos, "at": at })
         }
         AuditEvent::Command {
             id,

@@ -42,6 +42,7 @@ impl Digest {
             AuditEvent::State { from, to, .. } => (4u8, from, to).hash(self),
             AuditEvent::Command { id, action, .. } => (5u8, id, action).hash(self),
             AuditEvent::Finished { id, outcome, .. } => (6u8, id, outcome).hash(self),
+            AuditEvent::DayStarted { pnl_nanos, .. } => (8u8, pnl_nanos).hash(self),
             AuditEvent::Rejected {
                 id, action, status, ..
             } => (7u8, id, action, status).hash(self),

@@ -92,6 +92,14 @@ pub enum AuditEvent {
         /// When.
         at: u64,
     },
+    /// A trading day began: the daily loss limit counts from here.
+    DayStarted {
+        /// Realized plus unrealized P&L when it began, in nano-units of the
+        /// account currency (saturated to the `i64` range).
+        pnl_nanos: i64,
+        /// When.
+        at: u64,
+    },
     /// The decide stage took an operator's command.
     Command {
         /// Its number.

@@ -1,8 +1,9 @@
 //! Restarting from the journal: its entries, folded in order into a fresh
 //! risk gate, rebuild what the gate held when the last run ended:
 //! positions, cash and average costs (so realized P&L), the orders still
-//! open, the trading state and the floor for new order ids. No check is
-//! run and nothing is counted: these are things that already happened.
+//! open, the trading state, the floor for new order ids and the P&L the
+//! last trading day began from. No check is run and nothing is counted:
+//! these are things that already happened.
 //!
 //! The trading state is the one the journal's last run traded under: a
 //! drain's own halt (a clean stop) is not carried into the next run, an
@@ -25,6 +26,8 @@ pub struct Restorer<'a> {
     dropped: u64,
     /// The most orders open at once, as far as the journal goes.
     peak_open: usize,
+    /// When the day the gate's loss limit counts from began.
+    day_began_wall_ns: Option<u64>,
 }
 
 /// What a restore rebuilt, beside the gate itself.
@@ -41,6 +44,10 @@ pub struct Restored {
     /// The most orders the journal's runs held open at once: the room a
     /// gate needs to restore it.
     pub peak_open: usize,
+    /// When (journal time, ns since the Unix epoch) the trading day the
+    /// daily loss limit now counts from began: the last day start the
+    /// journal records, else its first entry; `None` for an empty journal.
+    pub day_began_wall_ns: Option<u64>,
 }
 
 impl<'a> Restorer<'a> {
@@ -53,12 +60,14 @@ impl<'a> Restorer<'a> {
             entries: 0,
             dropped: 0,
             peak_open: 0,
+            day_began_wall_ns: None,
         }
     }
 
     /// Folds the next entry.
     pub fn apply(&mut self, entry: &JournalEntry) {
         self.entries += 1;
+        self.day_began_wall_ns.get_or_insert(entry.wall_ns);
         // Each run numbers the decide stage's records from 0: a new run.
         if entry.writer == 0 && entry.record.seq == 0 {
             self.end_of_run();
@@ -82,6 +91,10 @@ impl<'a> Restorer<'a> {
             } => self.gate.raise_id_floor(order.id),
             AuditEvent::Report { report, .. } => self.gate.replay_report(&report),
             AuditEvent::State { to, .. } => self.state = to,
+            AuditEvent::DayStarted { pnl_nanos, .. } => {
+                self.gate.restore_day_start(pnl_nanos);
+                self.day_began_wall_ns = Some(entry.wall_ns);
+            }
             AuditEvent::Command {
                 action: ActionKind::Drain,
                 ..
@@ -101,6 +114,7 @@ impl<'a> Restorer<'a> {
             state: self.state,
             dropped: self.dropped,
             peak_open: self.peak_open,
+            day_began_wall_ns: self.day_began_wall_ns,
         }
     }
 

@@ -185,7 +185,9 @@ impl AuditStats {
             },
             AuditEvent::State { to, .. } => self.state = to,
             AuditEvent::Command { .. } => self.commands += 1,
-            AuditEvent::Finished { .. } | AuditEvent::Rejected { .. } => {}
+            AuditEvent::Finished { .. }
+            | AuditEvent::Rejected { .. }
+            | AuditEvent::DayStarted { .. } => {}
         }
     }
 

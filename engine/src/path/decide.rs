@@ -21,8 +21,9 @@ use crate::strategy::{Context, Intents, Strategy};
 /// included (the [`Intents`] budget).
 pub const MAX_INTENTS: usize = 32;
 
-/// The most audit records one event can write: its report, a state change,
-/// and each intent passed (and, in the fused topology, sent) or refused.
+/// The most audit records one event can write: its report or the start of
+/// a trading day, a state change, and each intent passed (and, in the fused
+/// topology, sent) or refused.
 pub const RECORDS_PER_EVENT: usize = 2 * MAX_INTENTS + 2;
 
 /// How often a busy decide stage publishes the risk snapshot, in path time.
@@ -148,7 +149,13 @@ impl Decide {
     /// Takes a quote at path time `now`.
     #[inline]
     pub fn on_quote(&mut self, quote: Quote, now: u64, out: &mut impl Outbox) {
-        self.gate.on_quote(&quote);
+        if self.gate.on_quote(&quote) {
+            let pnl = self.gate.pnl_nanos();
+            self.audit.record(AuditEvent::DayStarted {
+                pnl_nanos: pnl.clamp(i64::MIN.into(), i64::MAX.into()) as i64,
+                at: self.time.stamp(now),
+            });
+        }
         self.quotes += 1;
         self.counters.set_quotes(self.quotes);
         self.note_state(now);

@@ -2,10 +2,11 @@
 //!
 //! It owns what the checks need and nothing else: each instrument's
 //! position, open quantity each side, last quote and throttle; the open
-//! orders; the trading state; and the day's P&L, marked to the mid. It
-//! lives on the decide stage's thread and is updated from quotes and
-//! execution reports. Checks fail closed: no quote means no price, which
-//! means no order.
+//! orders; the trading state; and the P&L, marked to the mid, with what it
+//! was when the trading day began (the daily loss limit counts from
+//! there). It lives on the decide stage's thread and is updated from
+//! quotes and execution reports. Checks fail closed: no quote means no
+//! price, which means no order.
 //!
 //! Money is exact: an instrument's value per tick per lot is a whole number
 //! of nano-units of the account currency (checked at start-up), and sums
@@ -147,6 +148,12 @@ pub struct RiskGate {
     cash_x2: i128,
     /// Twice the mark-to-mid value of all positions, in nano-units.
     marked_x2: i128,
+    /// `cash_x2 + marked_x2` when the trading day began.
+    day_start_x2: i128,
+    /// When the next trading day begins, and a day's length, in ticks
+    /// (`u64::MAX`: never).
+    next_day_at: u64,
+    day_ticks: u64,
     rejects: [u64; Reject::ALL.len()],
     accepted: u64,
     ticks_per_second: f64,
@@ -217,6 +224,9 @@ impl RiskGate {
             ),
             cash_x2: 0,
             marked_x2: 0,
+            day_start_x2: 0,
+            next_day_at: u64::MAX,
+            day_ticks: u64::MAX,
             rejects: [0; Reject::ALL.len()],
             accepted: 0,
             ticks_per_second,
@@ -333,11 +343,12 @@ impl RiskGate {
         self.accepted += 1;
     }
 
-    /// Takes a quote: the instrument's mid and freshness, the marks, and
-    /// the daily loss check.
-    pub fn on_quote(&mut self, quote: &Quote) {
+    /// Takes a quote: the instrument's mid and freshness, the marks, a new
+    /// trading day if one is due, and the daily loss check. Returns
+    /// whether a trading day began.
+    pub fn on_quote(&mut self, quote: &Quote) -> bool {
         let Some(lane) = self.lanes.get_mut(quote.instrument.index()) else {
-            return;
+            return false;
         };
         let mid_x2 = quote.mid_x2();
         self.marked_x2 += i128::from(lane.position) * i128::from(mid_x2 - lane.mid_x2) * lane.value;
@@ -345,7 +356,33 @@ impl RiskGate {
         lane.bid = quote.bid;
         lane.ask = quote.ask;
         lane.quoted_at = Some(quote.received);
+        let new_day = quote.received >= self.next_day_at && self.marked_at_quotes();
+        if new_day {
+            self.day_start_x2 = self.cash_x2 + self.marked_x2;
+            let days = (quote.received - self.next_day_at) / self.day_ticks + 1;
+            self.next_day_at = self
+                .next_day_at
+                .saturating_add(days.saturating_mul(self.day_ticks));
+        }
         self.check_loss();
+        new_day
+    }
+
+    /// Begins trading days at `next_at` and every `every` ticks after (the
+    /// first may be due already: it begins at the next quote that finds
+    /// every position marked at a quote). Without it no day ends.
+    pub fn schedule_days(&mut self, next_at: u64, every: u64) {
+        self.next_day_at = next_at;
+        self.day_ticks = every.max(1);
+    }
+
+    /// Whether every position is marked at a quote of this run, not at its
+    /// instrument's reference price: the only marks a trading day may begin
+    /// from. Called only when a day is due.
+    fn marked_at_quotes(&self) -> bool {
+        self.lanes
+            .iter()
+            .all(|lane| lane.position == 0 || lane.quoted_at.is_some())
     }
 
     /// Takes an execution report of an order the gate let through: fills
@@ -397,6 +434,11 @@ impl RiskGate {
         self.state = state;
     }
 
+    /// For a restart: the P&L when the journal's last trading day began.
+    pub fn restore_day_start(&mut self, pnl_nanos: i64) {
+        self.day_start_x2 = 2 * i128::from(pnl_nanos);
+    }
+
     fn apply_report(&mut self, report: &ExecReport) {
         let Some(at) = self.open.iter().position(|o| o.id == report.id) else {
             return;
@@ -434,7 +476,7 @@ impl RiskGate {
 
     /// Halts trading once the day's P&L is below the loss limit.
     fn check_loss(&mut self) {
-        if self.cash_x2 + self.marked_x2 < -2 * self.limits.max_daily_loss {
+        if self.cash_x2 + self.marked_x2 - self.day_start_x2 < -2 * self.limits.max_daily_loss {
             self.state = TradingState::Halted;
         }
     }
@@ -536,6 +578,12 @@ impl RiskGate {
     /// Realized plus unrealized P&L, in nano-units of the currency.
     pub fn pnl_nanos(&self) -> i128 {
         (self.cash_x2 + self.marked_x2) / 2
+    }
+
+    /// P&L since the trading day began (what the daily loss limit counts),
+    /// in nano-units of the currency.
+    pub fn day_pnl_nanos(&self) -> i128 {
+        (self.cash_x2 + self.marked_x2 - self.day_start_x2) / 2
     }
 
     /// P&L of the lots closed so far, against their average cost, in

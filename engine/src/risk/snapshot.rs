@@ -1,5 +1,5 @@
 //! The risk gate's state as the control plane reads it: P&L split into
-//! realized and unrealized, open orders, and each instrument's position,
+//! realized and unrealized, and since the trading day began, open orders, and each instrument's position,
 //! open lots, exposure and unrealized P&L. The decide stage writes it into
 //! a [`SeqLock`] as words; readers decode a consistent copy. The open
 //! orders go into a second seqlock, read only by the admin endpoint that
@@ -10,7 +10,7 @@ use crate::domain::{ClientOrderId, InstrumentId, Price, Side};
 use crate::seqlock::{SeqLock, Words};
 
 /// Words before the first instrument's.
-const HEADER: usize = 3;
+const HEADER: usize = 4;
 /// Words per instrument.
 const PER_INSTRUMENT: usize = 5;
 /// Words per open order: id, instrument and side, price, leaves.
@@ -42,6 +42,9 @@ pub struct RiskSnapshot {
     pub unrealized_nanos: i64,
     /// Orders let through and not finished.
     pub open_orders: u64,
+    /// P&L since the trading day began (what the daily loss limit counts),
+    /// in nano-units.
+    pub day_pnl_nanos: i64,
     /// Each instrument's state, by instrument id.
     pub instruments: Vec<InstrumentRisk>,
 }
@@ -71,6 +74,7 @@ impl RiskSnapshot {
             set(words, 0, saturate(gate.realized_nanos()));
             set(words, 1, saturate(gate.unrealized_nanos()));
             words.set(2, gate.open_orders() as u64);
+            set(words, 3, saturate(gate.day_pnl_nanos()));
             for index in 0..gate.instruments() {
                 let id = InstrumentId(index as u16);
                 let (open_buy, open_sell) = gate.open_lots(id);
@@ -164,6 +168,7 @@ impl RiskSnapshot {
             realized_nanos: signed(0),
             unrealized_nanos: signed(1),
             open_orders: words[2],
+            day_pnl_nanos: signed(3),
             instruments,
         })
     }
