@@ -2,7 +2,8 @@
 //! counting global allocator, the stage threads of each topology, run by
 //! the stage runtime as `redline run` runs them, take a million quotes
 //! after warm-up (strategy, risk gate, venue, audit writes and all, and a
-//! round of every operator command) and allocate nothing.
+//! round of every operator command, trading days beginning every 20 ms)
+//! and allocate nothing.
 
 mod support;
 
@@ -10,10 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redline_engine::audit::{AuditRecord, AuditStats};
+use redline_engine::audit::{AuditEvent, AuditRecord, AuditStats};
 use redline_engine::clock;
-use redline_engine::command::{Action, Command, CommandSender};
-use redline_engine::path::{PathCounters, TimeSource};
+use redline_engine::command::{Action, ActionKind, Command, CommandSender};
+use redline_engine::path::{PathCounters, PathParts, TimeSource};
 use redline_engine::ring;
 use redline_engine::stage::{Idle, PinPolicy, Runtime, Stage, StageSpec};
 use support::alloc::{allocations, counting, Counting};
@@ -58,9 +59,20 @@ fn spec(name: &str) -> StageSpec {
     }
 }
 
-/// Every command, each sent once past warm-up, spread over the run.
+/// Trading days of 20 ms, so that many begin while the path is watched.
+fn with_short_days(parts: &mut PathParts) {
+    let day = clock::ns_to_ticks(20_000_000);
+    parts.gate.schedule_days(clock::ticks() + day, day);
+}
+
+/// Every command, each sent once past warm-up, spread over the run (and a
+/// request the control plane refused, which is only recorded).
 fn commands() -> Vec<Action> {
     vec![
+        Action::Rejected {
+            action: ActionKind::Limits,
+            status: 400,
+        },
         Action::CancelAll,
         Action::Flatten,
         Action::Limits(limits()),
@@ -97,6 +109,7 @@ fn run(
         runtime.spawn(spec(name), watched).unwrap();
     }
     let mut stats = AuditStats::new(8, 1.0);
+    let mut days = 0u64;
     let deadline = Instant::now() + Duration::from_secs(120);
     let every = QUOTES / (commands().len() as u64 + 1);
     let mut commands = commands().into_iter().zip(1..).peekable();
@@ -117,6 +130,7 @@ fn run(
         for ring in &mut rings {
             for record in ring.drain(4096) {
                 stats.absorb(&record);
+                days += u64::from(matches!(record.event, AuditEvent::DayStarted { .. }));
                 taken += 1;
             }
         }
@@ -127,6 +141,7 @@ fn run(
     runtime.shutdown().unwrap();
     assert!(stats.orders_sent > 10_000, "the path traded: {stats:?}");
     assert_eq!(stats.commands, 10, "every command was taken");
+    assert!(days > 10, "trading days began: {days}");
     counts
         .into_iter()
         .map(|(name, counted)| (name, counted.load(Ordering::Relaxed)))
@@ -143,6 +158,8 @@ fn the_fused_path_allocates_nothing_per_quote() {
         TimeSource::Wall,
         clock::ticks(),
     );
+    let mut parts = parts;
+    with_short_days(&mut parts);
     let (path, ring) = parts.fused(&sizes(1 << 16));
     let counts = run(
         vec![("fused", Box::new(path))],
@@ -163,6 +180,8 @@ fn the_pipeline_stages_allocate_nothing_per_quote() {
         TimeSource::Wall,
         clock::ticks(),
     );
+    let mut parts = parts;
+    with_short_days(&mut parts);
     let (pipeline, [decide, gateway]) = parts.pipeline(&sizes(1 << 16));
     let stages: Vec<(&str, Box<dyn Stage>)> = vec![
         ("feed", Box::new(pipeline.feed)),
