@@ -507,6 +507,14 @@ fn a_database_too_far_behind_turns_readiness_red_and_halts_trading() {
     );
     assert!(backlog < 20_000.0, "{backlog}");
     assert!(!engine.out.contains("too far behind"), "{}", engine.out);
+    let waited = sample(
+        &engine.get("/metrics").1,
+        "redline_persistence_backlog_seconds",
+    );
+    assert!(
+        waited >= 1.0,
+        "this run's entries have waited since it began: {waited}"
+    );
 
     // Past the bound: readiness fails and trading halts.
     let behind = "persistence: the database is too far behind the journal";

@@ -80,7 +80,8 @@ pub struct PersistStatus {
     /// answers: the journal's first entry of this run).
     pub next_seq: u64,
     /// When the oldest entry the database does not hold was journaled,
-    /// in ns since the Unix epoch; `None` when it holds all it has read.
+    /// in ns since the Unix epoch (before it first answers: when this run
+    /// began); `None` when it holds all it has read.
     pub oldest_pending_wall_ns: Option<u64>,
     /// Entries copied since start.
     pub entries: u64,
@@ -138,7 +139,8 @@ impl Persister {
             // Until the database says where it stands, what this run
             // journals is what it surely lacks.
             next_seq: settings.first_seq,
-            oldest_pending_wall_ns: None,
+            // And its entries have waited since it began.
+            oldest_pending_wall_ns: Some(crate::timestamp::unix_ns()),
             entries: 0,
             batches: 0,
             failures: 0,
