@@ -2,13 +2,14 @@
 //! gate, rebuilds the gate the run ended with (positions, realized P&L,
 //! open orders, the order-id floor, the trading state); a drain's halt is
 //! not carried into the next run, an operator's halt is; the last trading
-//! day start is kept, with when it began.
+//! day start is kept, with when it began; positions are marked at their
+//! last trade until quoted.
 
 mod support;
 
 use redline_engine::audit::{AuditEvent, AuditRecord, JournalEntry, Restorer};
 use redline_engine::command::{ActionKind, Outcome};
-use redline_engine::domain::ClientOrderId;
+use redline_engine::domain::{ClientOrderId, ExecKind, InstrumentId};
 use redline_engine::path::TimeSource;
 use redline_engine::risk::{RiskGate, TradingState};
 use redline_engine::stage::Stage;
@@ -170,4 +171,34 @@ fn the_last_trading_day_start_is_restored_with_when_it_began() {
         gate.pnl_nanos() + 1_234_000_000_000,
         "the day counts from the P&L it began with"
     );
+}
+
+#[test]
+fn positions_are_marked_at_their_last_trade_until_quoted() {
+    let (records, original) = run(20_000);
+    let (gate, _) = restore(&records);
+    let mut checked = 0;
+    for (index, position) in gate.positions().iter().enumerate() {
+        let id = InstrumentId(index as u16);
+        let last_trade = records.iter().rev().find_map(|r| match r.event {
+            AuditEvent::Report { report, .. }
+                if report.instrument == id
+                    && matches!(report.kind, ExecKind::Fill | ExecKind::PartialFill) =>
+            {
+                Some(report.price)
+            }
+            _ => None,
+        });
+        let (Some(price), true) = (last_trade, position.0 != 0) else {
+            continue;
+        };
+        // Exposure is |position| x mid x value: the ratio of the two
+        // gates' is that of the two marks.
+        let (bid, ask) = original.touch(id).unwrap();
+        let restored = gate.exposure_nanos(id) * i128::from(bid.0 + ask.0);
+        let expected = original.exposure_nanos(id) * i128::from(2 * price.0);
+        assert_eq!(restored, expected, "instrument {index}");
+        checked += 1;
+    }
+    assert!(checked > 0, "some position to check");
 }

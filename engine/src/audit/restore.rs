@@ -2,8 +2,10 @@
 //! risk gate, rebuild what the gate held when the last run ended:
 //! positions, cash and average costs (so realized P&L), the orders still
 //! open, the trading state, the floor for new order ids and the P&L the
-//! last trading day began from. No check is run and nothing is counted:
-//! these are things that already happened.
+//! last trading day began from. Each instrument is marked at its last
+//! trade in the journal until its first quote (its reference price is no
+//! estimate of where the market went). No check is run and nothing is
+//! counted: these are things that already happened.
 //!
 //! The trading state is the one the journal's last run traded under: a
 //! drain's own halt (a clean stop) is not carried into the next run, an
@@ -11,7 +13,7 @@
 
 use super::{AuditEvent, JournalEntry};
 use crate::command::ActionKind;
-use crate::domain::Intent;
+use crate::domain::{ExecKind, InstrumentId, Intent, Price};
 use crate::risk::{RiskGate, TradingState};
 
 /// Folds journal entries into a gate.
@@ -28,6 +30,8 @@ pub struct Restorer<'a> {
     peak_open: usize,
     /// When the day the gate's loss limit counts from began.
     day_began_wall_ns: Option<u64>,
+    /// Each instrument's last trade price, by id.
+    last_trade: Vec<Option<Price>>,
 }
 
 /// What a restore rebuilt, beside the gate itself.
@@ -55,6 +59,7 @@ impl<'a> Restorer<'a> {
     pub fn new(gate: &'a mut RiskGate) -> Self {
         Restorer {
             state: gate.state(),
+            last_trade: vec![None; gate.instruments()],
             gate,
             before_drain: None,
             entries: 0,
@@ -89,7 +94,14 @@ impl<'a> Restorer<'a> {
                 intent: Intent::New(order),
                 ..
             } => self.gate.raise_id_floor(order.id),
-            AuditEvent::Report { report, .. } => self.gate.replay_report(&report),
+            AuditEvent::Report { report, .. } => {
+                if matches!(report.kind, ExecKind::Fill | ExecKind::PartialFill) {
+                    if let Some(last) = self.last_trade.get_mut(report.instrument.index()) {
+                        *last = Some(report.price);
+                    }
+                }
+                self.gate.replay_report(&report);
+            }
             AuditEvent::State { to, .. } => self.state = to,
             AuditEvent::DayStarted { pnl_nanos, .. } => {
                 self.gate.restore_day_start(pnl_nanos);
@@ -108,6 +120,11 @@ impl<'a> Restorer<'a> {
     /// Ends the restore: the gate takes the trading state.
     pub fn finish(mut self) -> Restored {
         self.end_of_run();
+        for (index, price) in self.last_trade.iter().enumerate() {
+            if let Some(price) = *price {
+                self.gate.restore_mark(InstrumentId(index as u16), price);
+            }
+        }
         self.gate.restore_state(self.state);
         Restored {
             entries: self.entries,

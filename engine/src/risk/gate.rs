@@ -434,6 +434,21 @@ impl RiskGate {
         self.state = state;
     }
 
+    /// For a restart: marks `instrument` at `price`, the last trade the
+    /// journal shows, rather than at its reference price, until its first
+    /// quote (a day still waits for that quote to begin).
+    pub fn restore_mark(&mut self, instrument: InstrumentId, price: Price) {
+        let Some(lane) = self.lanes.get_mut(instrument.index()) else {
+            return;
+        };
+        if lane.quoted_at.is_some() {
+            return;
+        }
+        let mid_x2 = 2 * price.0;
+        self.marked_x2 += i128::from(lane.position) * i128::from(mid_x2 - lane.mid_x2) * lane.value;
+        lane.mid_x2 = mid_x2;
+    }
+
     /// For a restart: the P&L when the journal's last trading day began.
     pub fn restore_day_start(&mut self, pnl_nanos: i64) {
         self.day_start_x2 = 2 * i128::from(pnl_nanos);
