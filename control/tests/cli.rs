@@ -333,17 +333,19 @@ fn a_simulated_replay_makes_the_same_decisions_every_time() {
 }
 
 #[test]
-fn check_config_names_strategy_risk_venue_and_ring_errors() {
+fn check_config_names_strategy_risk_venue_ring_and_trading_day_errors() {
     let out = check(
         "[strategy]\nname = \"market-maker\"\n\
          [strategy.params.market-maker]\nqty = 0\n\
          [risk]\nmax_order_qty = 0\n\
          [venue]\nfill_probability = 1.5\n\
-         [rings]\norders = 8\n",
+         [rings]\norders = 8\n\
+         [trading_day]\nstarts_utc = \"5pm\"\n",
     );
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     for expected in [
+        "`trading_day.starts_utc`: must be a UTC time of day, HH:MM or HH:MM:SS, got \"5pm\"",
         "`rings.orders`: must be a power of two from 32",
         "`risk.max_order_qty`: must be at least 1, got 0",
         "`venue.fill_probability`: must be from 0 to 1",
