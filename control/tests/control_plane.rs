@@ -122,6 +122,8 @@ fn metrics_pass_promtool_and_move_with_the_path() {
         "redline_journal_backlog_entries",
         "redline_journal_segments 1",
         "redline_journal_next_sequence",
+        "redline_journal_disk_free_bytes",
+        "redline_day_pnl",
     ] {
         assert!(first.contains(family), "{family} in:\n{first}");
     }

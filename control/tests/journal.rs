@@ -403,6 +403,8 @@ fn a_full_disk_stops_trading_until_it_has_room_and_loses_no_record() {
     let metrics = engine.get("/metrics").1;
     assert!(sample(&metrics, "redline_journal_write_errors_total") >= 1.0);
     assert!(sample(&metrics, "redline_journal_backlog_entries") > 0.0);
+    let free = "redline_journal_disk_free_bytes";
+    metric_until(&engine, free, |bytes| bytes < MIB as f64);
 
     // The audit ring fills behind the held records and the hot path
     // waits for room: no quote is taken, no order sent, nothing dropped.
@@ -420,6 +422,7 @@ fn a_full_disk_stops_trading_until_it_has_room_and_loses_no_record() {
     // Room again: the held records are written and trading goes on.
     std::fs::remove_file(&ballast).unwrap();
     engine.wait_for("journal: writing again");
+    metric_until(&engine, free, |bytes| bytes > 10.0 * MIB as f64);
     metric_until(&engine, sent, |now| now > orders);
     let deadline = Instant::now() + Duration::from_secs(10);
     while engine.get("/health/ready").0 != 200 {

@@ -393,6 +393,13 @@ fn journal(out: &mut Exposition, j: &JournalStats) {
         "Segment files in the journal directory.",
     );
     out.sample("journal_segments", &[], j.segments);
+    if let Some(free) = j.disk_free_bytes {
+        out.gauge(
+            "journal_disk_free_bytes",
+            "Bytes left to the journal on its file system (a full disk stops trading).",
+        );
+        out.sample("journal_disk_free_bytes", &[], free);
+    }
     out.gauge(
         "journal_next_sequence",
         "The journal sequence number the next record takes.",

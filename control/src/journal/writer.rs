@@ -72,6 +72,9 @@ pub struct JournalStats {
     pub next_seq: u64,
     /// The last write error, while the backlog stands.
     pub error: Option<String>,
+    /// Bytes free to the journal on its file system, as of the last look
+    /// (once a second); `None` when it cannot be read.
+    pub disk_free_bytes: Option<u64>,
 }
 
 /// An open journal.
@@ -89,6 +92,8 @@ pub struct Journal {
     /// Whether something written is not yet synced, and when it was last.
     unsynced: bool,
     last_sync: Instant,
+    /// When the free space was last looked at.
+    disk_checked: Instant,
     stats: JournalStats,
 }
 
@@ -165,6 +170,7 @@ impl Journal {
         let stats = JournalStats {
             segments: scan::segments(dir)?.len() as u64,
             next_seq: scan.next_seq,
+            disk_free_bytes: free_bytes(dir),
             ..JournalStats::default()
         };
         let journal = Journal {
@@ -176,6 +182,7 @@ impl Journal {
             scratch: AlignedVec::new(),
             unsynced: false,
             last_sync: Instant::now(),
+            disk_checked: Instant::now(),
             stats,
         };
         Ok((journal, Recovered { scan }))
@@ -227,9 +234,14 @@ impl Journal {
         self.sync_if_due()
     }
 
-    /// Syncs what is written when the policy says it is time; the side
-    /// thread calls it on idle turns too.
+    /// Syncs what is written when the policy says it is time, and once a
+    /// second looks at the space left; the side thread calls it every
+    /// turn.
     pub fn sync_if_due(&mut self) -> Result<(), String> {
+        if self.disk_checked.elapsed() >= DISK_CHECK_EVERY {
+            self.disk_checked = Instant::now();
+            self.stats.disk_free_bytes = free_bytes(&self.settings.dir);
+        }
         let due = match self.settings.fsync {
             Fsync::Batch => true,
             Fsync::Interval => self.last_sync.elapsed() >= self.settings.fsync_interval,
@@ -325,6 +337,26 @@ impl Journal {
         self.stats.segments += 1;
         Ok(())
     }
+}
+
+/// How often the journal looks at the space left on its file system.
+const DISK_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Bytes an unprivileged writer may still use on the file system holding
+/// `dir`; `None` when it cannot be read.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut fs = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is NUL-terminated and outlives the call; statvfs
+    // writes only into the struct it is given.
+    let rc = unsafe { libc::statvfs(path.as_ptr(), fs.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled the struct.
+    let fs = unsafe { fs.assume_init() };
+    Some(fs.f_bavail.saturating_mul(fs.f_frsize))
 }
 
 /// Creates the segment whose first entry is `first`, its header written
