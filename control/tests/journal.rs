@@ -29,15 +29,20 @@ fn inspect(dir: &Path) -> String {
     stdout_of(redline().args(["journal", "inspect"]).arg(dir))
 }
 
-/// The journal's one segment file.
-fn segment(config: &TestConfig) -> PathBuf {
+/// The journal's segment files, in order.
+fn segments(config: &TestConfig) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(config.journal())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "journal"))
         .collect();
     files.sort();
-    files.pop().expect("a segment")
+    files
+}
+
+/// The journal's one (or last) segment file.
+fn segment(config: &TestConfig) -> PathBuf {
+    segments(config).pop().expect("a segment")
 }
 
 #[test]
@@ -156,12 +161,7 @@ fn a_journal_missing_its_first_segments_stops_the_start() {
     let small = text.replace("[persistence]\n", "[persistence]\nsegment_bytes = 65536\n");
     std::fs::write(config.path(), small).unwrap();
     run_to_end(&config);
-    let mut segments: Vec<PathBuf> = std::fs::read_dir(config.journal())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "journal"))
-        .collect();
-    segments.sort();
+    let segments = segments(&config);
     assert!(segments.len() >= 3, "{segments:?}");
     std::fs::remove_file(&segments[0]).unwrap();
     let out = run_command(&config).output().unwrap();

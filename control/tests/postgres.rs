@@ -82,6 +82,15 @@ fn table_counts(db: &pg::Postgres, engine: &str) -> BTreeMap<String, i64> {
     counts
 }
 
+/// Asserts that the database holds every entry of the journal in `dir`
+/// under `engine`, each in its table once; returns how many entries.
+fn assert_complete(db: &pg::Postgres, engine: &str, dir: &Path) -> u64 {
+    let (entries, kinds) = journal_kinds(dir);
+    assert_eq!(progress(db, engine), entries as i64, "{engine}: copied");
+    assert_eq!(table_counts(db, engine), kinds, "{engine}: each table");
+    entries
+}
+
 fn progress(db: &pg::Postgres, engine: &str) -> i64 {
     db.client()
         .query_opt(
@@ -271,13 +280,8 @@ fn a_database_stopped_and_started_again_ends_with_every_entry_once() {
     db.restart();
     engine.wait_for("after=\"an outage\"");
     assert!(engine.stop(), "{}", engine.out);
-    let (entries, kinds) = journal_kinds(engine.journal.path());
-    assert_eq!(
-        progress(&db, "outage"),
-        entries as i64,
-        "all copied by the clean stop"
-    );
-    assert_eq!(table_counts(&db, "outage"), kinds);
+    // All copied by the clean stop.
+    assert_complete(&db, "outage", engine.journal.path());
     let runs: i64 = db
         .client()
         .query_one(
@@ -345,10 +349,7 @@ fn after_kill_9_and_a_restart_the_database_ends_up_complete() {
     assert!(resumed.find("positions").is_some());
     engine.wait_for("persistence: connected");
     assert!(engine.stop(), "{}", engine.out);
-    let (entries, kinds) = journal_kinds(engine.journal.path());
-    assert!(entries > before);
-    assert_eq!(progress(&db, "killed"), entries as i64);
-    assert_eq!(table_counts(&db, "killed"), kinds);
+    assert!(assert_complete(&db, "killed", engine.journal.path()) > before);
     let runs: i64 = db
         .client()
         .query_one(
@@ -390,9 +391,7 @@ fn admin_commands_land_in_admin_audit_with_those_refused_before_sending() {
     assert_eq!(put.0, 400, "{}", put.1);
     assert_eq!(engine.send("POST", "/admin/halt", Some(token), None).0, 200);
     assert!(engine.stop(), "{}", engine.out);
-    let (entries, kinds) = journal_kinds(engine.journal.path());
-    assert_eq!(progress(&db, "desk"), entries as i64);
-    assert_eq!(table_counts(&db, "desk"), kinds);
+    assert_complete(&db, "desk", engine.journal.path());
 
     // Each row's columns that are set.
     let rows: Vec<String> = db
@@ -471,9 +470,7 @@ fn a_database_that_holds_another_journal_is_refused_and_nothing_mixes() {
     let mut again = Engine::start_on(journal, &control("second"), &[]);
     again.wait_for("persistence: connected");
     assert!(again.stop(), "{}", again.out);
-    let (entries, kinds) = journal_kinds(again.journal.path());
-    assert_eq!(progress(&db, "second"), entries as i64);
-    assert_eq!(table_counts(&db, "second"), kinds);
+    assert_complete(&db, "second", again.journal.path());
 }
 
 #[test]
@@ -538,9 +535,7 @@ fn a_database_too_far_behind_turns_readiness_red_and_halts_trading() {
     db.restart();
     engine.wait_for("after=\"an outage\"");
     assert!(engine.stop(), "{}", engine.out);
-    let (entries, kinds) = journal_kinds(engine.journal.path());
-    assert_eq!(progress(&db, "behind"), entries as i64);
-    assert_eq!(table_counts(&db, "behind"), kinds);
+    assert_complete(&db, "behind", engine.journal.path());
 }
 
 #[test]
@@ -667,9 +662,7 @@ fn a_trading_day_that_began_while_stopped_begins_at_the_restart() {
         "the day counts from {began}: day {day}, total {total}"
     );
     // And it is a risk event in the database.
-    let (entries, kinds) = journal_kinds(second.journal.path());
-    assert_eq!(progress(&db, "days"), entries as i64);
-    assert_eq!(table_counts(&db, "days"), kinds);
+    assert_complete(&db, "days", second.journal.path());
     let row = db
         .client()
         .query_one(
