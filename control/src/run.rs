@@ -368,6 +368,7 @@ fn start_persister(
             .emit();
         return Ok(None);
     };
+    warn_if_others_can_read(log, "persistence.password_file", &persistence.password_file);
     let settings = PersistSettings {
         db,
         engine_id: persistence.engine_id.clone(),
@@ -528,6 +529,27 @@ fn schedule_trading_days(
     Ok(())
 }
 
+/// Warns when the secret file `key` names (if any) may be read by its
+/// group or by others: anyone on the machine who can read it can trade.
+fn warn_if_others_can_read(log: &Log, key: &str, path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if path.as_os_str().is_empty() {
+        return;
+    }
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        log.warn("a secret file is readable by others than its owner")
+            .field("key", key)
+            .field("path", path.display().to_string())
+            .field("mode", format!("{mode:03o}"))
+            .field("fix", format!("chmod 600 {}", path.display()))
+            .emit();
+    }
+}
+
 /// The control plane's listener, bound now so that a port in use fails
 /// the start; `None` when `[control] enabled = false`.
 fn control_plane(
@@ -546,6 +568,7 @@ fn control_plane(
         return Ok(None);
     }
     let token = AdminToken::load(&control.token_file, &control.token_env)?;
+    warn_if_others_can_read(log, "control.token_file", &control.token_file);
     let view = View {
         counters: Arc::clone(counters),
         stages: runtime.stages().to_vec(),

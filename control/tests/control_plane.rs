@@ -216,6 +216,24 @@ fn admin_is_disabled_without_a_token_and_a_token_file_turns_it_on() {
         401,
         "the file wins"
     );
+    let exposed = "a secret file is readable by others than its owner";
+    assert!(!engine.out.contains(exposed), "0600: {}", engine.out);
+    assert!(engine.stop());
+
+    // Readable by others: it still serves, with a warning that says how
+    // to mend it.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut engine = Engine::start(&control, &[]);
+    let warned = event(&engine.out, exposed);
+    assert_eq!(warned.get("key"), "control.token_file");
+    assert_eq!(warned.get("mode"), "644");
+    assert!(warned.get("fix").starts_with("chmod 600 "));
+    assert!(
+        !engine.out.contains("from-a-file"),
+        "never the token itself"
+    );
+    assert_eq!(engine.admin("/admin/latency", "from-a-file").0, 200);
     assert!(engine.stop());
 }
 
