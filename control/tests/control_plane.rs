@@ -147,28 +147,6 @@ fn metrics_pass_promtool_and_move_with_the_path() {
 }
 
 #[test]
-fn the_prometheus_rules_pass_promtool_and_their_unit_tests() {
-    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/prometheus");
-    for args in [
-        ["check", "rules", "redline.rules.yml"],
-        ["test", "rules", "redline.rules.test.yml"],
-    ] {
-        let out = Command::new("promtool")
-            .args(args)
-            .current_dir(&rules)
-            .output()
-            .expect("promtool is installed (Debian's prometheus package; .ci/run installs it)");
-        assert!(
-            out.status.success(),
-            "promtool {}: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-#[test]
 fn admin_needs_the_bearer_token_and_counts_failures() {
     let mut engine = Engine::start("", &[(TOKEN_ENV, "s3cret-token")]);
     let admin = event(&engine.out, "control plane on")
