@@ -529,10 +529,12 @@ fn schedule_trading_days(
     Ok(())
 }
 
-/// Warns when the secret file `key` names (if any) may be read by its
-/// group or by others: anyone on the machine who can read it can trade.
+/// Warns when the secret file `key` names (if any) may be read by others
+/// than its owner: anyone on the machine who can read it can trade. As
+/// PostgreSQL does for its key file, a file root owns may also be read by
+/// its group (a Kubernetes secret volume with an fsGroup).
 fn warn_if_others_can_read(log: &Log, key: &str, path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
     if path.as_os_str().is_empty() {
         return;
     }
@@ -540,7 +542,8 @@ fn warn_if_others_can_read(log: &Log, key: &str, path: &std::path::Path) {
         return;
     };
     let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    let allowed = if meta.uid() == 0 { 0o740 } else { 0o700 };
+    if mode & !allowed != 0 {
         log.warn("a secret file is readable by others than its owner")
             .field("key", key)
             .field("path", path.display().to_string())

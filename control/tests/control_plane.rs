@@ -235,6 +235,15 @@ fn admin_is_disabled_without_a_token_and_a_token_file_turns_it_on() {
     );
     assert_eq!(engine.admin("/admin/latency", "from-a-file").0, 200);
     assert!(engine.stop());
+
+    // Group-readable: fine when root owns it (a Kubernetes secret volume
+    // with an fsGroup), as PostgreSQL allows for its key; else warned of.
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let root_owned = std::fs::metadata(file.path()).unwrap().uid() == 0;
+    let mut engine = Engine::start(&control, &[]);
+    assert_eq!(engine.out.contains(exposed), !root_owned, "{}", engine.out);
+    assert!(engine.stop());
 }
 
 #[test]

@@ -556,11 +556,11 @@ fn the_password_comes_from_a_file_or_the_environment_and_is_never_shown() {
         seen + &config
     };
 
-    // From a file, with its line end; one its group may read is warned of.
+    // From a file, with its line end; one others may read is warned of.
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), format!("{secret}\n")).unwrap();
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o604)).unwrap();
     let control = format!(
         "[feed.synthetic]\nrate = 1000\n\
          [persistence]\ndatabase_url = \"{url}\"\nengine_id = \"file\"\n\
@@ -576,7 +576,7 @@ fn the_password_comes_from_a_file_or_the_environment_and_is_never_shown() {
     );
     assert_eq!(
         (warned.get("key"), warned.get("mode")),
-        ("persistence.password_file", "640")
+        ("persistence.password_file", "604")
     );
     assert!(engine.stop(), "{}", engine.out);
     assert!(progress(&db, "file") > 0);
