@@ -1,8 +1,10 @@
 //! The deployment files, checked by the real tools: the systemd unit by
 //! `systemd-analyze verify` (which exits 0 on a misspelled key, so its
-//! stderr must be empty too) against the binary this build made, the
-//! host config it names by `redline check-config`, and the Prometheus
-//! rules by `promtool check rules` and their unit tests.
+//! stderr must be empty too) against the binary this build made; the
+//! Dockerfile by hadolint; the Kubernetes manifests by
+//! `kubernetes-validate --strict`; every config they carry by `redline
+//! check-config`; and the Prometheus rules by `promtool check rules` and
+//! their unit tests. Each check is shown to catch a mistake.
 
 mod support;
 
@@ -66,14 +68,79 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Unknown key 'NotifyAcess'"));
 }
 
-#[test]
-fn the_host_config_the_unit_names_is_valid() {
-    let out = stdout_of(
-        redline()
-            .arg("check-config")
-            .arg(deploy().join("systemd/redline.toml")),
+/// Runs `tool` with `args` (a tool .ci/run installs); its output, and
+/// whether it succeeded.
+fn run_tool(tool: &str, args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} is installed (.ci/run installs it): {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
+    (out.status.success(), text)
+}
+
+/// `text` written to a file of its own.
+fn written(text: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn check_config(path: &Path) {
+    let out = stdout_of(redline().arg("check-config").arg(path));
     assert!(out.ends_with(": ok\n"), "{out}");
+}
+
+#[test]
+fn every_config_the_deployments_carry_is_valid() {
+    check_config(&deploy().join("systemd/redline.toml"));
+    check_config(&deploy().join("container/redline.toml"));
+    // The Kubernetes ConfigMap's redline.toml: the block under its key.
+    let manifest = std::fs::read_to_string(deploy().join("kubernetes/redline.yaml")).unwrap();
+    let block: Vec<&str> = manifest
+        .lines()
+        .skip_while(|l| l.trim() != "redline.toml: |")
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect();
+    assert!(block.iter().any(|l| l.starts_with("listen")), "{block:?}");
+    let (_dir, path) = written(&block.join("\n"), "redline.toml");
+    check_config(&path);
+}
+
+#[test]
+fn the_dockerfile_passes_hadolint() {
+    let dockerfile = deploy().join("../Dockerfile");
+    let (ok, out) = run_tool("hadolint", &[dockerfile.as_os_str()]);
+    assert!(ok && out.trim().is_empty(), "{out}");
+    // It sees a mistake: a root user at the end.
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    let (_dir, bad) = written(&text.replace("USER 10001:10001", "USER root"), "Dockerfile");
+    let (ok, out) = run_tool("hadolint", &[bad.as_os_str()]);
+    assert!(!ok && out.contains("DL3002"), "{out}");
+}
+
+#[test]
+fn the_kubernetes_manifests_pass_strict_schema_validation() {
+    let manifest = deploy().join("kubernetes/redline.yaml");
+    let strict = std::ffi::OsStr::new("--strict");
+    let (ok, out) = run_tool("kubernetes-validate", &[strict, manifest.as_os_str()]);
+    assert!(ok && !out.contains("ERROR"), "{out}");
+    assert_eq!(out.matches("passed for resource").count(), 3, "{out}");
+    // It sees a misspelled key.
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let (_dir, bad) = written(&text.replace("readinessProbe", "readinesProbe"), "bad.yaml");
+    let (ok, out) = run_tool("kubernetes-validate", &[strict, bad.as_os_str()]);
+    assert!(
+        !ok && out.contains("'readinesProbe' was unexpected"),
+        "{out}"
+    );
 }
 
 #[test]
