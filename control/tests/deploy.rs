@@ -43,14 +43,19 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     std::fs::create_dir_all(root.path().join("bin")).unwrap();
     std::fs::copy("/bin/kill", root.path().join("bin/kill")).unwrap();
 
-    let out = Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(format!("--root={}", root.path().display()))
-        .arg("redline.service")
-        .output()
-        .expect("systemd-analyze is installed (Debian's systemd package)");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stderr.trim().is_empty(), "{stderr}");
+    let root_arg = format!("--root={}", root.path().display());
+    let verify = || {
+        run_tool(
+            "systemd-analyze",
+            &[
+                "verify".as_ref(),
+                root_arg.as_ref(),
+                "redline.service".as_ref(),
+            ],
+        )
+    };
+    let (ok, out) = verify();
+    assert!(ok && out.trim().is_empty(), "{out}");
 
     // The check sees a misspelled key: a unit with one fails here.
     let unit = std::fs::read_to_string(etc.join("redline.service")).unwrap();
@@ -59,13 +64,8 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
         unit.replace("NotifyAccess=", "NotifyAcess="),
     )
     .unwrap();
-    let out = Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(format!("--root={}", root.path().display()))
-        .arg("redline.service")
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Unknown key 'NotifyAcess'"));
+    let (_, out) = verify();
+    assert!(out.contains("Unknown key 'NotifyAcess'"), "{out}");
 }
 
 /// Runs `tool` with `args` (a tool .ci/run installs); its output, and
