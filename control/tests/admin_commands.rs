@@ -96,6 +96,11 @@ fn a_limits_change_takes_effect_on_the_next_order() {
     assert!(orders["count"].as_u64().unwrap() <= 1, "{orders}");
     let (_, config) = engine.command("GET", "/admin/config", None);
     assert_eq!(config["risk"]["max_open_orders"], 1, "the effective config");
+    assert_eq!(
+        engine.metric("risk_limit{limit=\"max_open_orders\"}"),
+        1.0,
+        "and the metric"
+    );
     assert_eq!(config["control"]["token_env"], TOKEN_ENV);
     assert!(!config.to_string().contains(TOKEN), "no secret in it");
     assert!(engine.stop());

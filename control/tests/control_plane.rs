@@ -124,6 +124,8 @@ fn metrics_pass_promtool_and_move_with_the_path() {
         "redline_journal_next_sequence",
         "redline_journal_disk_free_bytes",
         "redline_day_pnl",
+        "redline_risk_limit{limit=\"max_daily_loss\"} 250000",
+        "redline_risk_limit{limit=\"max_open_orders\"} 64",
     ] {
         assert!(first.contains(family), "{family} in:\n{first}");
     }

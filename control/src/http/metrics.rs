@@ -51,6 +51,8 @@ pub struct Sources<'a> {
     pub journal: &'a JournalStats,
     /// The persister's, when there is a database.
     pub database: Option<&'a Database>,
+    /// The risk limits in force.
+    pub limits: &'a redline_engine::risk::RiskLimits,
 }
 
 /// Renders the exposition.
@@ -283,6 +285,21 @@ fn risk(out: &mut Exposition, s: &Sources<'_>) {
          currency.",
     );
     out.sample("day_pnl", &[], Money(risk.day_pnl_nanos));
+    out.gauge(
+        "risk_limit",
+        "The risk limits in force, by key of [risk] (money in the account currency).",
+    );
+    if let serde_json::Value::Object(limits) = serde_json::json!(s.limits) {
+        for (key, value) in &limits {
+            // Money is a decimal string, the rest numbers.
+            let number = value
+                .as_f64()
+                .or_else(|| value.as_str().and_then(|text| text.parse().ok()));
+            if let Some(number) = number {
+                out.sample("risk_limit", &[("limit", key)], number);
+            }
+        }
+    }
     out.gauge(
         "unrealized_pnl_by_instrument",
         "Unrealized P&L per instrument, in the account currency.",

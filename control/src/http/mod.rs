@@ -303,6 +303,8 @@ impl ControlPlane {
     }
 
     fn metrics(&self, tally: &Mutex<Tally>) -> Resp {
+        // One lock at a time: the side thread takes the commander's first.
+        let limits = self.desk.commander.lock().in_force().limits;
         let tally = tally.lock();
         let body = metrics::render(&metrics::Sources {
             counters: &self.view.counters,
@@ -316,6 +318,7 @@ impl ControlPlane {
             start_time: self.start_time,
             journal: &self.journal,
             database: self.database().as_ref(),
+            limits: &limits,
         });
         drop(tally);
         let mut response = Response::from_string(body);
