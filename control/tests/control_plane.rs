@@ -50,6 +50,12 @@ fn health_version_and_ping_answer_as_probes_expect() {
         .as_str()
         .unwrap();
     assert!(persistence.starts_with("journal: "), "{persistence}");
+    let risk = health["components"]["risk"]["message"].as_str().unwrap();
+    assert!(
+        risk.starts_with("trading active; today's P&L ")
+            && risk.ends_with(" against a daily loss limit of 250000"),
+        "{risk}"
+    );
     let system = &health["system"];
     assert!(
         system["resident_bytes"].as_u64().unwrap() > 1 << 20,

@@ -6,12 +6,14 @@
 use std::time::{Duration, Instant};
 
 use redline_engine::path::PathCounters;
+use redline_engine::domain::Decimal;
 use redline_engine::risk::TradingState;
 use redline_engine::stage::{PinOutcome, StageStatus};
 
 use super::process::CpuSampler;
 use crate::db::PersistStatus;
 use crate::journal::JournalStats;
+use crate::log::money;
 
 /// The database's side of persistence, as health judges it.
 #[derive(Debug, Clone)]
@@ -161,19 +163,31 @@ pub struct Assessment {
     pub components: Vec<Component>,
 }
 
+/// The risk side, as health reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct Risk {
+    /// The trading state.
+    pub state: TradingState,
+    /// Today's P&L (what the daily loss limit counts), in nano-units;
+    /// `None` while the decide stage was caught publishing.
+    pub day_pnl_nanos: Option<i64>,
+    /// The daily loss limit in force.
+    pub max_daily_loss: Decimal,
+}
+
 impl Assessment {
-    /// Judges what `watch` has seen, with the trading state and whether
-    /// the engine is draining (on its way to stop).
-    #[allow(clippy::too_many_arguments)]
+    /// Judges what `watch` has seen, with the risk side and whether the
+    /// engine is draining (on its way to stop).
     pub fn new(
         watch: &Watch,
         journal: &JournalStats,
         database: Option<&Database>,
         bounds: Bounds,
-        state: TradingState,
+        risk: Risk,
         draining: bool,
         now: Instant,
     ) -> Assessment {
+        let state = risk.state;
         let stalled = watch.stalled(bounds.stall, now);
         let mut components = Vec::new();
         for stage in watch.stages() {
@@ -281,7 +295,15 @@ impl Assessment {
                 TradingState::Active => Status::Healthy,
                 TradingState::ReduceOnly | TradingState::Halted => Status::Degraded,
             },
-            message: format!("trading {}", state.name()),
+            message: match risk.day_pnl_nanos {
+                Some(day) => format!(
+                    "trading {}; today's P&L {} against a daily loss limit of {}",
+                    state.name(),
+                    money(day),
+                    risk.max_daily_loss
+                ),
+                None => format!("trading {}", state.name()),
+            },
             stage: None,
         });
         let mut not_ready: Vec<String> = stalled

@@ -221,7 +221,11 @@ impl ControlPlane {
             &self.journal,
             database.as_ref(),
             self.view.bounds,
-            self.view.counters.state(),
+            health::Risk {
+                state: self.view.counters.state(),
+                day_pnl_nanos: self.view.counters.risk().map(|r| r.day_pnl_nanos),
+                max_daily_loss: self.desk.commander.lock().in_force().limits.max_daily_loss,
+            },
             // Relaxed: a flag read for display.
             self.view.draining.load(Ordering::Relaxed),
             Instant::now(),
