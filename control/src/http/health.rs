@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use redline_engine::path::PathCounters;
 use redline_engine::domain::Decimal;
+use redline_engine::path::PathCounters;
 use redline_engine::risk::TradingState;
 use redline_engine::stage::{PinOutcome, StageStatus};
 
