@@ -19,7 +19,11 @@ fn main() {
         let value = std::env::var(var).unwrap_or_else(|_| "unknown".into());
         println!("cargo:rustc-env={key}={value}");
     }
+    // Only paths that exist: cargo counts a missing one as changed, which
+    // rebuilt this crate on every build in a clone without packed-refs.
     for path in ["../.git/HEAD", "../.git/refs/heads", "../.git/packed-refs"] {
-        println!("cargo:rerun-if-changed={path}");
+        if std::path::Path::new(path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
     }
 }
