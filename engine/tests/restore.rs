@@ -3,13 +3,16 @@
 //! open orders, the order-id floor, the trading state); a drain's halt is
 //! not carried into the next run, an operator's halt is; the last trading
 //! day start is kept, with when it began; positions are marked at their
-//! last trade until quoted.
+//! last trade until quoted; a restore resumed from a checkpoint rebuilds
+//! the same gate as one that folds every entry.
 
 mod support;
 
-use redline_engine::audit::{AuditEvent, AuditRecord, JournalEntry, Restorer};
+use redline_engine::audit::{
+    AuditEvent, AuditRecord, Checkpoint, JournalEntry, Restored, Restorer,
+};
 use redline_engine::command::{ActionKind, Outcome};
-use redline_engine::domain::{ClientOrderId, ExecKind, InstrumentId};
+use redline_engine::domain::{ClientOrderId, ExecKind, InstrumentId, InstrumentSpec, Instruments};
 use redline_engine::path::TimeSource;
 use redline_engine::risk::{RiskGate, TradingState};
 use redline_engine::stage::Stage;
@@ -40,7 +43,7 @@ fn entries(records: &[AuditRecord]) -> impl Iterator<Item = JournalEntry> + '_ {
     })
 }
 
-fn restore(records: &[AuditRecord]) -> (RiskGate, redline_engine::audit::Restored) {
+fn restore(records: &[AuditRecord]) -> (RiskGate, Restored) {
     let mut gate = fresh_gate();
     let mut restorer = Restorer::new(&mut gate);
     entries(records).for_each(|e| restorer.apply(&e));
@@ -201,4 +204,93 @@ fn positions_are_marked_at_their_last_trade_until_quoted() {
         checked += 1;
     }
     assert!(checked > 0, "some position to check");
+}
+
+/// Restores `records` from a checkpoint taken after the first `split` of
+/// them (passed through its bytes), folding the rest after it.
+fn restore_from_checkpoint(records: &[AuditRecord], split: usize) -> (RiskGate, Restored) {
+    let mut shadow = fresh_gate();
+    let mut restorer = Restorer::new(&mut shadow);
+    entries(&records[..split]).for_each(|e| restorer.apply(&e));
+    let bytes = restorer.checkpoint(split as u64).encode();
+    let checkpoint = Checkpoint::decode(&bytes).unwrap();
+    assert_eq!(checkpoint.next_seq, split as u64);
+    let mut gate = fresh_gate();
+    let mut restorer = Restorer::new(&mut gate);
+    restorer.resume(&checkpoint).unwrap();
+    entries(&records[split..]).for_each(|e| restorer.apply(&e));
+    let restored = restorer.finish();
+    (gate, restored)
+}
+
+/// What a restart trades on: the two gates must agree on all of it.
+fn same_restore(a: &(RiskGate, Restored), b: &(RiskGate, Restored), at: usize) {
+    let ((a, ra), (b, rb)) = (a, b);
+    assert_eq!(ra, rb, "split at {at}");
+    assert_eq!(a.positions(), b.positions(), "split at {at}");
+    assert_eq!(a.realized_nanos(), b.realized_nanos(), "split at {at}");
+    assert_eq!(a.pnl_nanos(), b.pnl_nanos(), "split at {at}");
+    assert_eq!(a.day_pnl_nanos(), b.day_pnl_nanos(), "split at {at}");
+    assert_eq!(a.orders(), b.orders(), "split at {at}");
+    assert_eq!(a.last_id(), b.last_id(), "split at {at}");
+    assert_eq!(a.state(), b.state(), "split at {at}");
+    for instrument in 0..8 {
+        let id = InstrumentId(instrument);
+        assert_eq!(a.open_lots(id), b.open_lots(id), "split at {at}");
+        assert_eq!(a.exposure_nanos(id), b.exposure_nanos(id), "split at {at}");
+    }
+}
+
+#[test]
+fn a_restore_resumed_from_a_checkpoint_equals_one_that_folds_everything() {
+    let (mut records, _) = run(40_000);
+    // A drain across the split and a day start: the restorer's own state
+    // must cross it too.
+    let n = records.len() as u64;
+    records.push(state_change(n, TradingState::ReduceOnly));
+    records.push(command(n + 1, ActionKind::Drain));
+    records.push(state_change(n + 2, TradingState::Halted));
+    records.push(AuditRecord {
+        seq: n + 3,
+        event: AuditEvent::DayStarted {
+            pnl_nanos: -7_000_000_000,
+            at: 0,
+        },
+    });
+    // The next run begins: it trades under the state before the drain.
+    records.push(command(0, ActionKind::CancelAll));
+    let whole = restore(&records);
+    assert_eq!(whole.0.state(), TradingState::ReduceOnly);
+    assert!(whole.0.positions().iter().any(|p| p.0 != 0), "it traded");
+    assert!(whole.0.open_orders() > 0, "orders were open");
+    let len = records.len();
+    for split in [0, 1, len / 3, len / 2, len - 3, len - 2, len] {
+        same_restore(&whole, &restore_from_checkpoint(&records, split), split);
+    }
+}
+
+#[test]
+fn a_checkpoint_of_other_instruments_is_refused_and_changes_nothing() {
+    let (records, _) = run(20_000);
+    let mut shadow = fresh_gate();
+    let mut restorer = Restorer::new(&mut shadow);
+    entries(&records).for_each(|e| restorer.apply(&e));
+    let checkpoint = restorer.checkpoint(records.len() as u64);
+
+    let mut specs: Vec<InstrumentSpec> = instruments().iter().map(|i| i.spec.clone()).collect();
+    specs[3].multiplier = "20".parse().unwrap();
+    let other = Instruments::new(&specs).unwrap();
+    let mut gate = RiskGate::new(&limits(), &other, TICKS_PER_SECOND, 0).unwrap();
+    let mut restorer = Restorer::new(&mut gate);
+    let err = restorer.resume(&checkpoint).unwrap_err();
+    assert!(err.contains("instrument 3"), "{err}");
+    let restored = restorer.finish();
+    assert_eq!(restored.entries, 0);
+    assert!(gate.positions().iter().all(|p| p.0 == 0));
+    assert_eq!(gate.open_orders(), 0);
+
+    let fewer = Instruments::new(&specs[..7]).unwrap();
+    let mut gate = RiskGate::new(&limits(), &fewer, TICKS_PER_SECOND, 0).unwrap();
+    let err = Restorer::new(&mut gate).resume(&checkpoint).unwrap_err();
+    assert!(err.contains("8 instruments"), "{err}");
 }

@@ -8,6 +8,7 @@
 //! counters and latency histograms ([`AuditStats`]) and a digest of the
 //! stream ([`Digest`]) that proves two runs decided the same.
 
+mod checkpoint;
 mod digest;
 mod entry;
 mod log;
@@ -15,6 +16,7 @@ mod record;
 mod restore;
 mod stats;
 
+pub use checkpoint::Checkpoint;
 pub use digest::Digest;
 pub use entry::{EntryError, JournalEntry};
 pub use log::AuditLog;

@@ -11,7 +11,7 @@
 //! drain's own halt (a clean stop) is not carried into the next run, an
 //! operator's halt, reduce-only or a loss-limit halt is.
 
-use super::{AuditEvent, JournalEntry};
+use super::{AuditEvent, Checkpoint, JournalEntry};
 use crate::command::ActionKind;
 use crate::domain::{ExecKind, InstrumentId, Intent, Price};
 use crate::risk::{RiskGate, TradingState};
@@ -114,6 +114,48 @@ impl<'a> Restorer<'a> {
                 self.before_drain.get_or_insert(self.state);
             }
             _ => {}
+        }
+    }
+
+    /// Goes on from `checkpoint` (taken by [`Restorer::checkpoint`] from a
+    /// gate of the same config): the gate takes its ledger, and the next
+    /// entry to fold is its `next_seq`. Only before any entry is folded.
+    ///
+    /// # Errors
+    ///
+    /// When the checkpoint is of other instruments than the gate's; nothing
+    /// changes then.
+    pub fn resume(&mut self, checkpoint: &Checkpoint) -> Result<(), String> {
+        assert_eq!(self.entries, 0, "a restore resumes before it folds");
+        if checkpoint.last_trade.len() != self.last_trade.len() {
+            return Err(format!(
+                "it holds {} instruments, the config {}",
+                checkpoint.last_trade.len(),
+                self.last_trade.len()
+            ));
+        }
+        self.dropped = self.gate.load_ledger(&checkpoint.ledger)?;
+        self.state = checkpoint.state;
+        self.before_drain = checkpoint.before_drain;
+        self.entries = checkpoint.entries;
+        self.peak_open = (checkpoint.peak_open as usize).max(self.gate.open_orders());
+        self.day_began_wall_ns = checkpoint.day_began_wall_ns;
+        self.last_trade.clone_from(&checkpoint.last_trade);
+        Ok(())
+    }
+
+    /// What the entries folded so far have built, to go on from later with
+    /// [`Restorer::resume`]; `next_seq` is the journal entry after them.
+    pub fn checkpoint(&self, next_seq: u64) -> Checkpoint {
+        Checkpoint {
+            next_seq,
+            ledger: self.gate.ledger(),
+            state: self.state,
+            before_drain: self.before_drain,
+            entries: self.entries,
+            peak_open: self.peak_open as u64,
+            day_began_wall_ns: self.day_began_wall_ns,
+            last_trade: self.last_trade.clone(),
         }
     }
 

@@ -15,6 +15,7 @@
 //! splits into realized and unrealized by each position's average cost,
 //! which is the one place a division rounds (to the nano-unit).
 
+use super::ledger::{LaneLedger, Ledger};
 use super::limits::RiskLimits;
 use super::throttle::TokenBucket;
 use super::trading_state::TradingState;
@@ -117,7 +118,7 @@ impl Lane {
 }
 
 /// An order the gate let through and has not seen finish.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OpenOrder {
     /// Its id.
     pub id: ClientOrderId,
@@ -407,15 +408,20 @@ impl RiskGate {
     /// check run and nothing counted; `false` (and nothing changes) when
     /// the gate has no room for another open order.
     pub fn reopen(&mut self, order: &NewOrder) -> bool {
-        if self.open.len() == self.open.capacity()
-            || order.instrument.index() >= self.lanes.len()
-            || self.open.iter().any(|o| o.id == order.id)
-        {
+        if !self.room_to_reopen(order.id, order.instrument) {
             return false;
         }
         self.accept(order);
         self.accepted -= 1;
         true
+    }
+
+    /// Whether a restart may open order `id` of `instrument` again: there
+    /// is room, the instrument exists and the order is not open already.
+    fn room_to_reopen(&self, id: ClientOrderId, instrument: InstrumentId) -> bool {
+        self.open.len() < self.open.capacity()
+            && instrument.index() < self.lanes.len()
+            && !self.open.iter().any(|o| o.id == id)
     }
 
     /// For a restart: new orders need ids above `id` (ids already handed
@@ -452,6 +458,77 @@ impl RiskGate {
     /// For a restart: the P&L when the journal's last trading day began.
     pub fn restore_day_start(&mut self, pnl_nanos: i64) {
         self.day_start_x2 = 2 * i128::from(pnl_nanos);
+    }
+
+    /// For a checkpoint: what a restore has rebuilt so far (see
+    /// [`Ledger`]).
+    pub fn ledger(&self) -> Ledger {
+        Ledger {
+            lanes: self
+                .lanes
+                .iter()
+                .map(|lane| LaneLedger {
+                    value: lane.value,
+                    position: lane.position,
+                    cost: lane.cost,
+                })
+                .collect(),
+            cash_x2: self.cash_x2,
+            day_start_x2: self.day_start_x2,
+            open: self.open.clone(),
+            last_id: self.last_id,
+        }
+    }
+
+    /// For a restart from a checkpoint: takes `ledger` into this gate,
+    /// fresh from its config, as if the entries it was taken from had been
+    /// replayed (positions marked at the reference prices). Returns how
+    /// many of its open orders found no room (see [`RiskGate::reopen`]).
+    ///
+    /// # Errors
+    ///
+    /// When the ledger is of other instruments (their number, or one's
+    /// value per tick per lot, differs); the gate is left as it was.
+    pub fn load_ledger(&mut self, ledger: &Ledger) -> Result<u64, String> {
+        if ledger.lanes.len() != self.lanes.len() {
+            return Err(format!(
+                "it holds {} instruments, the config {}",
+                ledger.lanes.len(),
+                self.lanes.len()
+            ));
+        }
+        if let Some(index) =
+            (0..self.lanes.len()).find(|&i| ledger.lanes[i].value != self.lanes[i].value)
+        {
+            return Err(format!(
+                "instrument {index} was worth {} nano-units per tick per lot, the config says {}",
+                ledger.lanes[index].value, self.lanes[index].value
+            ));
+        }
+        for (index, (lane, kept)) in self.lanes.iter_mut().zip(&ledger.lanes).enumerate() {
+            self.marked_x2 +=
+                i128::from(kept.position - lane.position) * i128::from(lane.mid_x2) * lane.value;
+            lane.position = kept.position;
+            lane.cost = kept.cost;
+            self.positions[index] = Qty(kept.position);
+        }
+        self.cash_x2 = ledger.cash_x2;
+        self.day_start_x2 = ledger.day_start_x2;
+        self.last_id = self.last_id.max(ledger.last_id);
+        let mut dropped = 0;
+        for order in &ledger.open {
+            if !self.room_to_reopen(order.id, order.instrument) {
+                dropped += 1;
+                continue;
+            }
+            let lane = &mut self.lanes[order.instrument.index()];
+            match order.side {
+                Side::Buy => lane.open_buy += order.leaves,
+                Side::Sell => lane.open_sell += order.leaves,
+            }
+            self.open.push(*order);
+        }
+        Ok(dropped)
     }
 
     fn apply_report(&mut self, report: &ExecReport) {

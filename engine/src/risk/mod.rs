@@ -5,12 +5,14 @@
 //! holds is published to the control plane as a [`RiskSnapshot`].
 
 mod gate;
+mod ledger;
 mod limits;
 mod snapshot;
 mod throttle;
 mod trading_state;
 
 pub use gate::{LimitsRefused, OpenOrder, RiskGate};
+pub use ledger::{LaneLedger, Ledger};
 pub use limits::RiskLimits;
 pub use snapshot::{InstrumentRisk, RiskSnapshot};
 pub use throttle::TokenBucket;
