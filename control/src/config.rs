@@ -18,7 +18,7 @@ use redline_engine::strategy::{Registry, Strategy, StrategyError};
 use redline_engine::venue::SimVenueConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{Fsync, JournalSettings};
+use crate::journal::{Fsync, JournalSettings, Retention};
 use crate::log::LogConfig;
 
 /// The embedded default configuration.
@@ -80,6 +80,10 @@ pub struct PersistenceConfig {
     pub fsync: Fsync,
     /// The interval of `fsync = "interval"`.
     pub fsync_interval_ms: u64,
+    /// Closed segments after which a checkpoint is taken; 0 for none.
+    pub checkpoint_segments: u64,
+    /// Which segments may be deleted.
+    pub retention: Retention,
     /// PostgreSQL to copy the journal into; empty for none. `DATABASE_URL`
     /// overrides it.
     pub database_url: String,
@@ -587,6 +591,35 @@ impl Config {
                 });
             }
         }
+        if persistence.checkpoint_segments > 1_000_000 {
+            errors.push(ConfigError {
+                key: "persistence.checkpoint_segments".into(),
+                message: format!(
+                    "must be 0 (none) to 1000000, got {}",
+                    persistence.checkpoint_segments
+                ),
+            });
+        }
+        if persistence.retention == Retention::Persisted {
+            if persistence.database_url.is_empty() {
+                errors.push(ConfigError {
+                    key: "persistence.retention".into(),
+                    message: format!(
+                        "\"persisted\" deletes segments once PostgreSQL holds them, and no \
+                         database is configured (persistence.database_url or {DATABASE_URL_ENV}): \
+                         the journal is the only record, so use \"keep\""
+                    ),
+                });
+            }
+            if persistence.checkpoint_segments == 0 {
+                errors.push(ConfigError {
+                    key: "persistence.retention".into(),
+                    message: "\"persisted\" deletes segments behind checkpoints, and \
+                              persistence.checkpoint_segments = 0 takes none"
+                        .into(),
+                });
+            }
+        }
         if !(1..=60_000).contains(&persistence.fsync_interval_ms) {
             errors.push(ConfigError {
                 key: "persistence.fsync_interval_ms".into(),
@@ -885,6 +918,27 @@ mod tests {
         let errs = errors("[rings]\nquotes = 1000\n");
         assert_eq!(errs[0].key, "rings.quotes");
         assert!(errs[0].message.contains("try 1024"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn persisted_retention_needs_a_database_and_checkpoints() {
+        let errs = errors("[persistence]\nretention = \"persisted\"\n");
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].key, "persistence.retention");
+        assert!(errs[0].message.contains("no database"), "{}", errs[0]);
+        let errs = errors(
+            "[persistence]\nretention = \"persisted\"\ncheckpoint_segments = 0\n\
+             database_url = \"postgres://redline@127.0.0.1/redline\"\n",
+        );
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].message.contains("takes none"), "{}", errs[0]);
+        let config = Config::from_overlay(
+            "[persistence]\nretention = \"persisted\"\n\
+             database_url = \"postgres://redline@127.0.0.1/redline\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.persistence.retention, Retention::Persisted);
+        assert_eq!(config.persistence.checkpoint_segments, 16);
     }
 
     #[test]

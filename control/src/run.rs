@@ -16,7 +16,7 @@ use redline_engine::command::{command_ring, Action, Outcome};
 use redline_engine::domain::{Instruments, Reject};
 use redline_engine::feed::{Feed, Pace, Recorded, ReplayFeed, SyntheticFeed};
 use redline_engine::path::{PathCounters, PathParts, TimeSource};
-use redline_engine::risk::RiskGate;
+use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::strategy::Registry;
 use redline_engine::venue::SimVenue;
@@ -28,7 +28,7 @@ use crate::config::Config;
 use crate::db::{PersistSettings, PersistStatus, Persister};
 use crate::freeze;
 use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, View};
-use crate::journal::Journal;
+use crate::journal::{CheckpointSettings, CheckpointStatus, Checkpointer, Journal, Rebuild};
 use crate::log::{money, Event, Level, Log};
 use crate::placement;
 use crate::reload::Reloader;
@@ -171,6 +171,14 @@ pub fn run(
     // After the confinement, which its thread inherits.
     let persister = start_persister(&log, config, &journal, instruments.len())?;
     let persist_status = persister.as_ref().map(Persister::status_handle);
+    let checkpointer = start_checkpointer(
+        &log,
+        config,
+        &journal,
+        &instruments,
+        persist_status.clone(),
+        ticks_per_second,
+    )?;
     let desk = Desk::new(
         Arc::clone(&commander),
         Registry::with_builtins(),
@@ -186,7 +194,10 @@ pub fn run(
         &counters,
         &instruments,
         desk,
-        persist_status.clone(),
+        Progress {
+            persisted: persist_status.clone(),
+            checkpoints: checkpointer.as_ref().map(Checkpointer::status_handle),
+        },
     )?;
     let parts = SideParts {
         rings: audit_rings,
@@ -268,6 +279,9 @@ pub fn run(
     log.info("stopping").emit();
     runtime.shutdown()?;
     let (tally, sink) = side.finish()?;
+    if let Some(checkpointer) = checkpointer {
+        checkpointer.finish();
+    }
     if let Some(persister) = persister {
         // Whatever the journal got last goes to the database too, if it
         // takes it in time; the journal keeps it either way.
@@ -439,9 +453,12 @@ fn open_journal(
 ) -> anyhow::Result<(Journal, Option<u64>)> {
     let settings = config.persistence.journal();
     let dir = settings.dir.display().to_string();
-    let mut restorer = Restorer::new(gate);
-    let (journal, recovered) = Journal::open(settings, |_, entry| restorer.apply(entry))?;
-    let restored = restorer.finish();
+    let mut replay = Rebuild {
+        restorer: Restorer::new(gate),
+        symbols: symbols(instruments),
+    };
+    let (journal, recovered) = Journal::open(settings, &mut replay)?;
+    let restored = replay.restorer.finish();
     anyhow::ensure!(
         restored.dropped == 0,
         "the journal in {dir} had up to {} orders open at once, more than risk.max_open_orders \
@@ -460,12 +477,22 @@ fn open_journal(
             .field("found", &torn.why)
             .emit();
     }
-    log.info("journal opened")
+    for (path, why) in &recovered.resumed.passed_over {
+        log.warn("journal: a checkpoint could not serve; an older one or the whole journal did")
+            .field("checkpoint", path.display().to_string())
+            .field("why", why)
+            .emit();
+    }
+    let mut opened = log
+        .info("journal opened")
         .field("dir", dir)
         .field("segments", scan.segments.len())
-        .field("entries", scan.entries())
-        .field("next_entry", scan.next_seq)
-        .emit();
+        .field("entries_read", scan.entries())
+        .field("next_entry", scan.next_seq);
+    if let Some(at) = recovered.resumed.at {
+        opened = opened.field("from_checkpoint_before_entry", at);
+    }
+    opened.emit();
     if restored.entries > 0 {
         let held: Vec<String> = instruments
             .iter()
@@ -489,6 +516,48 @@ fn open_journal(
             .emit();
     }
     Ok((journal, restored.day_began_wall_ns))
+}
+
+/// The instruments' symbols, by id.
+fn symbols(instruments: &Instruments) -> Vec<String> {
+    instruments.iter().map(|i| i.spec.symbol.clone()).collect()
+}
+
+/// Starts the journal's checkpointer, unless `checkpoint_segments` is 0.
+fn start_checkpointer(
+    log: &Log,
+    config: &Config,
+    journal: &Journal,
+    instruments: &Instruments,
+    persisted: Option<Arc<Mutex<PersistStatus>>>,
+    ticks_per_second: f64,
+) -> anyhow::Result<Option<Checkpointer>> {
+    let persistence = &config.persistence;
+    if persistence.checkpoint_segments == 0 {
+        log.info("journal: no checkpoints (persistence.checkpoint_segments = 0)")
+            .emit();
+        return Ok(None);
+    }
+    // Room for every order a journal may hold open: the gate folds what
+    // happened, whatever the limits in force now.
+    let limits = RiskLimits {
+        max_open_orders: RiskLimits::MAX_OPEN_ORDERS,
+        ..config.risk
+    };
+    let gate_instruments = instruments.clone();
+    let fresh_gate = move || {
+        RiskGate::new(&limits, &gate_instruments, ticks_per_second, 0)
+            .expect("the config's gate was built from the same limits")
+    };
+    let settings = CheckpointSettings {
+        dir: journal.dir().to_owned(),
+        every_segments: persistence.checkpoint_segments,
+        retention: persistence.retention,
+        instruments: symbols(instruments),
+        fresh_gate: Box::new(fresh_gate),
+        persisted,
+    };
+    Checkpointer::start(settings, log.clone()).map(Some)
 }
 
 /// Gives the gate its trading days on the wall clock (simulated time has
@@ -553,6 +622,14 @@ fn warn_if_others_can_read(log: &Log, key: &str, path: &std::path::Path) {
     }
 }
 
+/// What the persistence threads publish of their progress.
+struct Progress {
+    /// The persister's, when a database is configured.
+    persisted: Option<Arc<Mutex<PersistStatus>>>,
+    /// The checkpointer's, when it runs.
+    checkpoints: Option<Arc<Mutex<CheckpointStatus>>>,
+}
+
 /// The control plane's listener, bound now so that a port in use fails
 /// the start; `None` when `[control] enabled = false`.
 fn control_plane(
@@ -562,7 +639,7 @@ fn control_plane(
     counters: &Arc<PathCounters>,
     instruments: &Instruments,
     desk: Desk,
-    persistence: Option<Arc<Mutex<PersistStatus>>>,
+    progress: Progress,
 ) -> anyhow::Result<Option<ControlPlane>> {
     let control = &config.control;
     if !control.enabled {
@@ -581,7 +658,8 @@ fn control_plane(
             stale_quotes: Duration::from_millis(config.risk.stale_quote_ms),
         },
         draining: Arc::clone(&desk.drain),
-        persistence,
+        persistence: progress.persisted,
+        checkpoints: progress.checkpoints,
         max_backlog: config.persistence.max_backlog_entries,
     };
     let listen = control

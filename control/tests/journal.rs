@@ -3,8 +3,10 @@
 //! from the next number; a torn last entry is cut off with a warning and
 //! the run goes on; damage in the middle stops the start, naming the file
 //! and offset, and so does a journal missing its first segments; `redline
-//! journal inspect` and `dump` read it; one engine per directory; a full disk stops trading until it has room, and loses
-//! no record.
+//! journal inspect` and `dump` read it; one engine per directory; a full
+//! disk stops trading until it has room, and loses no record; a restart
+//! resumes from the newest checkpoint that serves and rebuilds what a read
+//! of the whole journal would.
 
 mod support;
 
@@ -31,10 +33,15 @@ fn inspect(dir: &Path) -> String {
 
 /// The journal's segment files, in order.
 fn segments(config: &TestConfig) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(config.journal())
+    files(&config.journal(), "journal")
+}
+
+/// The files in `dir` with extension `extension`, in order.
+fn files(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "journal"))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
         .collect();
     files.sort();
     files
@@ -446,4 +453,115 @@ fn a_full_disk_stops_trading_until_it_has_room_and_loses_no_record() {
     for (i, entry) in dump(&journal).iter().enumerate() {
         assert_eq!(entry["seq"], i as u64, "numbered without a gap");
     }
+}
+
+/// A journal of small segments with a checkpoint every two.
+const CHECKPOINTED: &str = "[feed.synthetic]\nrate = 5000\n\
+     [persistence]\nsegment_bytes = 65536\ncheckpoint_segments = 2\n";
+
+/// The checkpoint files in `dir`, in order.
+fn checkpoints(dir: &Path) -> Vec<PathBuf> {
+    files(dir, "checkpoint")
+}
+
+/// A copy of the journal directory `from`.
+fn copy_journal(from: &Path) -> tempfile::TempDir {
+    let to = tempfile::tempdir().unwrap();
+    for item in std::fs::read_dir(from).unwrap() {
+        let path = item.unwrap().path();
+        std::fs::copy(&path, to.path().join(path.file_name().unwrap())).unwrap();
+    }
+    to
+}
+
+/// What a start restored, as its log says.
+fn restored(engine: &Engine) -> Vec<String> {
+    let restored = event(&engine.out, "state restored from the journal");
+    [
+        "positions",
+        "realized_pnl",
+        "open_orders",
+        "state",
+        "last_order_id",
+    ]
+    .iter()
+    .map(|key| format!("{key}={}", restored.get(key)))
+    .collect()
+}
+
+#[test]
+fn a_restart_resumes_from_the_newest_checkpoint_and_rebuilds_what_the_whole_journal_implies() {
+    let mut engine = Engine::start(CHECKPOINTED, &[]);
+    // Three checkpoints: the oldest is deleted, two are kept.
+    engine.wait_for_n("journal: checkpoint taken", 3, Duration::from_secs(30));
+    let metrics = engine.get("/metrics").1;
+    assert!(sample(&metrics, "redline_journal_checkpoints_total") >= 3.0);
+    let newest = sample(&metrics, "redline_journal_checkpoint_sequence");
+    assert!(newest > 0.0, "{metrics}");
+    let health = json(&engine.get("/health").1);
+    let message = health["components"]["persistence"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("newest checkpoint before entry"),
+        "{message}"
+    );
+    engine.child.kill().unwrap(); // SIGKILL: no drain, no flush.
+    engine.child.wait().unwrap();
+    let journal = std::mem::replace(&mut engine.journal, tempfile::tempdir().unwrap());
+    let kept = checkpoints(journal.path());
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let summary = inspect(journal.path());
+    assert!(summary.contains("checkpoint before entry"), "{summary}");
+    assert!(
+        files(journal.path(), "journal")[0].ends_with("00000000000000000000.journal"),
+        "retention keep deletes no segment"
+    );
+
+    // The same journal three ways: whole, without its checkpoints, and
+    // with its newest checkpoint damaged.
+    let whole = copy_journal(journal.path());
+    for checkpoint in checkpoints(whole.path()) {
+        std::fs::remove_file(checkpoint).unwrap();
+    }
+    let damaged = copy_journal(journal.path());
+    let newest_file = checkpoints(damaged.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&newest_file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&newest_file, bytes).unwrap();
+
+    let mut from_checkpoint = Engine::start_on(journal, CHECKPOINTED, &[]);
+    let opened = event(&from_checkpoint.out, "journal opened");
+    let at: u64 = opened.get("from_checkpoint_before_entry").parse().unwrap();
+    let next: u64 = opened.get("next_entry").parse().unwrap();
+    assert!(at >= newest as u64, "the newest: {}", from_checkpoint.out);
+    assert_eq!(
+        opened.num("entries_read") as u64,
+        next - at,
+        "only what follows it"
+    );
+    let expected = restored(&from_checkpoint);
+    assert!(from_checkpoint.stop(), "{}", from_checkpoint.out);
+
+    let mut read_whole = Engine::start_on(whole, CHECKPOINTED, &[]);
+    let opened = event(&read_whole.out, "journal opened");
+    assert_eq!(opened.find("from_checkpoint_before_entry"), None);
+    assert_eq!(opened.num("entries_read") as u64, next);
+    assert_eq!(restored(&read_whole), expected);
+    assert!(read_whole.stop(), "{}", read_whole.out);
+
+    let mut fell_back = Engine::start_on(damaged, CHECKPOINTED, &[]);
+    let passed = event(
+        &fell_back.out,
+        "journal: a checkpoint could not serve; an older one or the whole journal did",
+    );
+    assert!(passed.get("why").contains("CRC-32"), "{}", fell_back.out);
+    let opened = event(&fell_back.out, "journal opened");
+    let older: u64 = opened.get("from_checkpoint_before_entry").parse().unwrap();
+    assert!(older < at, "{}", fell_back.out);
+    assert_eq!(opened.get("next_entry"), next.to_string());
+    assert_eq!(restored(&fell_back), expected);
+    assert!(fell_back.stop(), "{}", fell_back.out);
 }

@@ -79,6 +79,9 @@ pub struct PersistStatus {
     /// The next journal entry the database does not hold (before it first
     /// answers: the journal's first entry of this run).
     pub next_seq: u64,
+    /// The next journal entry the database lacks, as it has confirmed
+    /// (it holds every one below); `None` until it first answers.
+    pub confirmed: Option<u64>,
     /// When the oldest entry the database does not hold was journaled,
     /// in ns since the Unix epoch (before it first answers: when this run
     /// began); `None` when it holds all it has read.
@@ -139,6 +142,7 @@ impl Persister {
             // Until the database says where it stands, what this run
             // journals is what it surely lacks.
             next_seq: settings.first_seq,
+            confirmed: None,
             // And its entries have waited since it began.
             oldest_pending_wall_ns: Some(crate::timestamp::unix_ns()),
             entries: 0,
@@ -329,6 +333,7 @@ impl Copier {
         {
             let mut status = self.status.lock();
             status.next_seq = next_seq;
+            status.confirmed = Some(next_seq);
             status.error = None;
             status.mismatch = None;
         }
@@ -379,6 +384,7 @@ impl Copier {
         self.copied_to = tail.next_seq();
         let mut status = self.status.lock();
         status.next_seq = tail.next_seq();
+        status.confirmed = Some(tail.next_seq());
         status.entries += entries;
         status.batches += 1;
         status.oldest_pending_wall_ns = None;
@@ -437,9 +443,23 @@ impl Copier {
 
     /// Checks that the database can be completed from this journal: it
     /// holds none of this engine id's entries past those this journal gave
-    /// it (`needed` is the next it lacks; the journal itself begins at
-    /// entry 0, or it would not have opened).
+    /// it, and the journal still holds the next it lacks (`needed`; a
+    /// journal's retention deletes only what the database has confirmed,
+    /// so one that lacks it lost rows, e.g. restored from an older backup).
     fn check_journal(&self, needed: u64) -> Result<(), Mismatch> {
+        let oldest = crate::journal::segments(&self.settings.journal_dir)
+            .map_err(|e| Mismatch(e.to_string()))?
+            .first()
+            .map(|(first, _)| *first);
+        if let Some(oldest) = oldest.filter(|oldest| needed < *oldest) {
+            return Err(Mismatch(format!(
+                "the database lacks this engine id's entries from {needed} on, and the journal \
+                 no longer holds them: it begins at entry {oldest} (persistence.retention \
+                 deleted the segments before it once the database held them, so the database \
+                 has lost rows since: restored from an older backup?). Restore the database, \
+                 or the journal's segments from an archive"
+            )));
+        }
         let given = self.copied_to;
         if needed > given {
             return Err(Mismatch(format!(

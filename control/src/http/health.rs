@@ -253,6 +253,16 @@ impl Assessment {
                 journal.entries, journal.next_seq
             )
         });
+        if let Some(checkpoints) = &journal.checkpoints {
+            message += &match checkpoints.newest {
+                Some(at) => format!("; newest checkpoint before entry {at}"),
+                None => "; no checkpoint yet".to_owned(),
+            };
+            if let Some(error) = &checkpoints.error {
+                status = status.max(Status::Degraded);
+                message += &format!(" (checkpoints failing: {error})");
+            }
+        }
         let mut too_far_behind = None;
         let mut mismatch = None;
         if let Some(db) = database {

@@ -422,6 +422,33 @@ fn journal(out: &mut Exposition, j: &JournalStats) {
         "The journal sequence number the next record takes.",
     );
     out.sample("journal_next_sequence", &[], j.next_seq);
+    let Some(c) = &j.checkpoints else {
+        return;
+    };
+    out.counter("journal_checkpoints", "Journal checkpoints written.");
+    out.sample("journal_checkpoints_total", &[], c.taken);
+    out.counter(
+        "journal_checkpoint_errors",
+        "Checkpointer turns that failed (restarts read more journal meanwhile).",
+    );
+    out.sample("journal_checkpoint_errors_total", &[], c.errors);
+    if let Some(newest) = c.newest {
+        out.gauge(
+            "journal_checkpoint_sequence",
+            "The journal entry the newest checkpoint was taken before: a restart reads from there.",
+        );
+        out.sample("journal_checkpoint_sequence", &[], newest);
+    }
+    out.counter(
+        "journal_segments_removed",
+        "Journal segments deleted by retention.",
+    );
+    out.sample("journal_segments_removed_total", &[], c.removed_segments);
+    out.counter(
+        "journal_removed_bytes",
+        "Bytes of journal segments deleted by retention.",
+    );
+    out.sample("journal_removed_bytes_total", &[], c.removed_bytes);
 }
 
 fn database(out: &mut Exposition, db: &Database, journaled: u64) {

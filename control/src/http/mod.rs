@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::db::PersistStatus;
-use crate::journal::JournalStats;
+use crate::journal::{CheckpointStatus, JournalStats};
 use crate::log::Log;
 use crate::side::Tally;
 use crate::timestamp::rfc3339_now;
@@ -57,6 +57,8 @@ pub struct View {
     pub draining: Arc<AtomicBool>,
     /// The persister's progress, when a database is configured.
     pub persistence: Option<Arc<Mutex<PersistStatus>>>,
+    /// The journal checkpointer's, when it runs.
+    pub checkpoints: Option<Arc<Mutex<CheckpointStatus>>>,
     /// The backlog past which readiness fails.
     pub max_backlog: u64,
 }
@@ -218,7 +220,7 @@ impl ControlPlane {
         let database = self.database();
         Assessment::new(
             &self.watch,
-            &self.journal,
+            &self.journal(),
             database.as_ref(),
             self.view.bounds,
             health::Risk {
@@ -230,6 +232,13 @@ impl ControlPlane {
             self.view.draining.load(Ordering::Relaxed),
             Instant::now(),
         )
+    }
+
+    /// The journal's counts, with the checkpointer's.
+    fn journal(&self) -> JournalStats {
+        let mut journal = self.journal.clone();
+        journal.checkpoints = self.view.checkpoints.as_ref().map(|c| c.lock().clone());
+        journal
     }
 
     /// The persister's progress, when there is a database.
@@ -320,7 +329,7 @@ impl ControlPlane {
             door: &self.door_counters,
             process: ProcessStats::read(),
             start_time: self.start_time,
-            journal: &self.journal,
+            journal: &self.journal(),
             database: self.database().as_ref(),
             limits: &limits,
         });

@@ -1,6 +1,6 @@
 //! `redline journal inspect DIR` and `redline journal dump DIR`: the
 //! journal read for a person (segments, entries by kind, first and last
-//! entry and time, the state of the tail) and for tools (one JSON object
+//! entry and time, the checkpoints, the state of the tail) and for tools (one JSON object
 //! per entry). Both only read: a torn tail is reported, not cut off.
 
 use std::collections::BTreeMap;
@@ -14,6 +14,7 @@ use redline_engine::command::Outcome;
 use redline_engine::domain::{ExecKind, ExecReport, Intent, Side, TimeInForce};
 use serde_json::{json, Value};
 
+use super::checkpoint;
 use super::scan::scan;
 use crate::timestamp::rfc3339;
 
@@ -26,7 +27,7 @@ pub fn inspect(dir: &Path) -> anyhow::Result<String> {
     let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut first: Option<(u64, u64)> = None;
     let mut last: Option<(u64, u64)> = None;
-    let scan = scan(dir, |seq, entry| {
+    let scan = scan(dir, 0, |seq, entry| {
         *kinds.entry(kind(&entry.record.event)).or_default() += 1;
         first.get_or_insert((seq, entry.wall_ns));
         last = Some((seq, entry.wall_ns));
@@ -55,6 +56,31 @@ pub fn inspect(dir: &Path) -> anyhow::Result<String> {
             ),
         };
         let _ = writeln!(out, "  {name}  {} bytes, {range}", segment.bytes);
+    }
+    if let Some(oldest) = scan.segments.first().filter(|s| s.first_seq > 0) {
+        let _ = writeln!(
+            out,
+            "entries before {} are no longer here (deleted behind a checkpoint)",
+            oldest.first_seq
+        );
+    }
+    for (_, path) in checkpoint::list(dir)? {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let _ = match checkpoint::read(&path) {
+            Ok(kept) => {
+                let c = &kept.checkpoint;
+                writeln!(
+                    out,
+                    "  {name}  checkpoint before entry {}: {} entries folded, state {}, {} \
+                     order(s) open",
+                    c.next_seq,
+                    c.entries,
+                    c.state.name(),
+                    c.ledger.open.len()
+                )
+            }
+            Err(why) => writeln!(out, "  {name}  checkpoint that cannot serve: {why}"),
+        };
     }
     let at = |ns: u64| rfc3339(Duration::from_nanos(ns));
     if let (Some((first_seq, first_ns)), Some((last_seq, last_ns))) = (first, last) {
@@ -94,7 +120,7 @@ pub fn inspect(dir: &Path) -> anyhow::Result<String> {
 pub fn dump(dir: &Path, out: &mut impl Write) -> anyhow::Result<u64> {
     let mut written = 0;
     let mut failed = None;
-    let scan = scan(dir, |seq, entry| {
+    let scan = scan(dir, 0, |seq, entry| {
         if failed.is_none() {
             match writeln!(out, "{}", to_json(seq, entry)) {
                 Ok(()) => written += 1,

@@ -5,12 +5,18 @@
 //! refuses a corrupt one; `redline journal inspect` and `dump` read it for
 //! an operator.
 
+mod checkpoint;
+mod checkpointer;
 mod frame;
 mod inspect;
+mod replay;
 mod scan;
 mod tail;
 mod writer;
 
+pub use checkpointer::{CheckpointSettings, CheckpointStatus, Checkpointer, Retention};
 pub use inspect::{dump, inspect};
+pub use replay::Rebuild;
+pub use scan::segments;
 pub use tail::Tail;
 pub use writer::{Fsync, Journal, JournalSettings, JournalStats};

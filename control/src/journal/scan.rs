@@ -117,12 +117,22 @@ impl fmt::Display for ScanError {
 impl std::error::Error for ScanError {}
 
 /// The segment files in `dir`, by first sequence number; other files (the
-/// lock) are not segments. A missing directory has none.
+/// lock, checkpoints) are not segments. A missing directory has none.
 ///
 /// # Errors
 ///
 /// When the directory cannot be listed.
 pub fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, ScanError> {
+    numbered(dir, SUFFIX)
+}
+
+/// The files in `dir` named by a 20-digit number and then `suffix`, by
+/// that number.
+///
+/// # Errors
+///
+/// When the directory cannot be listed.
+pub fn numbered(dir: &Path, suffix: &str) -> Result<Vec<(u64, PathBuf)>, ScanError> {
     let io = |error| ScanError::Io {
         path: dir.to_owned(),
         error,
@@ -135,14 +145,14 @@ pub fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, ScanError> {
     let mut found = Vec::new();
     for item in listing {
         let path = item.map_err(io)?.path();
-        let first = path
+        let number = path
             .file_name()
             .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(SUFFIX))
+            .and_then(|n| n.strip_suffix(suffix))
             .filter(|n| n.len() == 20)
             .and_then(|n| n.parse::<u64>().ok());
-        if let Some(first) = first {
-            found.push((first, path));
+        if let Some(number) = number {
+            found.push((number, path));
         }
     }
     found.sort();
@@ -150,18 +160,43 @@ pub fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, ScanError> {
 }
 
 /// Reads every entry of the journal in `dir`, in order, handing each to
-/// `visit` with its sequence number.
+/// `visit` with its sequence number; the segments that begin before entry
+/// `from` are passed over (a checkpoint holds them; it is taken where a
+/// segment begins). With none from there on, the next entry is `from`.
 ///
 /// # Errors
 ///
 /// [`ScanError::Corrupt`] for damage that is not a torn tail, and
 /// [`ScanError::Io`] when a file cannot be read.
-pub fn scan(dir: &Path, mut visit: impl FnMut(u64, &JournalEntry)) -> Result<Scan, ScanError> {
-    let files = segments(dir)?;
+pub fn scan(
+    dir: &Path,
+    from: u64,
+    visit: impl FnMut(u64, &JournalEntry),
+) -> Result<Scan, ScanError> {
+    scan_segments(dir, from..u64::MAX, visit)
+}
+
+/// As [`scan`], over the segments that begin in `firsts` only; a segment
+/// that is not the journal's last must be whole.
+///
+/// # Errors
+///
+/// As [`scan`].
+pub fn scan_segments(
+    dir: &Path,
+    firsts: std::ops::Range<u64>,
+    mut visit: impl FnMut(u64, &JournalEntry),
+) -> Result<Scan, ScanError> {
+    let all = segments(dir)?;
+    let journal_last = all.last().map(|(first, _)| *first);
+    let files: Vec<_> = all
+        .into_iter()
+        .filter(|(first, _)| firsts.contains(first))
+        .collect();
     let mut result = Scan::default();
     let mut expected: Option<u64> = None;
-    for (index, (first_seq, path)) in files.iter().enumerate() {
-        let last = index + 1 == files.len();
+    for (first_seq, path) in &files {
+        let last = Some(*first_seq) == journal_last;
         let data = std::fs::read(path).map_err(|error| ScanError::Io {
             path: path.clone(),
             error,
@@ -239,7 +274,7 @@ pub fn scan(dir: &Path, mut visit: impl FnMut(u64, &JournalEntry)) -> Result<Sca
         result.segments.push(segment);
         expected = Some(next);
     }
-    result.next_seq = expected.unwrap_or(0);
+    result.next_seq = expected.unwrap_or(firsts.start);
     Ok(result)
 }
 
@@ -275,7 +310,7 @@ mod tests {
 
     fn seqs(dir: &Path) -> Result<(Vec<u64>, Scan), ScanError> {
         let mut seen = Vec::new();
-        let scan = scan(dir, |seq, _| seen.push(seq))?;
+        let scan = scan(dir, 0, |seq, _| seen.push(seq))?;
         Ok((seen, scan))
     }
 

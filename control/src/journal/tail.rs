@@ -1,7 +1,9 @@
 //! Following the journal from an entry on, as the persister does: reads
 //! the segments in order from the one holding that entry, then whatever
 //! the writer appends, entry by entry, never past a frame that is not
-//! whole yet (the writer may be in the middle of it).
+//! whole yet (the writer may be in the middle of it). A segment deleted
+//! behind it (retention) is passed; an entry the journal no longer holds
+//! is an error.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -94,7 +96,17 @@ impl Tail {
             let all = segments(&self.dir)?;
             let Some((first, path)) = all.iter().rev().find(|(first, _)| *first <= self.next_seq)
             else {
-                return Ok(false);
+                return match all.first() {
+                    Some((oldest, path)) => Err(ScanError::Corrupt {
+                        segment: path.clone(),
+                        offset: 0,
+                        why: format!(
+                            "the journal no longer holds entry {}: it begins at entry {oldest}",
+                            self.next_seq
+                        ),
+                    }),
+                    None => Ok(false),
+                };
             };
             self.segment = Some((path.clone(), *first, MAGIC.len() as u64));
             self.buffer.clear();
@@ -138,7 +150,13 @@ impl Tail {
         self.at = 0;
         let base = base + consumed as u64;
         self.segment = Some((path.clone(), first, base));
-        let mut file = File::open(&path).map_err(io)?;
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            // Deleted by retention, which takes only segments read past:
+            // the next one serves.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io(e)),
+        };
         file.seek(SeekFrom::Start(base + self.buffer.len() as u64))
             .map_err(io)?;
         let before = self.buffer.len();
@@ -198,7 +216,7 @@ mod tests {
             fsync: Fsync::Never,
             fsync_interval: std::time::Duration::from_secs(1),
         };
-        let (mut journal, _) = Journal::open(settings, |_, _| {}).unwrap();
+        let (mut journal, _) = Journal::open(settings, &mut |_: u64, _: &JournalEntry| {}).unwrap();
         let mut tail = Tail::new(dir.path(), 0);
         assert!(read_all(&mut tail).is_empty());
         for i in 0..30 {
@@ -217,6 +235,35 @@ mod tests {
     }
 
     #[test]
+    fn a_segment_deleted_behind_it_is_passed_and_a_lost_entry_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = JournalSettings {
+            dir: dir.path().to_owned(),
+            segment_bytes: 1024,
+            fsync: Fsync::Never,
+            fsync_interval: std::time::Duration::from_secs(1),
+        };
+        let (mut journal, _) = Journal::open(settings, &mut |_: u64, _: &JournalEntry| {}).unwrap();
+        for i in 0..30 {
+            journal.append(0, 0, &record(i));
+        }
+        journal.commit().unwrap();
+        let all = segments(dir.path()).unwrap();
+        let second = all[1].0;
+        let mut tail = Tail::new(dir.path(), 0);
+        let mut seen = Vec::new();
+        tail.read(second as usize, |seq, _| seen.push(seq)).unwrap();
+        assert_eq!(tail.next_seq(), second, "read to the end of the first");
+        // Retention deletes the first segment: the tail moves on.
+        std::fs::remove_file(&all[0].1).unwrap();
+        assert_eq!(read_all(&mut tail), (second..30).collect::<Vec<_>>());
+
+        let mut behind = Tail::new(dir.path(), 1);
+        let err = behind.read(10, |_, _| {}).unwrap_err().to_string();
+        assert!(err.contains("no longer holds entry 1"), "{err}");
+    }
+
+    #[test]
     fn a_frame_not_yet_whole_waits() {
         let dir = tempfile::tempdir().unwrap();
         let settings = JournalSettings {
@@ -225,7 +272,7 @@ mod tests {
             fsync: Fsync::Never,
             fsync_interval: std::time::Duration::from_secs(1),
         };
-        let (mut journal, _) = Journal::open(settings, |_, _| {}).unwrap();
+        let (mut journal, _) = Journal::open(settings, &mut |_: u64, _: &JournalEntry| {}).unwrap();
         for i in 0..3 {
             journal.append(0, 0, &record(i));
         }

@@ -15,7 +15,9 @@ use redline_engine::audit::{AuditRecord, JournalEntry};
 use rkyv::util::AlignedVec;
 use serde::{Deserialize, Serialize};
 
+use super::checkpointer::CheckpointStatus;
 use super::frame;
+use super::replay::{resume_newest, Replay, Resumed};
 use super::scan::{self, Scan, MAGIC};
 
 /// When written entries are forced to the disk.
@@ -49,8 +51,11 @@ pub struct JournalSettings {
 /// What the journal held when it was opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered {
-    /// What the scan found (the torn tail, if any, is now cut off).
+    /// What the scan found (the torn tail, if any, is now cut off); it
+    /// began at the checkpoint resumed from, if any.
     pub scan: Scan,
+    /// Which checkpoint the replay resumed from.
+    pub resumed: Resumed,
 }
 
 /// The journal's own counts, for metrics and health.
@@ -75,6 +80,8 @@ pub struct JournalStats {
     /// Bytes free to the journal on its file system, as of the last look
     /// (once a second); `None` when it cannot be read.
     pub disk_free_bytes: Option<u64>,
+    /// The checkpointer's, when it runs (the control plane fills it in).
+    pub checkpoints: Option<CheckpointStatus>,
 }
 
 /// An open journal.
@@ -102,17 +109,18 @@ pub type OpenError = anyhow::Error;
 
 impl Journal {
     /// Opens (or creates) the journal in `settings.dir`: takes its lock,
-    /// reads it back (see [`scan::scan`]), cuts off a torn tail, and hands
-    /// each entry to `visit`.
+    /// resumes `replay` from the newest checkpoint that serves it (if
+    /// any), reads the rest back (see [`scan::scan`]), cuts off a torn
+    /// tail, and hands each entry to `replay`.
     ///
     /// # Errors
     ///
     /// When the directory is in use by another engine, cannot be made or
-    /// read, or holds a corrupt journal or one whose first segments are
-    /// missing.
+    /// read, or holds a corrupt journal or one whose segments since the
+    /// checkpoint resumed from (entry 0 without one) are missing.
     pub fn open(
         settings: JournalSettings,
-        visit: impl FnMut(u64, &JournalEntry),
+        replay: &mut impl Replay,
     ) -> Result<(Journal, Recovered), OpenError> {
         use anyhow::Context as _;
         let dir = &settings.dir;
@@ -132,13 +140,25 @@ impl Journal {
                 dir.display()
             )
         })?;
-        let scan = scan::scan(dir, visit)?;
-        if let Some(oldest) = scan.segments.first().filter(|s| s.first_seq != 0) {
+        let resumed = resume_newest(dir, replay)?;
+        let from = resumed.at.unwrap_or(0);
+        let scan = scan::scan(dir, from, |seq, entry| replay.apply(seq, entry))?;
+        if let Some(oldest) = scan.segments.first().filter(|s| s.first_seq != from) {
+            let needed = match from {
+                0 => "the segments before it are missing".to_owned(),
+                n => format!(
+                    "the segments from entry {n} (where the checkpoint it resumes from was \
+                     taken) up to it are missing"
+                ),
+            };
+            let mut why = String::new();
+            for (path, reason) in &resumed.passed_over {
+                why += &format!(" (checkpoint {} could not serve: {reason})", path.display());
+            }
             anyhow::bail!(
-                "the journal in {} begins at entry {}, in {}: the segments before it are \
-                 missing, so the positions, P&L and open orders cannot be rebuilt from it, and \
-                 redline will not start on it. Bring those segments back, or start on a new \
-                 persistence.journal_dir",
+                "the journal in {} begins at entry {}, in {}: {needed}{why}, so the positions, \
+                 P&L and open orders cannot be rebuilt from it, and redline will not start on \
+                 it. Bring those segments back, or start on a new persistence.journal_dir",
                 dir.display(),
                 oldest.first_seq,
                 oldest.path.display()
@@ -185,7 +205,7 @@ impl Journal {
             disk_checked: Instant::now(),
             stats,
         };
-        Ok((journal, Recovered { scan }))
+        Ok((journal, Recovered { scan, resumed }))
     }
 
     /// The directory.
@@ -416,15 +436,18 @@ mod tests {
 
     fn read_back(dir: &Path) -> (Vec<(u64, u64)>, Scan) {
         let mut seen = Vec::new();
-        let scan = scan::scan(dir, |seq, entry| seen.push((seq, entry.record.seq))).unwrap();
+        let scan = scan::scan(dir, 0, |seq, entry| seen.push((seq, entry.record.seq))).unwrap();
         (seen, scan)
     }
 
     #[test]
     fn entries_are_numbered_across_segments_and_restarts() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut journal, recovered) =
-            Journal::open(settings(dir.path(), 1024, Fsync::Batch), |_, _| {}).unwrap();
+        let (mut journal, recovered) = Journal::open(
+            settings(dir.path(), 1024, Fsync::Batch),
+            &mut |_: u64, _: &JournalEntry| {},
+        )
+        .unwrap();
         assert_eq!(recovered.scan.next_seq, 0);
         for i in 0..50 {
             journal.append(0, 1, &record(i));
@@ -434,8 +457,11 @@ mod tests {
         assert!(journal.stats().fsyncs >= 1);
         assert!(journal.stats().segments > 1, "{:?}", journal.stats());
         drop(journal);
-        let (mut journal, recovered) =
-            Journal::open(settings(dir.path(), 1024, Fsync::Batch), |_, _| {}).unwrap();
+        let (mut journal, recovered) = Journal::open(
+            settings(dir.path(), 1024, Fsync::Batch),
+            &mut |_: u64, _: &JournalEntry| {},
+        )
+        .unwrap();
         assert_eq!(recovered.scan.next_seq, 50);
         journal.append(1, 2, &record(0));
         journal.flush().unwrap();
@@ -455,9 +481,15 @@ mod tests {
     #[test]
     fn a_second_engine_cannot_open_the_same_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Journal::open(settings(dir.path(), 1 << 20, Fsync::Never), |_, _| {});
+        let first = Journal::open(
+            settings(dir.path(), 1 << 20, Fsync::Never),
+            &mut |_: u64, _: &JournalEntry| {},
+        );
         assert!(first.is_ok());
-        let second = Journal::open(settings(dir.path(), 1 << 20, Fsync::Never), |_, _| {});
+        let second = Journal::open(
+            settings(dir.path(), 1 << 20, Fsync::Never),
+            &mut |_: u64, _: &JournalEntry| {},
+        );
         let err = second.err().unwrap().to_string();
         assert!(err.contains("in use by another redline"), "{err}");
     }
@@ -465,8 +497,11 @@ mod tests {
     #[test]
     fn a_torn_tail_is_cut_off_and_writing_goes_on_after_it() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut journal, _) =
-            Journal::open(settings(dir.path(), 1 << 20, Fsync::Never), |_, _| {}).unwrap();
+        let (mut journal, _) = Journal::open(
+            settings(dir.path(), 1 << 20, Fsync::Never),
+            &mut |_: u64, _: &JournalEntry| {},
+        )
+        .unwrap();
         for i in 0..10 {
             journal.append(0, 1, &record(i));
         }
@@ -476,8 +511,11 @@ mod tests {
         let len = std::fs::metadata(&segment).unwrap().len();
         let file = OpenOptions::new().write(true).open(&segment).unwrap();
         file.set_len(len - 3).unwrap();
-        let (mut journal, recovered) =
-            Journal::open(settings(dir.path(), 1 << 20, Fsync::Never), |_, _| {}).unwrap();
+        let (mut journal, recovered) = Journal::open(
+            settings(dir.path(), 1 << 20, Fsync::Never),
+            &mut |_: u64, _: &JournalEntry| {},
+        )
+        .unwrap();
         assert_eq!(recovered.scan.next_seq, 9, "the cut entry is gone");
         assert!(recovered.scan.torn.is_some());
         journal.append(0, 1, &record(9));
@@ -491,8 +529,11 @@ mod tests {
     #[test]
     fn a_failed_write_keeps_its_entries_and_leaves_no_hole() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut journal, _) =
-            Journal::open(settings(dir.path(), 1 << 20, Fsync::Batch), |_, _| {}).unwrap();
+        let (mut journal, _) = Journal::open(
+            settings(dir.path(), 1 << 20, Fsync::Batch),
+            &mut |_: u64, _: &JournalEntry| {},
+        )
+        .unwrap();
         journal.append(0, 1, &record(0));
         journal.commit().unwrap();
         // A disk that is full: writes fail.
@@ -522,8 +563,11 @@ mod tests {
     #[test]
     fn interval_syncs_wait_for_the_interval() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut journal, _) =
-            Journal::open(settings(dir.path(), 1 << 20, Fsync::Interval), |_, _| {}).unwrap();
+        let (mut journal, _) = Journal::open(
+            settings(dir.path(), 1 << 20, Fsync::Interval),
+            &mut |_: u64, _: &JournalEntry| {},
+        )
+        .unwrap();
         journal.last_sync = Instant::now();
         journal.append(0, 1, &record(0));
         journal.commit().unwrap();

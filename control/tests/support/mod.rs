@@ -77,14 +77,19 @@ impl Engine {
     }
 
     pub fn wait_for(&mut self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.out.contains(text) {
+        self.wait_for_n(text, 1, Duration::from_secs(10));
+    }
+
+    /// Waits until it has printed `text` `n` times, up to `within`.
+    pub fn wait_for_n(&mut self, text: &str, n: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.out.matches(text).count() < n {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => self.out += &(line + "\n"),
                 Err(_) => {
                     let _ = self.child.kill();
-                    panic!("no {text:?} within 10 s; got:\n{}", self.out);
+                    panic!("not {n} x {text:?} within {within:?}; got:\n{}", self.out);
                 }
             }
         }

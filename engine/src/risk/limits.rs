@@ -39,6 +39,9 @@ pub struct RiskLimits {
 }
 
 impl RiskLimits {
+    /// The largest `max_open_orders` there may be.
+    pub const MAX_OPEN_ORDERS: usize = 100_000;
+
     /// Every value out of range and every pair of limits that contradict
     /// each other, as `(key, message)`.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
@@ -76,10 +79,14 @@ impl RiskLimits {
                 problems.push((key, format!("{money} has more than 9 decimal places")));
             }
         }
-        if self.max_open_orders > 100_000 {
+        if self.max_open_orders > Self::MAX_OPEN_ORDERS {
             problems.push((
                 "max_open_orders",
-                format!("at most 100000, got {}", self.max_open_orders),
+                format!(
+                    "at most {}, got {}",
+                    Self::MAX_OPEN_ORDERS,
+                    self.max_open_orders
+                ),
             ));
         }
         if self.max_order_qty > self.max_position {
