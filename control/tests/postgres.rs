@@ -2,7 +2,9 @@
 //! pg_ctl on a free loopback port): migrations apply once; a run's journal
 //! lands with each table's count equal to the journal's count of its kind
 //! and no entry twice; a database stopped in the middle of a run and
-//! started again ends up with every entry exactly once.
+//! started again ends up with every entry exactly once; retention deletes
+//! only segments the database holds, and a database that lost rows the
+//! journal no longer holds is refused.
 
 mod support;
 
@@ -89,6 +91,39 @@ fn assert_complete(db: &pg::Postgres, engine: &str, dir: &Path) -> u64 {
     assert_eq!(progress(db, engine), entries as i64, "{engine}: copied");
     assert_eq!(table_counts(db, engine), kinds, "{engine}: each table");
     entries
+}
+
+/// Asserts that the database holds every entry from 0 to `next` (not
+/// included) under `engine`, each once, across the audit tables.
+fn assert_every_entry_once(db: &pg::Postgres, engine: &str, next: u64) {
+    let row = db
+        .client()
+        .query_one(
+            "SELECT count(*), count(DISTINCT seq), coalesce(max(seq), -1) FROM ( \
+             SELECT seq FROM decisions WHERE engine_id = $1 UNION ALL \
+             SELECT seq FROM orders WHERE engine_id = $1 UNION ALL \
+             SELECT seq FROM executions WHERE engine_id = $1 UNION ALL \
+             SELECT seq FROM risk_events WHERE engine_id = $1 UNION ALL \
+             SELECT seq FROM admin_audit WHERE engine_id = $1) entries",
+            &[&engine],
+        )
+        .unwrap();
+    let (rows, distinct, max): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((rows, distinct), (next as i64, next as i64), "{engine}");
+    assert_eq!(max, next as i64 - 1, "{engine}");
+    assert_eq!(progress(db, engine), next as i64, "{engine}");
+}
+
+/// The entry the journal in `dir` would number next, as `redline journal
+/// inspect` says.
+fn next_entry(dir: &Path) -> u64 {
+    let summary = stdout_of(redline().args(["journal", "inspect"]).arg(dir));
+    summary
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit_once("next entry "))
+        .map(|(_, n)| n.parse().unwrap())
+        .unwrap_or_else(|| panic!("no next entry in {summary}"))
 }
 
 fn progress(db: &pg::Postgres, engine: &str) -> i64 {
@@ -712,4 +747,116 @@ fn the_prometheus_rules_name_only_metrics_the_engine_serves() {
         }
     }
     assert!(named >= 8, "{named}");
+}
+
+#[test]
+fn persisted_retention_deletes_only_what_the_database_holds_and_a_lost_row_is_refused() {
+    let db = pg::Postgres::start();
+    let control = format!(
+        "{LAST_COPY_GRACE}[feed.synthetic]\nrate = 5000\n\
+         [persistence]\ndatabase_url = \"{}\"\nengine_id = \"retained\"\n\
+         retry_initial_ms = 50\nretry_max_ms = 200\n\
+         segment_bytes = 65536\ncheckpoint_segments = 2\nretention = \"persisted\"\n",
+        db.url()
+    );
+    let deleted = "journal: segments deleted (behind a checkpoint, and in PostgreSQL)";
+    let mut engine = Engine::start(&control, &[]);
+    engine.wait_for_n(deleted, 1, Duration::from_secs(30));
+    // While the database is down the journal keeps what it lacks, and
+    // checkpoints go on.
+    db.stop();
+    engine.wait_for("persistence: the database is unreachable");
+    let taken = engine.out.matches("journal: checkpoint taken").count();
+    engine.wait_for_n(
+        "journal: checkpoint taken",
+        taken + 2,
+        Duration::from_secs(30),
+    );
+    db.restart();
+    // It goes on from its progress, which the journal still holds.
+    engine.wait_for("after=\"an outage\"");
+    engine.wait_for_n(deleted, 2, Duration::from_secs(30));
+    let metrics = engine.get("/metrics").1;
+    assert!(sample(&metrics, "redline_journal_segments_removed_total") >= 2.0);
+    assert!(sample(&metrics, "redline_journal_removed_bytes_total") > 65536.0);
+    assert!(engine.stop(), "{}", engine.out);
+    assert!(
+        !engine.out.contains("does not match this journal"),
+        "{}",
+        engine.out
+    );
+    let summary = stdout_of(
+        redline()
+            .args(["journal", "inspect"])
+            .arg(engine.journal.path()),
+    );
+    let next = next_entry(engine.journal.path());
+    assert!(
+        summary.contains("are no longer here (deleted behind a checkpoint)"),
+        "{summary}"
+    );
+    assert_every_entry_once(&db, "retained", next);
+
+    // The database is restored from a backup older than what the journal
+    // still holds: refilling it is impossible, and the engine says so
+    // (after starting from its checkpoint: segment 0 is gone).
+    db.client()
+        .execute(
+            "UPDATE persist_progress SET next_seq = 0 WHERE engine_id = 'retained'",
+            &[],
+        )
+        .unwrap();
+    let journal = std::mem::replace(&mut engine.journal, tempfile::tempdir().unwrap());
+    let mut again = Engine::start_on(journal, &control, &[]);
+    let opened = event(&again.out, "journal opened");
+    assert!(opened.find("from_checkpoint_before_entry").is_some());
+    let refused = "persistence: the database does not match this journal; copying waits";
+    again.wait_for(refused);
+    let why = event(&again.out, refused).get("why").to_owned();
+    assert!(why.contains("no longer holds them"), "{why}");
+    let (code, body) = again.get("/health/ready");
+    assert_eq!(code, 503);
+    assert!(body.contains("no longer holds"), "{body}");
+    assert!(again.stop(), "{}", again.out);
+}
+
+#[test]
+fn a_restart_with_the_database_down_deletes_nothing_it_has_not_confirmed() {
+    let db = pg::Postgres::start();
+    let control = format!(
+        "{LAST_COPY_GRACE}[feed.synthetic]\nrate = 5000\n\
+         [persistence]\ndatabase_url = \"{}\"\nengine_id = \"unconfirmed\"\n\
+         retry_initial_ms = 50\nretry_max_ms = 200\n\
+         segment_bytes = 65536\ncheckpoint_segments = 2\nretention = \"persisted\"\n",
+        db.url()
+    );
+    let mut engine = Engine::start(&control, &[]);
+    engine.wait_for("persistence: connected");
+    db.stop();
+    engine.wait_for("persistence: the database is unreachable");
+    engine.wait_for_n("journal: checkpoint taken", 2, Duration::from_secs(30));
+    engine.child.kill().unwrap(); // SIGKILL, a backlog behind it.
+    engine.child.wait().unwrap();
+    let journal = std::mem::replace(&mut engine.journal, tempfile::tempdir().unwrap());
+
+    // The next run starts with the database still down: its entries are
+    // surely not copied, nor is the last run's backlog, so checkpoints
+    // delete nothing.
+    let mut engine = Engine::start_on(journal, &control, &[]);
+    engine.wait_for_n("journal: checkpoint taken", 3, Duration::from_secs(30));
+    assert!(
+        !engine.out.contains("journal: segments deleted"),
+        "{}",
+        engine.out
+    );
+    db.restart();
+    engine.wait_for("persistence: connected");
+    assert!(engine.stop(), "{}", engine.out);
+    assert!(
+        !engine.out.contains("does not match this journal"),
+        "{}",
+        engine.out
+    );
+    // (The first run may have deleted segments the database held.)
+    assert_every_entry_once(&db, "unconfirmed", next_entry(engine.journal.path()));
 }
