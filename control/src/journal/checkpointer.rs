@@ -219,28 +219,46 @@ impl Worker {
                 .emit();
         }
         let from = resumed.at.unwrap_or(0);
-        let mut folded = 0u64;
-        let scan = scan::scan_segments(dir, from..until, |seq, entry| {
-            rebuild.apply(seq, entry);
-            folded += 1;
-        })
-        .map_err(|e| e.to_string())?;
-        if scan.segments.first().is_some_and(|s| s.first_seq != from) || scan.next_seq != until {
+        // A segment at a time, so that a stop need not wait for a long
+        // journal's first checkpoint.
+        let firsts: Vec<u64> = scan::segments(dir)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|(first, _)| first)
+            .filter(|first| (from..until).contains(first))
+            .collect();
+        let (mut next, mut folded) = (from, 0u64);
+        for (index, first) in firsts.iter().enumerate() {
+            // Relaxed: as in `finish`.
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let end = firsts.get(index + 1).copied().unwrap_or(until);
+            let scan = scan::scan_segments(dir, *first..end, |seq, entry| {
+                rebuild.apply(seq, entry);
+                folded += 1;
+            })
+            .map_err(|e| e.to_string())?;
+            if *first != next || scan.next_seq != end {
+                return Err(format!(
+                    "the journal's segments from entry {from} to {until} are not whole: entries \
+                     {next} to {first} are missing, or a segment from {first} ends at {}",
+                    scan.next_seq
+                ));
+            }
+            // The checkpoint must not say more than the disk holds.
+            for segment in &scan.segments {
+                std::fs::File::open(&segment.path)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| format!("cannot sync {}: {e}", segment.path.display()))?;
+            }
+            next = end;
+        }
+        if next != until {
             return Err(format!(
-                "the journal's segments from entry {from} to {until} are not whole (found \
-                 entries up to {})",
-                scan.next_seq
+                "the journal's segments from entry {from} to {until} are not whole (found entries \
+                 up to {next})"
             ));
-        }
-        // Relaxed: as in `finish`.
-        if stop.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        // The checkpoint must not say more than the disk holds.
-        for segment in &scan.segments {
-            std::fs::File::open(&segment.path)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| format!("cannot sync {}: {e}", segment.path.display()))?;
         }
         let kept = Kept {
             instruments: self.settings.instruments.clone(),
