@@ -135,6 +135,11 @@ fn metrics_pass_promtool_and_move_with_the_path() {
     ] {
         assert!(first.contains(family), "{family} in:\n{first}");
     }
+    let build = format!(
+        "redline_build_info{{version=\"{}\",commit=\"",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(first.contains(&build), "{build} in:\n{first}");
     std::thread::sleep(Duration::from_millis(300));
     let (_, second) = engine.get("/metrics");
     let moved = |name| sample(&second, name) > sample(&first, name);

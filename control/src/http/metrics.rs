@@ -58,6 +58,18 @@ pub struct Sources<'a> {
 /// Renders the exposition.
 pub fn render(s: &Sources<'_>) -> String {
     let mut out = Exposition(String::with_capacity(16 * 1024));
+    out.gauge(
+        "build_info",
+        "1, labelled with the running build's version and git commit.",
+    );
+    out.sample(
+        "build_info",
+        &[
+            ("version", env!("CARGO_PKG_VERSION")),
+            ("commit", env!("REDLINE_GIT_COMMIT")),
+        ],
+        1,
+    );
     let stats = s.stats;
     out.counter("quotes", "Quotes taken by the decide stage.");
     out.sample("quotes_total", &[], s.counters.quotes());
