@@ -2,9 +2,10 @@
 //! `systemd-analyze verify` (which exits 0 on a misspelled key, so its
 //! stderr must be empty too) against the binary this build made; the
 //! Dockerfile by hadolint; the Kubernetes manifests by
-//! `kubernetes-validate --strict`; every config they carry by `redline
-//! check-config`; and the Prometheus rules by `promtool check rules` and
-//! their unit tests. Each check is shown to catch a mistake.
+//! `kubernetes-validate --strict`; the compose file by the Compose
+//! Specification's schema and `docker-compose config`; every config they
+//! carry by `redline check-config`; and the Prometheus rules and config by
+//! `promtool`. Each check is shown to catch a mistake.
 
 mod support;
 
@@ -162,4 +163,81 @@ fn the_prometheus_rules_pass_promtool_and_their_unit_tests() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn the_compose_file_passes_the_compose_spec_and_docker_compose() {
+    let dir = deploy().join("compose");
+    let compose = dir.join("compose.yaml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    // The Compose Specification's schema (check-jsonschema bundles it):
+    // every key known, every value of its type.
+    let spec = |file: &Path| {
+        run_tool(
+            "check-jsonschema",
+            &[
+                "--builtin-schema".as_ref(),
+                "vendor.compose-spec".as_ref(),
+                file.as_os_str(),
+            ],
+        )
+    };
+    let (ok, out) = spec(&compose);
+    assert!(ok, "{out}");
+    let (_dir, bad) = written(&text.replace("depends_on:", "depend_on:"), "compose.yaml");
+    let (ok, out) = spec(&bad);
+    assert!(!ok && out.contains("'depend_on' was unexpected"), "{out}");
+
+    // docker-compose resolves what a schema cannot: the services each
+    // depends on, the named volumes, the paths mounted. Debian's (1.29)
+    // predates the spec's top-level `name`, so it reads the file without
+    // that line, with the file's own directory for the relative paths.
+    let resolve = |text: &str| {
+        let unnamed: Vec<&str> = text.lines().filter(|l| !l.starts_with("name:")).collect();
+        let (_dir, file) = written(&unnamed.join("\n"), "compose.yaml");
+        run_tool(
+            "docker-compose",
+            &[
+                "--project-directory".as_ref(),
+                dir.as_os_str(),
+                "--file".as_ref(),
+                file.as_os_str(),
+                "config".as_ref(),
+            ],
+        )
+    };
+    let (ok, out) = resolve(&text);
+    assert!(ok, "{out}");
+    let mounted: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- /"))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert_eq!(mounted.len(), 5, "{out}");
+    for path in mounted {
+        assert!(Path::new("/").join(path).is_file(), "{path} is mounted");
+    }
+    let (ok, out) = resolve(&text.replace("      postgres:\n", "      postgress:\n"));
+    assert!(
+        !ok && out.contains("depends on service 'postgress' which is undefined"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_compose_prometheus_config_passes_promtool() {
+    // With the rules it loads beside it, as the compose file mounts them.
+    let dir = tempfile::tempdir().unwrap();
+    for (from, to) in [
+        ("compose/prometheus.yml", "prometheus.yml"),
+        ("prometheus/redline.rules.yml", "redline.rules.yml"),
+    ] {
+        std::fs::copy(deploy().join(from), dir.path().join(to)).unwrap();
+    }
+    let config = dir.path().join("prometheus.yml");
+    let (ok, out) = run_tool(
+        "promtool",
+        &["check".as_ref(), "config".as_ref(), config.as_os_str()],
+    );
+    assert!(ok && out.contains("SUCCESS: 1 rule files found"), "{out}");
 }

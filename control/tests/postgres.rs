@@ -723,33 +723,6 @@ fn a_trading_day_that_began_while_stopped_begins_at_the_restart() {
 }
 
 #[test]
-fn the_prometheus_rules_name_only_metrics_the_engine_serves() {
-    let db = pg::Postgres::start();
-    let control = format!("[persistence]\ndatabase_url = \"{}\"\n", db.url());
-    let mut engine = Engine::start(&control, &[]);
-    engine.wait_for("persistence: connected");
-    let metrics = engine.get("/metrics").1;
-    assert!(engine.stop(), "{}", engine.out);
-    let served: Vec<&str> = metrics
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.split(' ').next())
-        .collect();
-    let rules = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/prometheus/redline.rules.yml"),
-    )
-    .unwrap();
-    let mut named = 0;
-    for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-        if word.starts_with("redline_") {
-            assert!(served.contains(&word), "{word} is not served: {served:?}");
-            named += 1;
-        }
-    }
-    assert!(named >= 8, "{named}");
-}
-
-#[test]
 fn persisted_retention_deletes_only_what_the_database_holds_and_a_lost_row_is_refused() {
     let db = pg::Postgres::start();
     let control = format!(
