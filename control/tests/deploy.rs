@@ -217,6 +217,17 @@ fn the_compose_file_passes_the_compose_spec_and_docker_compose() {
     for path in mounted {
         assert!(Path::new("/").join(path).is_file(), "{path} is mounted");
     }
+    // Grafana's provisioning reads the folder the dashboard is mounted in.
+    let target = out
+        .lines()
+        .find_map(|l| l.trim().strip_suffix("/redline.json:ro"))
+        .and_then(|l| l.rsplit(':').next())
+        .unwrap_or_else(|| panic!("the dashboard is mounted: {out}"));
+    let provider = std::fs::read_to_string(dir.join("grafana/dashboards.yaml")).unwrap();
+    assert!(
+        provider.contains(&format!("path: {target}\n")),
+        "{target} in {provider}"
+    );
     let (ok, out) = resolve(&text.replace("      postgres:\n", "      postgress:\n"));
     assert!(
         !ok && out.contains("depends on service 'postgress' which is undefined"),
