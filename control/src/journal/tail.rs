@@ -207,8 +207,8 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn it_follows_the_writer_across_segments_from_any_entry() {
+    /// A new journal of 1 KiB segments in a directory of its own.
+    fn small_journal() -> (tempfile::TempDir, Journal) {
         let dir = tempfile::tempdir().unwrap();
         let settings = JournalSettings {
             dir: dir.path().to_owned(),
@@ -216,7 +216,13 @@ mod tests {
             fsync: Fsync::Never,
             fsync_interval: std::time::Duration::from_secs(1),
         };
-        let (mut journal, _) = Journal::open(settings, &mut |_: u64, _: &JournalEntry| {}).unwrap();
+        let (journal, _) = Journal::open(settings, &mut |_: u64, _: &JournalEntry| {}).unwrap();
+        (dir, journal)
+    }
+
+    #[test]
+    fn it_follows_the_writer_across_segments_from_any_entry() {
+        let (dir, mut journal) = small_journal();
         let mut tail = Tail::new(dir.path(), 0);
         assert!(read_all(&mut tail).is_empty());
         for i in 0..30 {
@@ -236,14 +242,7 @@ mod tests {
 
     #[test]
     fn a_segment_deleted_behind_it_is_passed_and_a_lost_entry_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let settings = JournalSettings {
-            dir: dir.path().to_owned(),
-            segment_bytes: 1024,
-            fsync: Fsync::Never,
-            fsync_interval: std::time::Duration::from_secs(1),
-        };
-        let (mut journal, _) = Journal::open(settings, &mut |_: u64, _: &JournalEntry| {}).unwrap();
+        let (dir, mut journal) = small_journal();
         for i in 0..30 {
             journal.append(0, 0, &record(i));
         }
