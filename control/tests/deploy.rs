@@ -101,6 +101,7 @@ fn check_config(path: &Path) {
 fn every_config_the_deployments_carry_is_valid() {
     check_config(&deploy().join("systemd/redline.toml"));
     check_config(&deploy().join("container/redline.toml"));
+    check_config(&deploy().join("compose/redline.toml"));
     // The Kubernetes ConfigMap's redline.toml: the block under its key.
     let manifest = std::fs::read_to_string(deploy().join("kubernetes/redline.yaml")).unwrap();
     let block: Vec<&str> = manifest
@@ -213,7 +214,7 @@ fn the_compose_file_passes_the_compose_spec_and_docker_compose() {
         .filter_map(|l| l.trim().strip_prefix("- /"))
         .filter_map(|l| l.split(':').next())
         .collect();
-    assert_eq!(mounted.len(), 5, "{out}");
+    assert_eq!(mounted.len(), 6, "{out}");
     for path in mounted {
         assert!(Path::new("/").join(path).is_file(), "{path} is mounted");
     }
