@@ -46,10 +46,20 @@ fn panels(dashboard: &Value) -> Vec<&Value> {
     all
 }
 
-/// Each query of the dashboard's panels: the panel's title and its
-/// PromQL.
+/// The annotations that query Prometheus (not Grafana's built-in one).
+fn annotations(dashboard: &Value) -> Vec<&Value> {
+    dashboard["annotations"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a.get("expr").is_some())
+        .collect()
+}
+
+/// Each query of the dashboard's panels and annotations: the panel's or
+/// annotation's title and its PromQL.
 fn queries(dashboard: &Value) -> Vec<(String, String)> {
-    panels(dashboard)
+    let mut all: Vec<(String, String)> = panels(dashboard)
         .into_iter()
         .flat_map(|p| {
             let title = p["title"].as_str().unwrap_or_default().to_owned();
@@ -59,7 +69,32 @@ fn queries(dashboard: &Value) -> Vec<(String, String)> {
                 .flatten()
                 .map(move |t| (title.clone(), t["expr"].as_str().unwrap_or("").to_owned()))
         })
-        .collect()
+        .collect();
+    for annotation in annotations(dashboard) {
+        let name = annotation["name"].as_str().unwrap_or_default();
+        let expr = annotation["expr"].as_str().unwrap_or_default();
+        all.push((format!("annotation {name}"), expr.to_owned()));
+    }
+    all
+}
+
+/// The `redline_` metrics `expr` selects without the `$instance` filter.
+fn unfiltered(expr: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    for (at, _) in expr.match_indices("redline_") {
+        let rest = &expr[at..];
+        let name_end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let filtered = rest[name_end..]
+            .strip_prefix('{')
+            .and_then(|s| s.split_once('}'))
+            .is_some_and(|(labels, _)| labels.contains("instance=~\"$instance\""));
+        if !filtered {
+            found.push(&rest[..name_end]);
+        }
+    }
+    found
 }
 
 /// The `redline_` metric names in `text`.
@@ -123,22 +158,24 @@ fn problems(dashboard: &Value) -> Vec<String> {
                 ));
             }
             let expr = target["expr"].as_str().unwrap_or_default();
-            for (at, _) in expr.match_indices("redline_") {
-                let rest = &expr[at..];
-                let name_end = rest
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .unwrap_or(rest.len());
-                let filtered = rest[name_end..]
-                    .strip_prefix('{')
-                    .and_then(|s| s.split_once('}'))
-                    .is_some_and(|(labels, _)| labels.contains("instance=~\"$instance\""));
-                if !filtered {
-                    problems.push(format!(
-                        "{title}: {} not filtered by $instance",
-                        &rest[..name_end]
-                    ));
-                }
+            for name in unfiltered(expr) {
+                problems.push(format!("{title}: {name} not filtered by $instance"));
             }
+        }
+    }
+    for annotation in annotations(dashboard) {
+        let name = annotation["name"].as_str().unwrap_or("(unnamed)");
+        if annotation["datasource"] != datasource {
+            problems.push(format!(
+                "annotation {name}: datasource {}",
+                annotation["datasource"]
+            ));
+        }
+        let expr = annotation["expr"].as_str().unwrap_or_default();
+        for metric in unfiltered(expr) {
+            problems.push(format!(
+                "annotation {name}: {metric} not filtered by $instance"
+            ));
         }
     }
     problems
@@ -149,10 +186,12 @@ fn the_dashboard_is_well_formed_and_the_check_sees_mistakes() {
     let good = dashboard();
     assert_eq!(problems(&good), Vec::<String>::new());
     assert_eq!(good["uid"], "redline");
+    assert_eq!(annotations(&good).len(), 1);
     assert!(queries(&good).len() >= 40, "{}", queries(&good).len());
 
-    // An unfiltered selector, a panel on another data source, an id used
-    // twice and a panel laid over another are each seen.
+    // An unfiltered selector (in a panel, in an annotation), a panel on
+    // another data source, an id used twice and a panel laid over another
+    // are each seen.
     let text = read("grafana/redline.json");
     let unfiltered = text.replacen(
         "redline_open_orders{instance=~\\\"$instance\\\"}",
@@ -171,8 +210,14 @@ fn the_dashboard_is_well_formed_and_the_check_sees_mistakes() {
     first["datasource"]["uid"] = "prometheus".into();
     first["id"] = good["panels"][2]["id"].clone();
     first["gridPos"] = good["panels"][2]["gridPos"].clone();
+    broken["annotations"]["list"][1]["expr"] = "redline_trading_state == 1".into();
     let seen = problems(&broken);
-    for expected in [": datasource", ": id", " overlaps "] {
+    for expected in [
+        ": datasource",
+        ": id",
+        " overlaps ",
+        "annotation Trading not active: redline_trading_state not filtered",
+    ] {
         assert!(
             seen.iter().any(|p| p.contains(expected)),
             "{expected}: {seen:?}"
@@ -199,6 +244,9 @@ fn prometheus_answers_every_dashboard_query_and_evaluates_every_rule_on_a_real_e
         Some(token),
         Some(r#"{"level": "info"}"#),
     );
+    assert_eq!(code, 200, "{body}");
+    // And a halt, for the annotation that marks it.
+    let (code, body) = engine.send("POST", "/admin/halt", Some(token), None);
     assert_eq!(code, 200, "{body}");
 
     // Every metric the rules and the dashboard name is served.
