@@ -146,20 +146,31 @@ impl Engine {
         assert!(kill.success());
     }
 
-    /// Sends SIGTERM and returns whether it exited 0.
+    /// Sends SIGTERM and returns whether it exited 0 (within 20 s).
     pub fn stop(&mut self) -> bool {
+        self.stop_within(Duration::from_secs(20))
+    }
+
+    /// Sends SIGTERM and returns whether it exited 0 within `bound` (a
+    /// drain that copies a backlog into PostgreSQL takes longer).
+    pub fn stop_within(&mut self, bound: Duration) -> bool {
         let kill = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(kill.success());
-        self.exits_0()
+        self.exits_0_within(bound)
     }
 
     /// Waits (up to 20 s) for the engine to exit, taking what it printed;
     /// returns whether it exited 0.
     pub fn exits_0(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.exits_0_within(Duration::from_secs(20))
+    }
+
+    /// As [`Engine::exits_0`], up to `bound`.
+    pub fn exits_0_within(&mut self, bound: Duration) -> bool {
+        let deadline = Instant::now() + bound;
         loop {
             while let Ok(line) = self.lines.try_recv() {
                 self.out += &(line + "\n");
@@ -174,7 +185,7 @@ impl Engine {
             }
             assert!(
                 Instant::now() < deadline,
-                "still running after 20 s:\n{}",
+                "still running after {bound:?}:\n{}",
                 self.out
             );
             std::thread::sleep(Duration::from_millis(20));
