@@ -12,11 +12,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{redline, stdout_of};
-
-fn deploy() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
-}
+use support::{deploy, redline, stdout_of};
 
 #[test]
 fn the_systemd_unit_passes_systemd_analyze_verify() {

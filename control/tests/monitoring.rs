@@ -16,15 +16,10 @@ mod pg;
 mod prometheus;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{json, Engine, TOKEN_ENV};
-
-fn deploy() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
-}
+use support::{deploy, json, Engine, TOKEN_ENV};
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(deploy().join(path)).unwrap()

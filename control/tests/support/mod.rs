@@ -308,6 +308,11 @@ pub fn event(out: &str, msg: &str) -> Fields {
         .unwrap_or_else(|| panic!("no {msg:?} event in:\n{out}"))
 }
 
+/// The repository's `deploy/` folder.
+pub fn deploy() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
 pub fn redline() -> Command {
     Command::new(env!("CARGO_BIN_EXE_redline"))
 }
