@@ -105,6 +105,9 @@ pub struct PersistenceConfig {
     pub max_backlog_entries: u64,
     /// What the engine does past `max_backlog_entries`.
     pub backlog_action: BacklogAction,
+    /// Days of rows the database keeps, today (UTC) included; older day
+    /// partitions are dropped. 0 keeps every day.
+    pub database_retention_days: u64,
 }
 
 /// `persistence.backlog_action`.
@@ -582,6 +585,11 @@ impl Config {
                 "max_backlog_entries",
                 persistence.max_backlog_entries,
                 1..=u64::MAX,
+            ),
+            (
+                "database_retention_days",
+                persistence.database_retention_days,
+                0..=36_500,
             ),
         ] {
             if !range.contains(&value) {

@@ -18,6 +18,11 @@ mod systemd;
 mod timestamp;
 mod trading_day;
 
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../tests/support/pg.rs"]
+mod test_pg;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

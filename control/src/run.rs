@@ -393,6 +393,7 @@ fn start_persister(
         retry_max: Duration::from_millis(persistence.retry_max_ms),
         instruments,
         first_seq: journal.stats().next_seq,
+        retention_days: persistence.database_retention_days,
     };
     log.info("persistence: copying the journal into PostgreSQL")
         .field("engine_id", &persistence.engine_id)

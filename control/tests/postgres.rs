@@ -36,6 +36,16 @@ const LAST_COPY_WAIT: Duration = Duration::from_secs(70);
 /// entries on a CI machine the parallel tests load.
 const CHECKPOINTS_WAIT: Duration = Duration::from_secs(90);
 
+/// The tables partitioned by day.
+const TABLES: [&str; 6] = [
+    "decisions",
+    "orders",
+    "executions",
+    "risk_events",
+    "admin_audit",
+    "position_snapshots",
+];
+
 /// The journal's entries, and their count by the table each kind goes
 /// to, as `redline journal inspect` counts them.
 fn journal_kinds(dir: &Path) -> (u64, BTreeMap<String, i64>) {
@@ -73,13 +83,7 @@ fn journal_kinds(dir: &Path) -> (u64, BTreeMap<String, i64>) {
 fn table_counts(db: &pg::Postgres, engine: &str) -> BTreeMap<String, i64> {
     let mut client = db.client();
     let mut counts = BTreeMap::new();
-    for table in [
-        "decisions",
-        "orders",
-        "executions",
-        "risk_events",
-        "admin_audit",
-    ] {
+    for table in &TABLES[..5] {
         let row = client
             .query_one(
                 &format!("SELECT count(*), count(DISTINCT seq) FROM {table} WHERE engine_id = $1"),
@@ -89,7 +93,7 @@ fn table_counts(db: &pg::Postgres, engine: &str) -> BTreeMap<String, i64> {
         let (rows, distinct): (i64, i64) = (row.get(0), row.get(1));
         assert_eq!(rows, distinct, "{table} holds an entry twice");
         if rows > 0 {
-            counts.insert(table.to_owned(), rows);
+            counts.insert((*table).to_owned(), rows);
         }
     }
     counts
@@ -137,6 +141,45 @@ fn next_entry(dir: &Path) -> u64 {
         .unwrap_or_else(|| panic!("no next entry in {summary}"))
 }
 
+/// Each instrument's position as `engine`'s fills in `executions` add up.
+fn fills(db: &pg::Postgres, engine: &str) -> BTreeMap<i32, i64> {
+    by_instrument(
+        db,
+        "SELECT instrument, sum(CASE side WHEN 'buy' THEN filled ELSE -filled END)::bigint \
+         FROM executions WHERE engine_id = $1 AND kind IN ('fill', 'partial_fill') \
+         GROUP BY instrument",
+        engine,
+    )
+}
+
+/// Each instrument's last position snapshot of `engine`.
+fn last_snapshots(db: &pg::Postgres, engine: &str) -> BTreeMap<i32, i64> {
+    by_instrument(
+        db,
+        "SELECT DISTINCT ON (instrument) instrument, position FROM position_snapshots \
+         WHERE engine_id = $1 ORDER BY instrument, seq DESC",
+        engine,
+    )
+}
+
+/// `engine`'s rows of the `positions` table.
+fn positions(db: &pg::Postgres, engine: &str) -> BTreeMap<i32, i64> {
+    by_instrument(
+        db,
+        "SELECT instrument, position FROM positions WHERE engine_id = $1",
+        engine,
+    )
+}
+
+fn by_instrument(db: &pg::Postgres, sql: &str, engine: &str) -> BTreeMap<i32, i64> {
+    db.client()
+        .query(sql, &[&engine])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
 fn progress(db: &pg::Postgres, engine: &str) -> i64 {
     db.client()
         .query_opt(
@@ -155,7 +198,7 @@ fn migrations_apply_once_and_name_what_they_applied() {
         db.url()
     ));
     let migrate = || stdout_of(redline().arg("migrate").arg("--config").arg(config.path()));
-    assert!(migrate().contains("applied [1, 2]"));
+    assert!(migrate().contains("applied [1, 2, 3]"));
     assert!(migrate().contains("up to date"));
     let mut client = db.client();
     let partitions: i64 = client
@@ -194,7 +237,9 @@ fn a_database_at_the_first_migration_is_brought_up_to_date_keeping_its_rows() {
             "CREATE TABLE redline_migrations (version integer PRIMARY KEY, name text NOT NULL, \
              applied_at timestamptz NOT NULL DEFAULT now());
              INSERT INTO redline_migrations (version, name) VALUES (1, 'audit');
-             INSERT INTO risk_events VALUES ('old', 0, now(), 0, 0, 'active', 'halted', 0);",
+             INSERT INTO risk_events VALUES ('old', 0, now(), 0, 0, 'active', 'halted', 0);
+             INSERT INTO position_snapshots VALUES ('old', 1, now(), 0, 5), ('old', 2, now(), 1, 7),
+                 ('old', 3, now(), 0, -2);",
         )
         .unwrap();
     let config = write_config(&format!(
@@ -202,7 +247,7 @@ fn a_database_at_the_first_migration_is_brought_up_to_date_keeping_its_rows() {
         db.url()
     ));
     let out = stdout_of(redline().arg("migrate").arg("--config").arg(config.path()));
-    assert!(out.contains("applied [2]"), "{out}");
+    assert!(out.contains("applied [2, 3]"), "{out}");
     let row = client
         .query_one(
             "SELECT event, from_state, to_state, day_start_pnl FROM risk_events \
@@ -216,6 +261,8 @@ fn a_database_at_the_first_migration_is_brought_up_to_date_keeping_its_rows() {
         (event.as_str(), from.as_str(), to.as_str(), pnl),
         ("state", "active", "halted", None)
     );
+    // Each instrument's latest snapshot is its position.
+    assert_eq!(positions(&db, "old"), BTreeMap::from([(0, -2), (1, 7)]));
 }
 
 #[test]
@@ -256,32 +303,12 @@ fn a_run_lands_in_postgres_with_each_table_matching_the_journal() {
         .unwrap()
         .get(0);
     assert_eq!(stray, 0);
-    // The last snapshot of each instrument's position is what its fills
-    // add up to.
-    let mut client = db.client();
-    let fills: BTreeMap<i32, i64> = client
-        .query(
-            "SELECT instrument, sum(CASE side WHEN 'buy' THEN filled ELSE -filled END)::bigint \
-             FROM executions WHERE engine_id = 'a' AND kind IN ('fill', 'partial_fill') \
-             GROUP BY instrument",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    let snapshots: BTreeMap<i32, i64> = client
-        .query(
-            "SELECT DISTINCT ON (instrument) instrument, position FROM position_snapshots \
-             WHERE engine_id = 'a' ORDER BY instrument, seq DESC",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    // The last snapshot of each instrument's position, and its row in
+    // `positions`, are what its fills add up to.
+    let fills = fills(&db, "a");
     assert!(!fills.is_empty(), "it traded");
-    assert_eq!(snapshots, fills);
+    assert_eq!(last_snapshots(&db, "a"), fills);
+    assert_eq!(positions(&db, "a"), fills);
     // A second engine on the same database keeps to its own rows.
     let (_csv2, other) = replay_setup(500, "fastest", "fused");
     let text = std::fs::read_to_string(other.path()).unwrap().replace(
@@ -295,6 +322,154 @@ fn a_run_lands_in_postgres_with_each_table_matching_the_journal() {
     run_to_end(&other);
     assert_eq!(table_counts(&db, "a"), kinds, "a's rows untouched");
     assert_eq!(progress(&db, "b"), journal_kinds(&other.journal()).0 as i64);
+}
+
+#[test]
+fn positions_carry_on_from_the_positions_table_when_old_snapshots_are_gone() {
+    let db = pg::Postgres::start();
+    let (_csv, config) = replay_setup(3000, "fastest", "fused");
+    let text = std::fs::read_to_string(config.path()).unwrap().replace(
+        "[persistence]\n",
+        &format!(
+            "[persistence]\ndatabase_url = \"{}\"\nengine_id = \"p\"\n",
+            db.url()
+        ),
+    );
+    std::fs::write(config.path(), text).unwrap();
+    // Runs until the engine holds a position (a run ends flat about one
+    // time in six), so that starting from zero would show.
+    for runs in 0.. {
+        assert!(runs < 8, "still flat after {runs} runs");
+        run_to_end(&config);
+        if positions(&db, "p").values().any(|&p| p != 0) {
+            break;
+        }
+    }
+    // The days holding every snapshot are dropped (as a retention would),
+    // and the engine runs on the same journal again.
+    db.client()
+        .batch_execute("TRUNCATE position_snapshots")
+        .unwrap();
+    run_to_end(&config);
+    let fills = fills(&db, "p");
+    assert_eq!(positions(&db, "p"), fills);
+    assert_eq!(last_snapshots(&db, "p"), fills);
+    assert_complete(&db, "p", &config.journal());
+}
+
+/// Day `ago` days before today (UTC) as `YYYYMMDD`, with its first
+/// instant and the next day's.
+fn day_before(client: &mut postgres::Client, ago: i32) -> (String, String, String) {
+    let row = client
+        .query_one(
+            "SELECT to_char(d, 'YYYYMMDD'), to_char(d, 'YYYY-MM-DD 00:00:00+00'), \
+             to_char(d + 1, 'YYYY-MM-DD 00:00:00+00') \
+             FROM (SELECT (now() AT TIME ZONE 'UTC')::date - $1::integer AS d) day",
+            &[&ago],
+        )
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+#[test]
+fn the_database_keeps_its_retention_days_and_drops_the_older_ones() {
+    let db = pg::Postgres::start();
+    let url = format!("[persistence]\ndatabase_url = \"{}\"\n", db.url());
+    let migrated = write_config(&format!("{url}journal_dir = \"unused\"\n"));
+    stdout_of(
+        redline()
+            .arg("migrate")
+            .arg("--config")
+            .arg(migrated.path()),
+    );
+    // Another engine's days: 10 and 3 days ago (past a 3-day retention)
+    // and 2 days ago (kept); one row each, and two in the default
+    // partition, 20 days old and 30 days ahead.
+    let mut client = db.client();
+    let insert = "INSERT INTO risk_events (engine_id, seq, at, writer, writer_seq, at_ts) \
+                  VALUES ('other', $1, $2::text::timestamptz + interval '12 hours', 0, 0, 0)";
+    let mut old = Vec::new();
+    for (seq, ago) in [(1, 10), (2, 3), (3, 2), (4, 20), (5, -30)] {
+        let (suffix, from, to) = day_before(&mut client, ago);
+        if seq <= 3 {
+            for table in TABLES {
+                client
+                    .batch_execute(&format!(
+                        "CREATE TABLE {table}_p{suffix} PARTITION OF {table} \
+                         FOR VALUES FROM ('{from}') TO ('{to}')"
+                    ))
+                    .unwrap();
+            }
+        }
+        if ago == 10 || ago == 3 {
+            old.push(format!("risk_events_p{suffix}"));
+        }
+        client.execute(insert, &[&(seq as i64), &from]).unwrap();
+    }
+    let mut engine = Engine::start(
+        &format!(
+            "{LAST_COPY_GRACE}[feed.synthetic]\nrate = 2000\n\
+             {url}engine_id = \"kept\"\ndatabase_retention_days = 3\n"
+        ),
+        &[],
+    );
+    let dropped = "persistence: dropped what is past the database's retention";
+    engine.wait_for(dropped);
+    let fields = event(&engine.out, dropped);
+    assert_eq!(fields.get("partitions"), "12", "two days of six tables");
+    assert_eq!(fields.get("default_rows"), "1");
+    let made = event(&engine.out, "persistence: made daily partitions");
+    assert_eq!(made.get("partitions"), "24", "today and three days ahead");
+    engine.wait_for("msg=status up_s=1 ");
+    let metrics = engine.get("/metrics").1;
+    assert_eq!(
+        sample(&metrics, "redline_persistence_partitions_dropped_total"),
+        12.0
+    );
+    assert_eq!(
+        sample(&metrics, "redline_persistence_partitions_made_total"),
+        24.0
+    );
+    assert_eq!(
+        sample(&metrics, "redline_persistence_upkeep_failures_total"),
+        0.0
+    );
+    assert!(engine.stop_within(LAST_COPY_WAIT), "{}", engine.out);
+    assert_complete(&db, "kept", engine.journal.path());
+    let names: Vec<String> = client
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = 'risk_events'::regclass",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        names.len(),
+        1 + 1 + 4,
+        "default, 2 days ago, today on: {names:?}"
+    );
+    assert!(old.iter().all(|o| !names.contains(o)), "{names:?}");
+    let left: Vec<i64> = client
+        .query(
+            "SELECT seq FROM risk_events WHERE engine_id = 'other' ORDER BY seq",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(left, [3, 5]);
+    let stray: i64 = client
+        .query_one(
+            "SELECT count(*) FROM decisions_default WHERE engine_id = 'kept'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(stray, 0, "the engine's own rows are in today's partition");
 }
 
 #[test]

@@ -428,9 +428,10 @@ impl Batch {
         }
     }
 
-    /// Copies every row in and moves `engine_id`'s progress to the entry
-    /// after the last one, in `tx` (the caller commits); the batch is
-    /// empty after. Positions carry over.
+    /// Copies every row in, sets the moved positions in `positions`, and
+    /// moves `engine_id`'s progress to the entry after the last one, in
+    /// `tx` (the caller commits); the batch is empty after. Positions
+    /// carry over.
     ///
     /// # Errors
     ///
@@ -439,6 +440,7 @@ impl Batch {
         let Some((last_seq, last_wall)) = self.last else {
             return Ok(());
         };
+        let (mut instruments, mut positions) = (Vec::new(), Vec::new());
         for (instrument, moved) in self.moved.iter_mut().enumerate() {
             if std::mem::take(moved) {
                 self.snapshots.cells.extend([
@@ -448,6 +450,8 @@ impl Batch {
                     Cell::I32(instrument as i32),
                     Cell::I64(self.positions[instrument]),
                 ]);
+                instruments.push(instrument as i32);
+                positions.push(self.positions[instrument]);
             }
         }
         for table in [
@@ -459,6 +463,22 @@ impl Batch {
             &mut self.snapshots,
         ] {
             table.copy(tx, &self.engine_id)?;
+        }
+        if !instruments.is_empty() {
+            tx.execute(
+                "INSERT INTO positions (engine_id, instrument, seq, at, position) \
+                 SELECT $1, instrument, $3, $4, position FROM unnest($2::integer[], $5::bigint[]) \
+                 AS moved (instrument, position) \
+                 ON CONFLICT (engine_id, instrument) DO UPDATE \
+                 SET seq = EXCLUDED.seq, at = EXCLUDED.at, position = EXCLUDED.position",
+                &[
+                    &self.engine_id,
+                    &instruments,
+                    &(last_seq as i64),
+                    &wall(last_wall),
+                    &positions,
+                ],
+            )?;
         }
         tx.execute(
             "INSERT INTO persist_progress (engine_id, next_seq) VALUES ($1, $2) \

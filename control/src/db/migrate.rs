@@ -13,6 +13,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "trading_days",
         include_str!("../../migrations/0002_trading_days.sql"),
     ),
+    (
+        3,
+        "positions",
+        include_str!("../../migrations/0003_positions.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations hold ("redline" in ASCII).

@@ -24,7 +24,7 @@ use postgres::{Client, NoTls};
 
 use super::copy::Batch;
 use super::migrate::migrate;
-use super::partitions::ensure_partitions;
+use super::partitions::{self, day_of, AHEAD};
 use crate::journal::Tail;
 use crate::log::Log;
 use crate::placement::lower_current_thread_priority;
@@ -33,6 +33,13 @@ use crate::placement::lower_current_thread_priority;
 /// thread (nice 0), which the hot path waits on when its audit ring is
 /// full, the side thread wins; catching up a backlog takes what is left.
 const COPIER_NICE: i32 = 10;
+
+/// How often, while connected, the coming days' partitions are made and
+/// those past the retention dropped (also at each connection).
+const UPKEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// Nanoseconds in a day.
+const NS_PER_DAY: u64 = 86_400 * 1_000_000_000;
 
 /// Why the database cannot be completed from this journal.
 #[derive(Debug)]
@@ -98,6 +105,12 @@ pub struct PersistStatus {
     /// this engine id's entries from another journal), until an operator
     /// resolves it; copying waits meanwhile.
     pub mismatch: Option<String>,
+    /// Daily partitions made, and dropped past the retention, since start.
+    pub partitions_made: u64,
+    pub partitions_dropped: u64,
+    /// Partition upkeeps that failed since start (rows then go to the
+    /// default partitions, or old ones stay a while longer).
+    pub upkeep_failures: u64,
 }
 
 /// How the persister is set up.
@@ -120,6 +133,8 @@ pub struct PersistSettings {
     pub instruments: usize,
     /// The journal's next entry when the engine started (its run's row).
     pub first_seq: u64,
+    /// Days of rows the database keeps, today included; 0 for every day.
+    pub retention_days: u64,
 }
 
 /// The running persister; dropping it without [`Persister::finish`] leaves
@@ -150,6 +165,9 @@ impl Persister {
             failures: 0,
             error: None,
             mismatch: None,
+            partitions_made: 0,
+            partitions_dropped: 0,
+            upkeep_failures: 0,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let handle = std::thread::Builder::new()
@@ -212,6 +230,10 @@ struct Copier {
     /// the run before any. The database may hold this engine's entries up
     /// to here and no further.
     copied_to: u64,
+    /// When the partitions are next seen to.
+    upkeep_at: Instant,
+    /// The first day this connection has made the partitions from.
+    made_from: u64,
 }
 
 impl Copier {
@@ -228,6 +250,8 @@ impl Copier {
             retry_at: Instant::now(),
             said: false,
             run_recorded: false,
+            upkeep_at: Instant::now(),
+            made_from: u64::MAX,
         }
     }
 
@@ -253,6 +277,9 @@ impl Copier {
                     continue;
                 }
                 last_flush = Instant::now();
+            }
+            if Instant::now() >= self.upkeep_at {
+                self.upkeep();
             }
             let read = self.read();
             let read = match read {
@@ -285,8 +312,8 @@ impl Copier {
         }
     }
 
-    /// Connects, migrates, makes the coming days' partitions, records the
-    /// run, and reads where this engine's copy stands.
+    /// Connects, migrates, records the run, and reads where this engine's
+    /// copy stands; the partitions are seen to next.
     fn connect(&mut self) -> anyhow::Result<()> {
         let mut client = self
             .settings
@@ -294,7 +321,6 @@ impl Copier {
             .connect(NoTls)
             .context("cannot connect to the database")?;
         migrate(&mut client).context("cannot apply the migrations")?;
-        ensure_partitions(&mut client, SystemTime::now()).context("cannot make partitions")?;
         let engine_id = &self.settings.engine_id;
         let next_seq = client
             .query_opt(
@@ -317,8 +343,7 @@ impl Copier {
         }
         let mut positions = vec![0i64; self.settings.instruments];
         for row in client.query(
-            "SELECT DISTINCT ON (instrument) instrument, position FROM position_snapshots \
-             WHERE engine_id = $1 ORDER BY instrument, seq DESC",
+            "SELECT instrument, position FROM positions WHERE engine_id = $1",
             &[engine_id],
         )? {
             let instrument: i32 = row.get(0);
@@ -329,6 +354,8 @@ impl Copier {
         self.batch = Some(Batch::new(engine_id, positions));
         self.tail = Some(Tail::new(&self.settings.journal_dir, next_seq));
         self.client = Some(client);
+        self.upkeep_at = Instant::now();
+        self.made_from = u64::MAX;
         self.wait = self.settings.retry_initial;
         {
             let mut status = self.status.lock();
@@ -372,6 +399,9 @@ impl Copier {
 
     /// Copies the batch in one transaction.
     fn commit(&mut self) -> anyhow::Result<()> {
+        if let Some(first) = self.batch.as_ref().and_then(|b| b.first_wall_ns) {
+            self.make_back_to(first / NS_PER_DAY);
+        }
         let (Some(client), Some(batch), Some(tail)) =
             (&mut self.client, &mut self.batch, &self.tail)
         else {
@@ -389,6 +419,90 @@ impl Copier {
         status.batches += 1;
         status.oldest_pending_wall_ns = None;
         Ok(())
+    }
+
+    /// Makes the coming days' partitions and drops those past the
+    /// retention; a failure is logged and counted, and copying goes on.
+    fn upkeep(&mut self) {
+        self.upkeep_at = Instant::now() + UPKEEP_EVERY;
+        let today = day_of(SystemTime::now());
+        let Some(client) = self.client.as_mut() else {
+            return;
+        };
+        let made = partitions::make(client, today..today + AHEAD);
+        self.made_from = self.made_from.min(today);
+        self.made(made);
+        if self.settings.retention_days == 0 {
+            return;
+        }
+        let keep_from = self.keep_from(today);
+        let Some(client) = self.client.as_mut() else {
+            return;
+        };
+        match partitions::expire(client, keep_from) {
+            Ok(expired) if expired == partitions::Expired::default() => {}
+            Ok(expired) => {
+                self.status.lock().partitions_dropped += expired.dropped.len() as u64;
+                self.log
+                    .info("persistence: dropped what is past the database's retention")
+                    .field("retention_days", self.settings.retention_days)
+                    .field("partitions", expired.dropped.len() as u64)
+                    .field("default_rows", expired.rows)
+                    .emit();
+            }
+            Err(e) => self.upkeep_failed("cannot drop old partitions; they stay a while", &e),
+        }
+    }
+
+    /// A batch reaching back before the days this connection made (a
+    /// backlog from an outage): makes its days from `day` too, those the
+    /// retention keeps, so that its rows land in them.
+    fn make_back_to(&mut self, day: u64) {
+        let from = day.max(self.keep_from(day_of(SystemTime::now())));
+        if from >= self.made_from {
+            return;
+        }
+        let Some(client) = self.client.as_mut() else {
+            return;
+        };
+        let made = partitions::make(client, from..self.made_from);
+        self.made_from = from;
+        self.made(made);
+    }
+
+    /// The first day the retention keeps, today included (0: every day).
+    fn keep_from(&self, today: u64) -> u64 {
+        match self.settings.retention_days {
+            0 => 0,
+            days => (today + 1).saturating_sub(days),
+        }
+    }
+
+    fn made(&mut self, made: Result<Vec<String>, postgres::Error>) {
+        match made {
+            Ok(names) if names.is_empty() => {}
+            Ok(names) => {
+                self.status.lock().partitions_made += names.len() as u64;
+                self.log
+                    .info("persistence: made daily partitions")
+                    .field("partitions", names.len() as u64)
+                    .field("first", names.first().map_or("", |n| n.as_str()))
+                    .field("last", names.last().map_or("", |n| n.as_str()))
+                    .emit();
+            }
+            Err(e) => self.upkeep_failed(
+                "cannot make daily partitions; rows go to the default partitions meanwhile",
+                &e,
+            ),
+        }
+    }
+
+    fn upkeep_failed(&self, what: &str, error: &postgres::Error) {
+        self.status.lock().upkeep_failures += 1;
+        self.log
+            .warn(&format!("persistence: {what}"))
+            .field("error", error.to_string())
+            .emit();
     }
 
     /// A failure: drop the connection and what was read (the database's

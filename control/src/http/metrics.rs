@@ -480,6 +480,33 @@ fn database(out: &mut Exposition, db: &Database, journaled: u64) {
         "Failed connections and batches (the circuit breaker opened).",
     );
     out.sample("persistence_failures_total", &[], status.failures);
+    out.counter(
+        "persistence_partitions_made",
+        "Daily partitions the engine made in PostgreSQL.",
+    );
+    out.sample(
+        "persistence_partitions_made_total",
+        &[],
+        status.partitions_made,
+    );
+    out.counter(
+        "persistence_partitions_dropped",
+        "Daily partitions dropped past persistence.database_retention_days.",
+    );
+    out.sample(
+        "persistence_partitions_dropped_total",
+        &[],
+        status.partitions_dropped,
+    );
+    out.counter(
+        "persistence_upkeep_failures",
+        "Failed attempts to make or drop daily partitions (copying goes on).",
+    );
+    out.sample(
+        "persistence_upkeep_failures_total",
+        &[],
+        status.upkeep_failures,
+    );
     out.gauge(
         "persistence_mismatch",
         "1 while the database cannot be completed from this journal (it holds this engine id's \

@@ -3,7 +3,8 @@
 //! root), started with pg_ctl on a free loopback port with its socket in
 //! that directory, optionally confined to some cores; stopped when
 //! dropped. A machine without the server is a failing test, not a skipped
-//! one. `redline-bench` includes this file too (`bench/src/persist.rs`).
+//! one. `redline-bench` includes this file too (`bench/src/persist.rs`), and
+//! so do the binary's unit tests (`control/src/main.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
