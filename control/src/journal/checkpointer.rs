@@ -220,21 +220,20 @@ impl Worker {
         }
         let from = resumed.at.unwrap_or(0);
         // A segment at a time, so that a stop need not wait for a long
-        // journal's first checkpoint.
-        let firsts: Vec<u64> = scan::segments(dir)
+        // journal's first checkpoint; each closed, so none may be torn.
+        let files: Vec<(u64, PathBuf)> = scan::segments(dir)
             .map_err(|e| e.to_string())?
             .into_iter()
-            .map(|(first, _)| first)
-            .filter(|first| (from..until).contains(first))
+            .filter(|(first, _)| (from..until).contains(first))
             .collect();
         let (mut next, mut folded) = (from, 0u64);
-        for (index, first) in firsts.iter().enumerate() {
+        for (index, (first, _)) in files.iter().enumerate() {
             // Relaxed: as in `finish`.
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let end = firsts.get(index + 1).copied().unwrap_or(until);
-            let scan = scan::scan_segments(dir, *first..end, |seq, entry| {
+            let end = files.get(index + 1).map_or(until, |(first, _)| *first);
+            let scan = scan::scan_files(&files[index..=index], None, *first, |seq, entry| {
                 rebuild.apply(seq, entry);
                 folded += 1;
             })

@@ -185,7 +185,7 @@ pub fn scan(
 pub fn scan_segments(
     dir: &Path,
     firsts: std::ops::Range<u64>,
-    mut visit: impl FnMut(u64, &JournalEntry),
+    visit: impl FnMut(u64, &JournalEntry),
 ) -> Result<Scan, ScanError> {
     let all = segments(dir)?;
     let journal_last = all.last().map(|(first, _)| *first);
@@ -193,10 +193,27 @@ pub fn scan_segments(
         .into_iter()
         .filter(|(first, _)| firsts.contains(first))
         .collect();
+    scan_files(&files, journal_last, firsts.start, visit)
+}
+
+/// As [`scan_segments`], over `files` as [`segments`] lists them (so that
+/// a reader of one segment at a time lists the directory once); only the
+/// segment that begins at `may_tear` may end in a torn entry. With no
+/// files the next entry is `from`.
+///
+/// # Errors
+///
+/// As [`scan`].
+pub fn scan_files(
+    files: &[(u64, PathBuf)],
+    may_tear: Option<u64>,
+    from: u64,
+    mut visit: impl FnMut(u64, &JournalEntry),
+) -> Result<Scan, ScanError> {
     let mut result = Scan::default();
     let mut expected: Option<u64> = None;
-    for (first_seq, path) in &files {
-        let last = Some(*first_seq) == journal_last;
+    for (first_seq, path) in files {
+        let last = Some(*first_seq) == may_tear;
         let data = std::fs::read(path).map_err(|error| ScanError::Io {
             path: path.clone(),
             error,
@@ -274,7 +291,7 @@ pub fn scan_segments(
         result.segments.push(segment);
         expected = Some(next);
     }
-    result.next_seq = expected.unwrap_or(firsts.start);
+    result.next_seq = expected.unwrap_or(from);
     Ok(result)
 }
 
