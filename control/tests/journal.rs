@@ -60,6 +60,7 @@ fn a_run_journals_every_record_and_a_restart_goes_on_from_the_next_number() {
     assert!(records > 2000, "{first}");
     let opened = event(&first, "journal opened");
     assert_eq!(opened.get("next_entry"), "0");
+    assert!(!first.contains("small segments"), "the default's are not");
 
     let summary = inspect(&config.journal());
     assert!(
@@ -167,7 +168,13 @@ fn a_journal_missing_its_first_segments_stops_the_start() {
     let text = std::fs::read_to_string(config.path()).unwrap();
     let small = text.replace("[persistence]\n", "[persistence]\nsegment_bytes = 65536\n");
     std::fs::write(config.path(), small).unwrap();
-    run_to_end(&config);
+    let out = run_to_end(&config);
+    let warned = event(
+        &out,
+        "journal: small segments roll often and may slow the side thread",
+    );
+    assert_eq!(warned.get("segment_bytes"), "65536");
+    assert_eq!(warned.get("fix"), "segment_bytes = 1048576 or more");
     let segments = segments(&config);
     assert!(segments.len() >= 3, "{segments:?}");
     std::fs::remove_file(&segments[0]).unwrap();
