@@ -530,6 +530,14 @@ fn open_journal(
             .field("open_orders", gate.open_orders())
             .field("state", gate.state().name())
             .field("last_order_id", gate.last_id().0)
+            .field(
+                "until_every_held_instrument_is_quoted",
+                if gate.awaiting_marks() {
+                    "only orders that shrink a position pass; the loss check waits"
+                } else {
+                    "nothing waits"
+                },
+            )
             .emit();
     }
     Ok((journal, restored.day_began_wall_ns))

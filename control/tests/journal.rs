@@ -296,6 +296,10 @@ fn after_kill_9_a_restart_resumes_with_the_state_the_journal_implies() {
     );
     assert_eq!(restored.get("open_orders"), open.to_string());
     assert_eq!(restored.get("state"), "active");
+    assert_eq!(
+        restored.get("until_every_held_instrument_is_quoted"),
+        "only orders that shrink a position pass; the loss check waits"
+    );
     let opened = event(&engine.out, "journal opened");
     assert_eq!(opened.get("next_entry"), before.len().to_string());
     assert_eq!(

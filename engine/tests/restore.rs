@@ -3,8 +3,10 @@
 //! open orders, the order-id floor, the trading state); a drain's halt is
 //! not carried into the next run, an operator's halt is; the last trading
 //! day start is kept, with when it began; positions are marked at their
-//! last trade until quoted; a restore resumed from a checkpoint rebuilds
-//! the same gate as one that folds every entry.
+//! last trade until quoted, and until every held instrument is quoted only
+//! orders that shrink a position pass and the loss check waits; a restore
+//! resumed from a checkpoint rebuilds the same gate as one that folds
+//! every entry.
 
 mod support;
 
@@ -12,7 +14,10 @@ use redline_engine::audit::{
     AuditEvent, AuditRecord, Checkpoint, JournalEntry, Restored, Restorer,
 };
 use redline_engine::command::{ActionKind, Outcome};
-use redline_engine::domain::{ClientOrderId, ExecKind, InstrumentId, InstrumentSpec, Instruments};
+use redline_engine::domain::{
+    ClientOrderId, ExecKind, ExecReport, InstrumentId, InstrumentSpec, Instruments, Intent,
+    NewOrder, Price, Qty, Quote, Reject, Side, TimeInForce,
+};
 use redline_engine::path::TimeSource;
 use redline_engine::risk::{RiskGate, TradingState};
 use redline_engine::stage::Stage;
@@ -204,6 +209,117 @@ fn positions_are_marked_at_their_last_trade_until_quoted() {
         checked += 1;
     }
     assert!(checked > 0, "some position to check");
+}
+
+fn quote_at(instrument: u16, bid: i64, received: u64) -> Quote {
+    Quote {
+        instrument: InstrumentId(instrument),
+        bid: Price(bid),
+        bid_qty: Qty(10),
+        ask: Price(bid + 1),
+        ask_qty: Qty(10),
+        seq: 0,
+        received,
+    }
+}
+
+fn ioc(id: u64, instrument: u16, side: Side, price: i64, qty: i64) -> Intent {
+    Intent::New(NewOrder {
+        id: ClientOrderId(id),
+        instrument: InstrumentId(instrument),
+        side,
+        price: Price(price),
+        qty: Qty(qty),
+        tif: TimeInForce::Ioc,
+    })
+}
+
+/// A gate as a restart from a checkpoint builds it, holding +5 lots of
+/// instrument 0 (bought at 4001 ticks) and -5 of instrument 1 (sold at
+/// 4400), with a daily loss limit of `max_loss` (12.5 a tick a lot).
+fn restarted_holding_two(max_loss: &str) -> RiskGate {
+    let limits = redline_engine::risk::RiskLimits {
+        max_daily_loss: max_loss.parse().unwrap(),
+        ..limits()
+    };
+    let mut before = RiskGate::new(&limits, &instruments(), TICKS_PER_SECOND, 0).unwrap();
+    before.on_quote(&quote_at(0, 4000, 1));
+    before.on_quote(&quote_at(1, 4399, 1));
+    for (id, instrument, side, price) in [(1, 0, Side::Buy, 4001), (2, 1, Side::Sell, 4399)] {
+        assert_eq!(
+            before.check(&ioc(id, instrument, side, price, 5), 1),
+            Ok(())
+        );
+        before.on_report(&ExecReport {
+            id: ClientOrderId(id),
+            instrument: InstrumentId(instrument),
+            side,
+            kind: ExecKind::Fill,
+            price: Price(price),
+            filled: Qty(5),
+            leaves: Qty(0),
+        });
+    }
+    let mut gate = RiskGate::new(&limits, &instruments(), TICKS_PER_SECOND, 0).unwrap();
+    gate.load_ledger(&before.ledger()).unwrap();
+    assert!(gate.await_marks(), "two positions, no quote yet");
+    gate
+}
+
+#[test]
+fn until_every_held_instrument_is_quoted_only_orders_that_shrink_a_position_pass() {
+    let mut gate = restarted_holding_two("1000000");
+    let now = 10;
+    gate.on_quote(&quote_at(0, 4000, now));
+    gate.on_quote(&quote_at(2, 4800, now));
+    assert!(gate.awaiting_marks(), "instrument 1 is not quoted yet");
+    // Adding to a held position, or opening one, waits.
+    assert_eq!(
+        gate.check(&ioc(10, 0, Side::Buy, 4001, 1), now),
+        Err(Reject::UnmarkedPositions)
+    );
+    assert_eq!(
+        gate.check(&ioc(11, 2, Side::Buy, 4801, 1), now),
+        Err(Reject::UnmarkedPositions)
+    );
+    // Shrinking one passes.
+    assert_eq!(gate.check(&ioc(12, 0, Side::Sell, 4000, 2), now), Ok(()));
+    assert_eq!(gate.rejects(Reject::UnmarkedPositions), 2);
+    gate.on_quote(&quote_at(1, 4399, now));
+    assert!(!gate.awaiting_marks());
+    assert_eq!(gate.check(&ioc(13, 2, Side::Buy, 4801, 1), now), Ok(()));
+
+    // A restart holding nothing waits for nothing.
+    let (mut flat, _) = restore(&[]);
+    assert!(!flat.awaiting_marks());
+    flat.on_quote(&quote_at(2, 4800, now));
+    assert_eq!(flat.check(&ioc(1, 2, Side::Buy, 4801, 1), now), Ok(()));
+    // A journal's restore waits as a checkpoint's does.
+    let (records, _) = run(20_000);
+    let (restored, _) = restore(&records);
+    assert!(restored.positions().iter().any(|p| p.0 != 0));
+    assert!(restored.awaiting_marks());
+}
+
+#[test]
+fn the_loss_check_waits_for_every_mark_and_then_judges_them_all() {
+    // Instrument 0 falls 100 ticks (5 lots: 6,250 of loss against a limit
+    // of 1,000) before instrument 1 is quoted: no halt on half the marks.
+    let mut gate = restarted_holding_two("1000");
+    gate.on_quote(&quote_at(0, 3900, 10));
+    assert_eq!(gate.state(), TradingState::Active);
+    // It comes back before the last mark: still no halt, a loss that was
+    // never known to be one did not stick until a new day.
+    gate.on_quote(&quote_at(0, 4000, 11));
+    gate.on_quote(&quote_at(1, 4399, 12));
+    assert!(!gate.awaiting_marks());
+    assert_eq!(gate.state(), TradingState::Active);
+
+    // Had it not come back, the last mark halts.
+    let mut gate = restarted_holding_two("1000");
+    gate.on_quote(&quote_at(0, 3900, 10));
+    gate.on_quote(&quote_at(1, 4399, 11));
+    assert_eq!(gate.state(), TradingState::Halted);
 }
 
 /// Restores `records` from a checkpoint taken after the first `split` of

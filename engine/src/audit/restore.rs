@@ -168,6 +168,7 @@ impl<'a> Restorer<'a> {
             }
         }
         self.gate.restore_state(self.state);
+        self.gate.await_marks();
         Restored {
             entries: self.entries,
             state: self.state,

@@ -41,11 +41,15 @@ pub enum Reject {
     UnknownOrder = 14,
     /// The venue refused the order as malformed.
     InvalidOrder = 15,
+    /// After a restart, a position is not yet marked at a quote, so the
+    /// P&L the loss limit counts is not known: only orders that shrink a
+    /// position pass until every held instrument has been quoted.
+    UnmarkedPositions = 16,
 }
 
 impl Reject {
     /// Every reason, in code order.
-    pub const ALL: [Reject; 15] = [
+    pub const ALL: [Reject; 16] = [
         Reject::MaxOrderQty,
         Reject::MaxOrderNotional,
         Reject::PriceCollar,
@@ -61,6 +65,7 @@ impl Reject {
         Reject::VenueBusy,
         Reject::UnknownOrder,
         Reject::InvalidOrder,
+        Reject::UnmarkedPositions,
     ];
 
     /// The stable code, as logs and metric labels print it.
@@ -81,6 +86,7 @@ impl Reject {
             Reject::VenueBusy => "VENUE_BUSY",
             Reject::UnknownOrder => "UNKNOWN_ORDER",
             Reject::InvalidOrder => "INVALID_ORDER",
+            Reject::UnmarkedPositions => "UNMARKED_POSITIONS",
         }
     }
 

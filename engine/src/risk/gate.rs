@@ -155,6 +155,10 @@ pub struct RiskGate {
     /// (`u64::MAX`: never).
     next_day_at: u64,
     day_ticks: u64,
+    /// After a restart, until every instrument holding a position has
+    /// been quoted: the P&L is not known, so the loss check waits and only
+    /// orders that shrink a position pass.
+    awaiting_marks: bool,
     rejects: [u64; Reject::ALL.len()],
     accepted: u64,
     ticks_per_second: f64,
@@ -228,6 +232,7 @@ impl RiskGate {
             day_start_x2: 0,
             next_day_at: u64::MAX,
             day_ticks: u64::MAX,
+            awaiting_marks: false,
             rejects: [0; Reject::ALL.len()],
             accepted: 0,
             ticks_per_second,
@@ -285,6 +290,9 @@ impl RiskGate {
             .ok_or(Reject::InvalidOrder)?;
         valid_shape(order)?;
         trading_state(state, lane, order)?;
+        if self.awaiting_marks && !shrinks(lane, order) {
+            return Err(Reject::UnmarkedPositions);
+        }
         fresh_id(self.last_id, order)?;
         order_qty(limits.max_order_qty, order)?;
         fresh_quote(lane, now, limits.stale_ticks)?;
@@ -357,6 +365,11 @@ impl RiskGate {
         lane.bid = quote.bid;
         lane.ask = quote.ask;
         lane.quoted_at = Some(quote.received);
+        if self.awaiting_marks {
+            // A loop over the instruments, only until the last held one is
+            // quoted after a restart.
+            self.awaiting_marks = !self.marked_at_quotes();
+        }
         let new_day = quote.received >= self.next_day_at && self.marked_at_quotes();
         if new_day {
             self.day_start_x2 = self.cash_x2 + self.marked_x2;
@@ -379,7 +392,8 @@ impl RiskGate {
 
     /// Whether every position is marked at a quote of this run, not at its
     /// instrument's reference price: the only marks a trading day may begin
-    /// from. Called only when a day is due.
+    /// from, and what a restart awaits. Called only when a day is due, or
+    /// while a restart awaits its marks.
     fn marked_at_quotes(&self) -> bool {
         self.lanes
             .iter()
@@ -453,6 +467,21 @@ impl RiskGate {
         let mid_x2 = 2 * price.0;
         self.marked_x2 += i128::from(lane.position) * i128::from(mid_x2 - lane.mid_x2) * lane.value;
         lane.mid_x2 = mid_x2;
+    }
+
+    /// For a restart, once the journal is folded in: until every instrument
+    /// holding a position has been quoted, only orders that shrink a
+    /// position pass (refused [`Reject::UnmarkedPositions`]) and the loss
+    /// check waits, since the P&L is not known. Returns whether it waits.
+    pub fn await_marks(&mut self) -> bool {
+        self.awaiting_marks = !self.marked_at_quotes();
+        self.awaiting_marks
+    }
+
+    /// Whether a restart's positions still await a quote (see
+    /// [`RiskGate::await_marks`]).
+    pub fn awaiting_marks(&self) -> bool {
+        self.awaiting_marks
     }
 
     /// For a restart: the P&L when the journal's last trading day began.
@@ -566,8 +595,13 @@ impl RiskGate {
         }
     }
 
-    /// Halts trading once the day's P&L is below the loss limit.
+    /// Halts trading once the day's P&L is below the loss limit; not while
+    /// a restart's positions await their marks (a stale mark must not halt
+    /// until a new day, nor hide a loss: orders that add risk wait too).
     fn check_loss(&mut self) {
+        if self.awaiting_marks {
+            return;
+        }
         if self.cash_x2 + self.marked_x2 - self.day_start_x2 < -2 * self.limits.max_daily_loss {
             self.state = TradingState::Halted;
         }
@@ -733,19 +767,17 @@ fn trading_state(state: TradingState, lane: &Lane, order: &NewOrder) -> Result<(
     match state {
         TradingState::Active => Ok(()),
         TradingState::Halted => Err(Reject::Halted),
-        TradingState::ReduceOnly => {
-            let shrinks = match order.side {
-                Side::Buy => lane.position < 0 && lane.position + lane.open_buy + order.qty.0 <= 0,
-                Side::Sell => {
-                    lane.position > 0 && lane.position - lane.open_sell - order.qty.0 >= 0
-                }
-            };
-            if shrinks {
-                Ok(())
-            } else {
-                Err(Reject::ReduceOnly)
-            }
-        }
+        TradingState::ReduceOnly if shrinks(lane, order) => Ok(()),
+        TradingState::ReduceOnly => Err(Reject::ReduceOnly),
+    }
+}
+
+/// Whether `order`, filled along with the open orders on its side, only
+/// shrinks its instrument's position.
+fn shrinks(lane: &Lane, order: &NewOrder) -> bool {
+    match order.side {
+        Side::Buy => lane.position < 0 && lane.position + lane.open_buy + order.qty.0 <= 0,
+        Side::Sell => lane.position > 0 && lane.position - lane.open_sell - order.qty.0 >= 0,
     }
 }
 
