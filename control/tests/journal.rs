@@ -576,3 +576,69 @@ fn a_restart_resumes_from_the_newest_checkpoint_and_rebuilds_what_the_whole_jour
     assert_eq!(restored(&fell_back), expected);
     assert!(fell_back.stop(), "{}", fell_back.out);
 }
+
+#[test]
+fn a_restart_holding_an_instrument_the_feed_never_quotes_only_shrinks_and_says_why() {
+    let mut engine = Engine::start("[feed.synthetic]\nrate = 5000\n", &[]);
+    engine.wait_for("msg=status up_s=1 ");
+    assert!(engine.stop(), "{}", engine.out);
+    let journal = std::mem::replace(&mut engine.journal, tempfile::tempdir().unwrap());
+    let (positions, _) = implied_state(&dump(journal.path()));
+    assert!(
+        positions[1..].iter().any(|&p| p != 0),
+        "a position beside ESZ6's: {positions:?}"
+    );
+    // Then a feed of ESZ6 alone: the other held instruments are never
+    // quoted, so their marks stay as stale as the stop was long.
+    let mut csv = String::from("timestamp_ns,symbol,bid,bid_size,ask,ask_size\n");
+    for i in 0..30_000u64 {
+        let bid = 6000.0 + 0.25 * (i % 7) as f64;
+        csv += &format!("{},ESZ6,{bid:.2},10,{:.2},12\n", i * 1_000_000, bid + 0.25);
+    }
+    let file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(file.path(), csv).unwrap();
+    let replay = format!(
+        "[feed]\nsource = \"replay\"\n[feed.replay]\npath = \"{}\"\npace = \"recorded\"\n",
+        file.path().display()
+    );
+    let mut engine = Engine::start_on(journal, &replay, &[]);
+    let restored = event(&engine.out, "state restored from the journal");
+    assert_eq!(
+        restored.get("until_every_held_instrument_is_quoted"),
+        "only orders that shrink a position pass; the loss check waits"
+    );
+    engine.wait_for("msg=status up_s=2 ");
+    let metrics = engine.get("/metrics").1;
+    assert_eq!(sample(&metrics, "redline_risk_awaiting_marks"), 1.0);
+    let waited = r#"redline_risk_rejections_total{reason="UNMARKED_POSITIONS"}"#;
+    assert!(sample(&metrics, waited) > 0.0, "{metrics}");
+    let (code, body) = engine.get("/health");
+    assert_eq!(code, 200, "{body}");
+    let health = json(&body);
+    let risk = &health["components"]["risk"];
+    assert_eq!(risk["status"], "degraded", "{risk}");
+    assert!(
+        risk["message"]
+            .as_str()
+            .unwrap()
+            .contains("a held instrument has had no quote"),
+        "{risk}"
+    );
+    assert!(engine.stop(), "{}", engine.out);
+    // What was refused is in the journal with its reason, and what went
+    // out only shrank ESZ6's position.
+    let after = dump(engine.journal.path());
+    let refused = after
+        .iter()
+        .filter(|e| e["type"] == "refused" && e["reason"] == "UNMARKED_POSITIONS")
+        .count();
+    assert!(refused > 0);
+    let (now, _) = implied_state(&after);
+    assert_eq!(now[1..], positions[1..]);
+    assert!(
+        now[0].abs() <= positions[0].abs() && now[0] * positions[0] >= 0,
+        "ESZ6 went from {} to {}",
+        positions[0],
+        now[0]
+    );
+}

@@ -173,6 +173,9 @@ pub struct Risk {
     pub day_pnl_nanos: Option<i64>,
     /// The daily loss limit in force.
     pub max_daily_loss: Decimal,
+    /// A restart still awaits a quote of a held instrument (as last
+    /// published).
+    pub awaiting_marks: bool,
 }
 
 impl Assessment {
@@ -302,17 +305,25 @@ impl Assessment {
         components.push(Component {
             name: "risk".into(),
             status: match state {
+                _ if risk.awaiting_marks => Status::Degraded,
                 TradingState::Active => Status::Healthy,
                 TradingState::ReduceOnly | TradingState::Halted => Status::Degraded,
             },
-            message: match risk.day_pnl_nanos {
-                Some(day) => format!(
-                    "trading {}; today's P&L {} against a daily loss limit of {}",
-                    state.name(),
-                    money(day),
-                    risk.max_daily_loss
-                ),
-                None => format!("trading {}", state.name()),
+            message: {
+                let mut message = match risk.day_pnl_nanos {
+                    Some(day) => format!(
+                        "trading {}; today's P&L {} against a daily loss limit of {}",
+                        state.name(),
+                        money(day),
+                        risk.max_daily_loss
+                    ),
+                    None => format!("trading {}", state.name()),
+                };
+                if risk.awaiting_marks {
+                    message += "; since the restart a held instrument has had no quote: only \
+                                orders that shrink a position pass and the loss check waits";
+                }
+                message
             },
             stage: None,
         });

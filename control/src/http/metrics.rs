@@ -298,6 +298,12 @@ fn risk(out: &mut Exposition, s: &Sources<'_>) {
     );
     out.sample("day_pnl", &[], Money(risk.day_pnl_nanos));
     out.gauge(
+        "risk_awaiting_marks",
+        "1 while a restart awaits a quote of a held instrument: only orders that shrink a \
+         position pass, and the daily loss check waits.",
+    );
+    out.sample("risk_awaiting_marks", &[], u8::from(risk.awaiting_marks));
+    out.gauge(
         "risk_limit",
         "The risk limits in force, by key of [risk] (money in the account currency).",
     );

@@ -218,6 +218,7 @@ impl ControlPlane {
 
     fn assess(&self) -> Assessment {
         let database = self.database();
+        let risk = self.view.counters.risk();
         Assessment::new(
             &self.watch,
             &self.journal(),
@@ -225,8 +226,9 @@ impl ControlPlane {
             self.view.bounds,
             health::Risk {
                 state: self.view.counters.state(),
-                day_pnl_nanos: self.view.counters.risk().map(|r| r.day_pnl_nanos),
+                day_pnl_nanos: risk.as_ref().map(|r| r.day_pnl_nanos),
                 max_daily_loss: self.desk.commander.lock().in_force().limits.max_daily_loss,
+                awaiting_marks: risk.is_some_and(|r| r.awaiting_marks),
             },
             // Relaxed: a flag read for display.
             self.view.draining.load(Ordering::Relaxed),

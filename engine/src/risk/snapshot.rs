@@ -1,5 +1,6 @@
 //! The risk gate's state as the control plane reads it: P&L split into
-//! realized and unrealized, and since the trading day began, open orders, and each instrument's position,
+//! realized and unrealized, and since the trading day began, open orders,
+//! whether a restart still awaits its marks, and each instrument's position,
 //! open lots, exposure and unrealized P&L. The decide stage writes it into
 //! a [`SeqLock`] as words; readers decode a consistent copy. The open
 //! orders go into a second seqlock, read only by the admin endpoint that
@@ -10,7 +11,7 @@ use crate::domain::{ClientOrderId, InstrumentId, Price, Side};
 use crate::seqlock::{SeqLock, Words};
 
 /// Words before the first instrument's.
-const HEADER: usize = 4;
+const HEADER: usize = 5;
 /// Words per instrument.
 const PER_INSTRUMENT: usize = 5;
 /// Words per open order: id, instrument and side, price, leaves.
@@ -45,6 +46,9 @@ pub struct RiskSnapshot {
     /// P&L since the trading day began (what the daily loss limit counts),
     /// in nano-units.
     pub day_pnl_nanos: i64,
+    /// A restart still awaits a quote of a held instrument: only orders
+    /// that shrink a position pass, and the loss check waits.
+    pub awaiting_marks: bool,
     /// Each instrument's state, by instrument id.
     pub instruments: Vec<InstrumentRisk>,
 }
@@ -75,6 +79,7 @@ impl RiskSnapshot {
             set(words, 1, saturate(gate.unrealized_nanos()));
             words.set(2, gate.open_orders() as u64);
             set(words, 3, saturate(gate.day_pnl_nanos()));
+            words.set(4, u64::from(gate.awaiting_marks()));
             for index in 0..gate.instruments() {
                 let id = InstrumentId(index as u16);
                 let (open_buy, open_sell) = gate.open_lots(id);
@@ -169,6 +174,7 @@ impl RiskSnapshot {
             unrealized_nanos: signed(1),
             open_orders: words[2],
             day_pnl_nanos: signed(3),
+            awaiting_marks: words[4] != 0,
             instruments,
         })
     }
