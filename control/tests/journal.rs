@@ -15,8 +15,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use support::{
-    dump, event, json, redline, replay_setup, run_command, run_to_end, sample, stdout_of, Engine,
-    TestConfig,
+    dump, event, json, redline, replay_file, replay_setup, run_command, run_to_end, sample,
+    stdout_of, Engine, TestConfig,
 };
 
 fn journal(command: &str, dir: &Path) -> Output {
@@ -590,13 +590,7 @@ fn a_restart_holding_an_instrument_the_feed_never_quotes_only_shrinks_and_says_w
     );
     // Then a feed of ESZ6 alone: the other held instruments are never
     // quoted, so their marks stay as stale as the stop was long.
-    let mut csv = String::from("timestamp_ns,symbol,bid,bid_size,ask,ask_size\n");
-    for i in 0..30_000u64 {
-        let bid = 6000.0 + 0.25 * (i % 7) as f64;
-        csv += &format!("{},ESZ6,{bid:.2},10,{:.2},12\n", i * 1_000_000, bid + 0.25);
-    }
-    let file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-    std::fs::write(file.path(), csv).unwrap();
+    let file = replay_file(30_000);
     let replay = format!(
         "[feed]\nsource = \"replay\"\n[feed.replay]\npath = \"{}\"\npace = \"recorded\"\n",
         file.path().display()

@@ -375,13 +375,7 @@ pub fn write_config(text: &str) -> TestConfig {
 /// A replay file of `n` quotes of ESZ6, 1 ms apart, and a config running it
 /// at `pace` in `topology`.
 pub fn replay_setup(n: usize, pace: &str, topology: &str) -> (tempfile::NamedTempFile, TestConfig) {
-    let mut csv = String::from("timestamp_ns,symbol,bid,bid_size,ask,ask_size\n");
-    for i in 0..n {
-        let bid = 6000.0 + 0.25 * (i % 7) as f64;
-        csv += &format!("{},ESZ6,{bid:.2},10,{:.2},12\n", i * 1_000_000, bid + 0.25);
-    }
-    let file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-    std::fs::write(file.path(), csv).unwrap();
+    let file = replay_file(n);
     let config = write_config(&format!(
         "[topology]\nmode = \"{topology}\"\n\
          [stages.fused]\nidle = \"backoff\"\n[stages.feed]\nidle = \"backoff\"\n\
@@ -390,6 +384,18 @@ pub fn replay_setup(n: usize, pace: &str, topology: &str) -> (tempfile::NamedTem
         file.path().display()
     ));
     (file, config)
+}
+
+/// A replay file of `n` quotes of ESZ6, 1 ms apart.
+pub fn replay_file(n: usize) -> tempfile::NamedTempFile {
+    let mut csv = String::from("timestamp_ns,symbol,bid,bid_size,ask,ask_size\n");
+    for i in 0..n {
+        let bid = 6000.0 + 0.25 * (i % 7) as f64;
+        csv += &format!("{},ESZ6,{bid:.2},10,{:.2},12\n", i * 1_000_000, bid + 0.25);
+    }
+    let file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(file.path(), csv).unwrap();
+    file
 }
 
 /// `redline run --config` on `config`, to be spawned or run.
