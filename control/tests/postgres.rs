@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use support::{
     assert_control_side_confined, dump, event, json, redline, replay_setup, run_to_end, sample,
-    stdout_of, thread_nice, write_config, Engine, TOKEN_ENV,
+    stdout_of, thread_nice, write_config, Engine, TestConfig, TOKEN_ENV,
 };
 
 /// A `[control]` key: a clean stop waits up to this long for the last
@@ -180,6 +180,15 @@ fn by_instrument(db: &pg::Postgres, sql: &str, engine: &str) -> BTreeMap<i32, i6
         .collect()
 }
 
+/// Points `config`'s `[persistence]` at `db`, with `keys` beside.
+fn persist_into(config: &TestConfig, db: &pg::Postgres, keys: &str) {
+    let text = std::fs::read_to_string(config.path()).unwrap().replace(
+        "[persistence]\n",
+        &format!("[persistence]\ndatabase_url = \"{}\"\n{keys}", db.url()),
+    );
+    std::fs::write(config.path(), text).unwrap();
+}
+
 fn progress(db: &pg::Postgres, engine: &str) -> i64 {
     db.client()
         .query_opt(
@@ -269,14 +278,7 @@ fn a_database_at_the_first_migration_is_brought_up_to_date_keeping_its_rows() {
 fn a_run_lands_in_postgres_with_each_table_matching_the_journal() {
     let db = pg::Postgres::start();
     let (_csv, config) = replay_setup(3000, "fastest", "fused");
-    let text = std::fs::read_to_string(config.path()).unwrap().replace(
-        "[persistence]\n",
-        &format!(
-            "[persistence]\ndatabase_url = \"{}\"\nengine_id = \"a\"\n",
-            db.url()
-        ),
-    );
-    std::fs::write(config.path(), text).unwrap();
+    persist_into(&config, &db, "engine_id = \"a\"\n");
     let out = run_to_end(&config);
     event(
         &out,
@@ -311,14 +313,7 @@ fn a_run_lands_in_postgres_with_each_table_matching_the_journal() {
     assert_eq!(positions(&db, "a"), fills);
     // A second engine on the same database keeps to its own rows.
     let (_csv2, other) = replay_setup(500, "fastest", "fused");
-    let text = std::fs::read_to_string(other.path()).unwrap().replace(
-        "[persistence]\n",
-        &format!(
-            "[persistence]\ndatabase_url = \"{}\"\nengine_id = \"b\"\n",
-            db.url()
-        ),
-    );
-    std::fs::write(other.path(), text).unwrap();
+    persist_into(&other, &db, "engine_id = \"b\"\n");
     run_to_end(&other);
     assert_eq!(table_counts(&db, "a"), kinds, "a's rows untouched");
     assert_eq!(progress(&db, "b"), journal_kinds(&other.journal()).0 as i64);
@@ -328,14 +323,7 @@ fn a_run_lands_in_postgres_with_each_table_matching_the_journal() {
 fn positions_carry_on_from_the_positions_table_when_old_snapshots_are_gone() {
     let db = pg::Postgres::start();
     let (_csv, config) = replay_setup(3000, "fastest", "fused");
-    let text = std::fs::read_to_string(config.path()).unwrap().replace(
-        "[persistence]\n",
-        &format!(
-            "[persistence]\ndatabase_url = \"{}\"\nengine_id = \"p\"\n",
-            db.url()
-        ),
-    );
-    std::fs::write(config.path(), text).unwrap();
+    persist_into(&config, &db, "engine_id = \"p\"\n");
     // Runs until the engine holds a position (a run ends flat about one
     // time in six), so that starting from zero would show.
     for runs in 0.. {
@@ -518,16 +506,9 @@ fn a_database_stopped_and_started_again_ends_with_every_entry_once() {
 fn a_million_records_land_with_each_table_matching_the_journal() {
     let db = pg::Postgres::start();
     let (_csv, config) = replay_setup(300_000, "fastest", "fused");
+    persist_into(&config, &db, "engine_id = \"big\"\nbatch_entries = 50000\n");
     let text = std::fs::read_to_string(config.path())
         .unwrap()
-        .replace(
-            "[persistence]\n",
-            &format!(
-                "[persistence]\ndatabase_url = \"{}\"\nengine_id = \"big\"\n\
-             batch_entries = 50000\n",
-                db.url()
-            ),
-        )
         .replace("[control]\n", "[control]\ndrain_grace_ms = 120000\n");
     std::fs::write(config.path(), text).unwrap();
     let started = Instant::now();

@@ -137,16 +137,7 @@ pub fn expire(client: &mut Client, keep_from: u64) -> Result<Expired, postgres::
     let mut expired = Expired::default();
     let first_kept = date(keep_from).replace('-', "");
     for table in TABLES {
-        let names: Vec<String> = client
-            .query(
-                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-                 WHERE i.inhparent = $1::text::regclass ORDER BY 1",
-                &[&table],
-            )?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        for name in names {
+        for name in partitions_of(client, table)? {
             let Some(day) = name.strip_prefix(table).and_then(|n| n.strip_prefix("_p")) else {
                 continue;
             };
@@ -164,6 +155,19 @@ pub fn expire(client: &mut Client, keep_from: u64) -> Result<Expired, postgres::
         )?;
     }
     Ok(expired)
+}
+
+/// The names of `table`'s partitions, in order.
+fn partitions_of(client: &mut Client, table: &str) -> Result<Vec<String>, postgres::Error> {
+    Ok(client
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = $1::text::regclass ORDER BY 1",
+            &[&table],
+        )?
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
 }
 
 #[cfg(test)]
@@ -184,13 +188,10 @@ mod tests {
         (db, client)
     }
 
-    fn partitions_of(client: &mut Client, table: &str) -> Vec<String> {
+    /// The `seq` column of what `sql` selects.
+    fn seqs(client: &mut Client, sql: &str) -> Vec<i64> {
         client
-            .query(
-                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-                 WHERE i.inhparent = $1::text::regclass ORDER BY 1",
-                &[&table],
-            )
+            .query(sql, &[])
             .unwrap()
             .iter()
             .map(|row| row.get(0))
@@ -232,7 +233,7 @@ mod tests {
             Vec::<String>::new()
         );
         assert_eq!(
-            partitions_of(&mut client, "risk_events"),
+            partitions_of(&mut client, "risk_events").unwrap(),
             [
                 "risk_events_default",
                 "risk_events_p20261203",
@@ -280,12 +281,7 @@ mod tests {
             ),
             2
         );
-        let rest: Vec<i64> = client
-            .query("SELECT seq FROM risk_events_default", &[])
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
+        let rest = seqs(&mut client, "SELECT seq FROM risk_events_default");
         assert_eq!(rest, [3], "the other day's row stays in the default");
         // The moved day takes new rows and keeps its key.
         risk_event(&mut client, 4, "2026-12-04 12:00:00+00");
@@ -326,7 +322,7 @@ mod tests {
         assert_eq!(dropped, wanted);
         assert_eq!(expired.rows, 1);
         assert_eq!(
-            partitions_of(&mut client, "risk_events"),
+            partitions_of(&mut client, "risk_events").unwrap(),
             [
                 "risk_events_archive",
                 "risk_events_default",
@@ -334,12 +330,7 @@ mod tests {
                 "risk_events_p20261203",
             ]
         );
-        let left: Vec<i64> = client
-            .query("SELECT seq FROM risk_events ORDER BY seq", &[])
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
+        let left = seqs(&mut client, "SELECT seq FROM risk_events ORDER BY seq");
         assert_eq!(
             left,
             [2, 3, 5, 6],
