@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod book;
 pub mod clock;
 pub mod command;
 pub mod domain;

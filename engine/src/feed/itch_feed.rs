@@ -1,0 +1,1060 @@
+//! The network feed: NASDAQ TotalView-ITCH 5.0 over MoldUDP64, received on
+//! a UDP socket (multicast or unicast) by the feed stage itself, applied
+//! in sequence to order-by-order books of the configured instruments, and
+//! turned into a quote whenever an instrument's top of book changes.
+//!
+//! A packet is checked whole (framing and every message's length) before
+//! any of it is applied; a damaged one is dropped and counted, and its
+//! messages are then missing like any other gap. A gap (a late start, a
+//! lost or damaged packet) stops the quotes until it is filled from the
+//! MoldUDP64 re-request server, if one is configured, asked again after
+//! each answer and after a timeout; once every message is applied, each
+//! instrument's top is quoted afresh. A book that refuses a change (the
+//! order table or a side's levels full) stops the quotes until a new
+//! session, since the books would be incomplete. While packets arrive
+//! (heartbeats included), an unchanged top is quoted again every
+//! `refresh_ms`, so that a quiet instrument is not taken for stale; when
+//! packets stop, so do quotes, and the risk gate's stale guard acts.
+//!
+//! The socket calls (a non-blocking receive per packet, a send per
+//! request) are the stage's own I/O; nothing else here blocks, and nothing
+//! allocates after [`ItchFeed::bind`].
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::itch::{self, Message, Stock};
+use super::itch_stats::{Count, FeedReport, FeedState, FeedStats};
+use super::moldudp64::{self, HEADER, MAX_PACKET};
+use super::sequencer::{Sequencer, Verdict};
+use crate::book::{BookError, Books, Resting};
+use crate::clock;
+use crate::domain::{Decimal, InstrumentId, Instruments, Price, Qty, Quote};
+
+/// `[feed.itch]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItchConfig {
+    /// Where to receive: the group's port for multicast (`0.0.0.0:26400`)
+    /// or a unicast address; port 0 takes a free one.
+    pub listen: SocketAddr,
+    /// The IPv4 multicast group to join; empty receives unicast.
+    pub group: String,
+    /// The local interface to join the group on; `0.0.0.0` lets the
+    /// system choose.
+    pub interface: Ipv4Addr,
+    /// The MoldUDP64 re-request server (`10.0.0.5:26401`); empty for none,
+    /// and then a gap is never filled.
+    pub retransmit: String,
+    /// A request not answered this long is sent again.
+    pub retransmit_timeout_ms: u64,
+    /// While packets arrive, an unchanged top is quoted again this often.
+    pub refresh_ms: u64,
+    /// Live orders the books hold at most, over all instruments.
+    pub max_orders: usize,
+    /// Price levels per side of each instrument's book at most.
+    pub max_levels: usize,
+}
+
+impl ItchConfig {
+    /// The group to join, if any (checked by [`ItchConfig::problems`]).
+    pub fn group(&self) -> Option<Ipv4Addr> {
+        self.group.parse().ok()
+    }
+
+    /// The re-request server, if any (checked by
+    /// [`ItchConfig::problems`]).
+    pub fn retransmit(&self) -> Option<SocketAddr> {
+        self.retransmit.parse().ok()
+    }
+
+    /// What is wrong with it, as `(key, message)` pairs.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if !self.group.is_empty() {
+            match self.group.parse::<Ipv4Addr>() {
+                Ok(group) if group.is_multicast() => {}
+                _ => problems.push((
+                    "group",
+                    format!(
+                        "{:?} is not an IPv4 multicast group (224.0.0.0/4); leave it empty \
+                         to receive unicast",
+                        self.group
+                    ),
+                )),
+            }
+        }
+        if !self.retransmit.is_empty() && self.retransmit.parse::<SocketAddr>().is_err() {
+            problems.push((
+                "retransmit",
+                format!(
+                    "{:?} is not an address and port (\"10.0.0.5:26401\"); leave it empty for \
+                     none",
+                    self.retransmit
+                ),
+            ));
+        }
+        let mut range = |key, value: u64, low: u64, high: u64| {
+            if !(low..=high).contains(&value) {
+                problems.push((key, format!("must be in {low} ..= {high}, got {value}")));
+            }
+        };
+        range(
+            "retransmit_timeout_ms",
+            self.retransmit_timeout_ms,
+            1,
+            60_000,
+        );
+        range("refresh_ms", self.refresh_ms, 1, 60_000);
+        range("max_orders", self.max_orders as u64, 1, 1 << 26);
+        range("max_levels", self.max_levels as u64, 1, 1 << 20);
+        problems
+    }
+}
+
+/// What ITCH cannot carry for each configured instrument, as `(index,
+/// key, message)`: a symbol longer than eight bytes, a tick finer than
+/// 0.0001, a lot that is not whole shares.
+pub fn instrument_problems(instruments: &Instruments) -> Vec<(usize, &'static str, String)> {
+    let mut problems = Vec::new();
+    for (index, instrument) in instruments.iter().enumerate() {
+        if let Err((key, message)) = Market::of(instrument) {
+            problems.push((index, key, message));
+        }
+    }
+    problems
+}
+
+/// What the feed keeps per configured instrument.
+#[derive(Debug, Clone)]
+struct Market {
+    stock: Stock,
+    /// Price units (0.0001) per tick.
+    tick: u32,
+    /// Shares per lot.
+    lot: u32,
+    /// The top last quoted, in ticks and lots.
+    top: Option<(Price, Qty, Price, Qty)>,
+    /// When it was last quoted (clock ticks).
+    quoted_at: u64,
+}
+
+impl Market {
+    fn of(instrument: &crate::domain::Instrument) -> Result<Market, (&'static str, String)> {
+        let spec = &instrument.spec;
+        let stock = itch::stock(&spec.symbol).ok_or((
+            "symbol",
+            format!(
+                "{:?} is not an ITCH stock symbol (1 to 8 printable ASCII bytes)",
+                spec.symbol
+            ),
+        ))?;
+        let tick = spec
+            .tick_size
+            .whole_multiples_of(Decimal::new(1, 4))
+            .and_then(|t| u32::try_from(t).ok())
+            .filter(|&t| t > 0)
+            .ok_or((
+                "tick_size",
+                format!(
+                    "{} is not a whole multiple of ITCH's 0.0001",
+                    spec.tick_size
+                ),
+            ))?;
+        let lot = spec
+            .lot_size
+            .whole_multiples_of(Decimal::new(1, 0))
+            .and_then(|l| u32::try_from(l).ok())
+            .filter(|&l| l > 0)
+            .ok_or((
+                "lot_size",
+                format!("{} is not a whole number of shares", spec.lot_size),
+            ))?;
+        Ok(Market {
+            stock,
+            tick,
+            lot,
+            top: None,
+            quoted_at: 0,
+        })
+    }
+
+    /// A top in ticks and lots: bids round down and asks up to a tick, so
+    /// an off-tick price never narrows the spread; `None` unless both
+    /// sides are there and uncrossed.
+    fn convert(&self, bid: (u32, u64), ask: (u32, u64)) -> Option<(Price, Qty, Price, Qty)> {
+        let bid_ticks = bid.0 / self.tick;
+        let ask_ticks = ask.0.div_ceil(self.tick);
+        let lots = |shares: u64| Qty((shares / u64::from(self.lot)) as i64);
+        (bid_ticks < ask_ticks).then(|| {
+            (
+                Price(bid_ticks.into()),
+                lots(bid.1),
+                Price(ask_ticks.into()),
+                lots(ask.1),
+            )
+        })
+    }
+}
+
+/// A locate code not seen yet, in [`ItchFeed::locates`].
+const UNSEEN: u16 = u16::MAX;
+/// A locate code of a stock that is not configured.
+const NOT_OURS: u16 = u16::MAX - 1;
+/// Datagrams one poll takes at most, so the stage turns to its other work.
+const PACKETS_PER_POLL: usize = 16;
+/// Messages one request asks for at most.
+const MAX_ASK: u64 = u16::MAX as u64 - 1;
+
+/// The last request to the re-request server.
+#[derive(Debug, Clone, Copy)]
+struct Ask {
+    at: u64,
+    end: u64,
+}
+
+/// The feed.
+pub struct ItchFeed {
+    socket: UdpSocket,
+    retransmit: Option<SocketAddr>,
+    timeout: u64,
+    refresh: u64,
+    /// The packet being applied, and where.
+    packet: Box<[u8]>,
+    len: usize,
+    at: usize,
+    left: u64,
+    /// When it was received (clock ticks).
+    received: u64,
+    sequencer: Sequencer,
+    recovering: bool,
+    stopped: bool,
+    asked: Option<Ask>,
+    books: Books,
+    /// Instrument by locate code, or [`UNSEEN`] / [`NOT_OURS`].
+    locates: Box<[u16]>,
+    markets: Vec<Market>,
+    /// Instruments still to quote afresh after a gap was filled.
+    flush: usize,
+    /// The next instrument the refresh looks at.
+    turn: usize,
+    quotes: u64,
+    report: FeedReport,
+    stats: Arc<FeedStats>,
+}
+
+impl std::fmt::Debug for ItchFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ItchFeed")
+            .field("socket", &self.socket)
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ItchFeed {
+    /// Binds the socket (joining the group, if any) and sizes the books
+    /// for `instruments`, which [`instrument_problems`] must have passed.
+    pub fn bind(
+        config: &ItchConfig,
+        instruments: &Instruments,
+        ticks_per_second: f64,
+    ) -> io::Result<ItchFeed> {
+        let socket = UdpSocket::bind(config.listen)?;
+        if let Some(group) = config.group() {
+            socket.join_multicast_v4(&group, &config.interface)?;
+        }
+        socket.set_nonblocking(true)?;
+        let markets = instruments
+            .iter()
+            .map(|i| Market::of(i).map_err(|(_, why)| io::Error::other(why)))
+            .collect::<io::Result<Vec<_>>>()?;
+        let ticks = |ms: u64| (ms as f64 * ticks_per_second / 1e3) as u64;
+        Ok(ItchFeed {
+            socket,
+            retransmit: config.retransmit(),
+            timeout: ticks(config.retransmit_timeout_ms),
+            refresh: ticks(config.refresh_ms),
+            packet: vec![0; MAX_PACKET].into_boxed_slice(),
+            len: 0,
+            at: 0,
+            left: 0,
+            received: 0,
+            sequencer: Sequencer::new(),
+            recovering: false,
+            stopped: false,
+            asked: None,
+            books: Books::new(instruments.len(), config.max_orders, config.max_levels),
+            locates: vec![UNSEEN; 1 << 16].into_boxed_slice(),
+            flush: markets.len(),
+            markets,
+            turn: 0,
+            quotes: 0,
+            report: FeedReport::default(),
+            stats: Arc::new(FeedStats::default()),
+        })
+    }
+
+    /// The address it receives on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// What it publishes for the control plane.
+    pub fn stats(&self) -> Arc<FeedStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Hands `out` the quotes that the packets received by now make, at
+    /// most `max`; returns how many. `now` is the clock's ticks.
+    #[inline]
+    pub fn poll(&mut self, now: u64, max: usize, mut out: impl FnMut(Quote)) -> usize {
+        let mut made = 0;
+        let mut packets = 0;
+        while made < max {
+            if self.flush < self.markets.len() {
+                let i = self.flush;
+                self.flush += 1;
+                made += usize::from(self.offer(i, now, true, &mut out));
+            } else if self.left > 0 {
+                let (block, next) = moldudp64::block_at(&self.packet[..self.len], self.at);
+                let message = itch::decode(block);
+                self.at = next;
+                self.left -= 1;
+                self.report.bump(Count::Messages);
+                if let Some(instrument) = message.ok().and_then(|m| self.apply(m)) {
+                    let stamp = self.received;
+                    made += usize::from(self.offer(instrument.index(), stamp, false, &mut out));
+                }
+                if self.left == 0 {
+                    self.applied();
+                }
+            } else if packets < PACKETS_PER_POLL {
+                match self.socket.recv(&mut self.packet) {
+                    Ok(len) => {
+                        packets += 1;
+                        self.received = clock::ticks();
+                        self.take(len);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        self.report.bump(Count::SocketErrors);
+                        break;
+                    }
+                }
+            } else {
+                break;
+            }
+        }
+        self.ask(now);
+        if made < max {
+            made += usize::from(self.refresh(now, &mut out));
+        }
+        if packets > 0 || made > 0 {
+            self.publish();
+        }
+        made
+    }
+
+    /// Checks a received packet and decides what to do with it.
+    fn take(&mut self, len: usize) {
+        self.report.bump(Count::Packets);
+        let packet = &self.packet[..len];
+        let Ok(header) = moldudp64::read(packet) else {
+            self.report.bump(Count::Malformed);
+            return;
+        };
+        let mut at = HEADER;
+        for _ in 0..header.messages() {
+            let (block, next) = moldudp64::block_at(packet, at);
+            if itch::check(block).is_err() {
+                self.report.bump(Count::Malformed);
+                return;
+            }
+            at = next;
+        }
+        let mut verdict = self.sequencer.offer(&header);
+        if verdict == Verdict::NewSession {
+            self.start_session();
+            verdict = self.sequencer.offer(&header);
+        }
+        match verdict {
+            Verdict::Apply { skip } => {
+                self.len = len;
+                self.at = HEADER;
+                for _ in 0..skip {
+                    self.at = moldudp64::block_at(&self.packet[..len], self.at).1;
+                }
+                self.left = header.messages() - skip;
+            }
+            Verdict::Duplicate => self.report.bump(Count::Duplicate),
+            Verdict::Ahead => self.report.bump(Count::Ahead),
+            Verdict::Foreign => self.report.bump(Count::Foreign),
+            Verdict::Empty | Verdict::NewSession => {}
+        }
+        if !self.recovering && self.sequencer.behind() > 0 {
+            self.recovering = true;
+            self.asked = None;
+            self.report.bump(Count::Gaps);
+        }
+        if self.left == 0 {
+            self.applied();
+        }
+    }
+
+    /// A packet's messages are all applied (or it had none).
+    fn applied(&mut self) {
+        if self.recovering && self.sequencer.behind() == 0 {
+            self.recovering = false;
+            self.asked = None;
+            self.report.bump(Count::Recoveries);
+            self.flush = 0;
+        }
+    }
+
+    /// Empties the books for a new session.
+    fn start_session(&mut self) {
+        self.books.clear();
+        self.locates.fill(UNSEEN);
+        for market in &mut self.markets {
+            market.top = None;
+        }
+        self.recovering = false;
+        self.stopped = false;
+        self.asked = None;
+        self.left = 0;
+    }
+
+    /// The configured instrument `locate` stands for, learning it from
+    /// `stock` the first time.
+    #[inline]
+    fn ours(&mut self, locate: u16, stock: Option<&Stock>) -> Option<InstrumentId> {
+        let known = self.locates[usize::from(locate)];
+        let known = match (known, stock) {
+            (UNSEEN, Some(stock)) => {
+                let found = self.markets.iter().position(|m| &m.stock == stock);
+                let code = found.map_or(NOT_OURS, |i| i as u16);
+                self.locates[usize::from(locate)] = code;
+                code
+            }
+            (known, _) => known,
+        };
+        (known < NOT_OURS).then_some(InstrumentId(known))
+    }
+
+    /// Applies one message; returns whose book changed.
+    #[inline]
+    fn apply(&mut self, message: Message) -> Option<InstrumentId> {
+        let outcome = match message {
+            Message::StockDirectory { locate, stock } => {
+                self.ours(locate, Some(&stock));
+                return None;
+            }
+            Message::Add {
+                locate,
+                reference,
+                side,
+                shares,
+                stock,
+                price,
+            } => {
+                let instrument = self.ours(locate, Some(&stock))?;
+                let order = Resting {
+                    instrument,
+                    side,
+                    price,
+                    shares,
+                };
+                self.books.add(reference, order).map(|()| instrument)
+            }
+            Message::Executed {
+                locate,
+                reference,
+                shares,
+            }
+            | Message::Cancel {
+                locate,
+                reference,
+                shares,
+            } => {
+                self.ours(locate, None)?;
+                self.books.reduce(reference, shares)
+            }
+            Message::Delete { locate, reference } => {
+                self.ours(locate, None)?;
+                self.books.delete(reference)
+            }
+            Message::Replace {
+                locate,
+                original,
+                reference,
+                shares,
+                price,
+            } => {
+                self.ours(locate, None)?;
+                self.books.replace(original, reference, shares, price)
+            }
+            Message::SystemEvent { .. } | Message::Other { .. } => return None,
+        };
+        match outcome {
+            Ok(instrument) => Some(instrument),
+            Err(BookError::Unknown) => {
+                self.report.bump(Count::UnknownOrders);
+                None
+            }
+            Err(BookError::Duplicate) => {
+                self.report.bump(Count::BookRefusals);
+                None
+            }
+            Err(BookError::OrdersFull | BookError::LevelsFull) => {
+                self.report.bump(Count::BookRefusals);
+                self.stopped = true;
+                None
+            }
+        }
+    }
+
+    /// Quotes instrument `i`'s top, stamped `stamp`, if it changed (or
+    /// `again`) and it can be quoted; returns whether it did.
+    #[inline]
+    fn offer(&mut self, i: usize, stamp: u64, again: bool, out: &mut impl FnMut(Quote)) -> bool {
+        if self.recovering || self.stopped {
+            return false;
+        }
+        let instrument = InstrumentId(i as u16);
+        let top = match self.books.top(instrument) {
+            (Some(bid), Some(ask)) => {
+                self.markets[i].convert((bid.price, bid.shares), (ask.price, ask.shares))
+            }
+            _ => None,
+        };
+        let market = &mut self.markets[i];
+        let Some((bid, bid_qty, ask, ask_qty)) = top else {
+            market.top = None;
+            return false;
+        };
+        if !again && market.top == top {
+            return false;
+        }
+        market.top = top;
+        market.quoted_at = stamp;
+        out(Quote {
+            instrument,
+            bid,
+            bid_qty,
+            ask,
+            ask_qty,
+            seq: self.quotes,
+            received: stamp,
+        });
+        self.quotes += 1;
+        true
+    }
+
+    /// Quotes one instrument's unchanged top again when it is `refresh`
+    /// old and a packet has arrived since; one instrument a poll.
+    fn refresh(&mut self, now: u64, out: &mut impl FnMut(Quote)) -> bool {
+        if self.markets.is_empty() {
+            return false;
+        }
+        let i = self.turn;
+        self.turn = (i + 1) % self.markets.len();
+        let market = &self.markets[i];
+        let due = market.top.is_some()
+            && self.received > market.quoted_at
+            && now.saturating_sub(market.quoted_at) >= self.refresh;
+        // Stamped no earlier than the packet that made it due, which may
+        // have come after `now` was read.
+        due && self.offer(i, now.max(self.received), true, out)
+    }
+
+    /// Asks the re-request server for what is missing: at once after a
+    /// gap opens or an answer is applied, and again after the timeout.
+    fn ask(&mut self, now: u64) {
+        let (Some(server), Some(session)) = (self.retransmit, self.sequencer.session()) else {
+            return;
+        };
+        if !self.recovering {
+            return;
+        }
+        let next = self.sequencer.next();
+        let due = self
+            .asked
+            .is_none_or(|asked| next >= asked.end || now.saturating_sub(asked.at) >= self.timeout);
+        if !due {
+            return;
+        }
+        let count = self.sequencer.behind().min(MAX_ASK);
+        let request = moldudp64::request(session, next, count as u16);
+        match self.socket.send_to(&request, server) {
+            Ok(_) => self.report.bump(Count::Requests),
+            Err(_) => self.report.bump(Count::SocketErrors),
+        }
+        self.asked = Some(Ask {
+            at: now,
+            end: next + count,
+        });
+        self.publish();
+    }
+
+    fn publish(&mut self) {
+        self.report.state = if self.stopped {
+            FeedState::Stopped
+        } else if self.recovering {
+            FeedState::Recovering
+        } else if self.sequencer.session().is_none() {
+            FeedState::Waiting
+        } else {
+            FeedState::InSequence
+        };
+        self.report.session = self.sequencer.session().copied();
+        self.report.next = self.sequencer.next();
+        self.report.behind = self.sequencer.behind();
+        self.report.orders = self.books.orders() as u64;
+        self.report.counts[Count::Overdrawn as usize] = self.books.overdrawn();
+        self.stats.publish(&self.report);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::InstrumentSpec;
+    use crate::feed::itch::Side;
+    use crate::feed::moldudp64::PacketBuilder;
+    use std::time::{Duration, Instant};
+
+    const SESSION: &[u8; 10] = b"TEST000001";
+    const AAPL: u16 = 7;
+    const MSFT: u16 = 9;
+
+    fn instruments() -> Instruments {
+        let spec = |symbol: &str, tick: &str, lot: &str| InstrumentSpec {
+            symbol: symbol.into(),
+            tick_size: tick.parse().unwrap(),
+            lot_size: lot.parse().unwrap(),
+            multiplier: "1".parse().unwrap(),
+            reference_price: "100".parse().unwrap(),
+        };
+        Instruments::new(&[spec("AAPL", "0.01", "1"), spec("MSFT", "0.05", "100")]).unwrap()
+    }
+
+    fn config(retransmit: &str) -> ItchConfig {
+        ItchConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            group: String::new(),
+            interface: Ipv4Addr::UNSPECIFIED,
+            retransmit: retransmit.into(),
+            retransmit_timeout_ms: 50,
+            refresh_ms: 60_000,
+            max_orders: 64,
+            max_levels: 8,
+        }
+    }
+
+    /// The far end: sends packets of `SESSION` to the feed.
+    struct Exchange {
+        socket: UdpSocket,
+        feed: SocketAddr,
+    }
+
+    impl Exchange {
+        fn to(feed: &ItchFeed) -> Exchange {
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_secs(2)))
+                .unwrap();
+            Exchange {
+                socket,
+                feed: feed.local_addr().unwrap(),
+            }
+        }
+
+        fn send(&self, seq: u64, messages: &[Message]) {
+            self.socket
+                .send_to(&packet(seq, messages), self.feed)
+                .unwrap();
+        }
+    }
+
+    fn packet(seq: u64, messages: &[Message]) -> Vec<u8> {
+        let mut builder = PacketBuilder::new(SESSION, seq);
+        for message in messages {
+            let mut bytes = Vec::new();
+            message.encode(&mut bytes);
+            builder.push(&bytes);
+        }
+        builder.finish()
+    }
+
+    fn add(locate: u16, reference: u64, side: Side, shares: u32, price: u32) -> Message {
+        let stock = if locate == AAPL { "AAPL" } else { "MSFT" };
+        Message::Add {
+            locate,
+            reference,
+            side,
+            shares,
+            stock: itch::stock(stock).unwrap(),
+            price,
+        }
+    }
+
+    /// Polls until `feed` has given `n` quotes (within two seconds), then
+    /// a little longer to see that no more come.
+    fn quotes(feed: &mut ItchFeed, n: usize) -> Vec<Quote> {
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while got.len() < n && Instant::now() < deadline {
+            feed.poll(clock::ticks(), 64, |q| got.push(q));
+        }
+        let linger = Instant::now() + Duration::from_millis(30);
+        while Instant::now() < linger {
+            feed.poll(clock::ticks(), 64, |q| got.push(q));
+        }
+        got
+    }
+
+    /// Reads requests at `server` until one asks for `count` messages
+    /// from `seq` (the feed repeats a request after each timeout); returns
+    /// who asked.
+    fn asked_for(server: &UdpSocket, seq: u64, count: u16) -> SocketAddr {
+        let mut ask = [0; 64];
+        loop {
+            let (n, from) = server.recv_from(&mut ask).expect("a request within 2 s");
+            let (session, first, n) = moldudp64::read_request(&ask[..n]).expect("a request");
+            assert_eq!(session, *SESSION);
+            if (first, n) == (seq, count) {
+                return from;
+            }
+        }
+    }
+
+    fn top(q: &Quote) -> (i64, i64, i64, i64) {
+        (q.bid.0, q.bid_qty.0, q.ask.0, q.ask_qty.0)
+    }
+
+    fn bind(retransmit: &str) -> ItchFeed {
+        ItchFeed::bind(
+            &config(retransmit),
+            &instruments(),
+            1e9 / clock::ns_per_tick(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn orders_in_sequence_quote_each_change_of_the_top_in_ticks_and_lots() {
+        let mut feed = bind("");
+        let exchange = Exchange::to(&feed);
+        exchange.send(
+            1,
+            &[
+                Message::SystemEvent { event: b'O' },
+                add(AAPL, 1, Side::Buy, 300, 1_895_000),
+                add(AAPL, 2, Side::Sell, 200, 1_895_100),
+                // Another stock's order: not configured, not booked.
+                Message::Add {
+                    locate: 3,
+                    reference: 3,
+                    side: Side::Buy,
+                    shares: 1,
+                    stock: itch::stock("ZZZZ").unwrap(),
+                    price: 1,
+                },
+                add(AAPL, 4, Side::Buy, 100, 1_894_000), // below the top
+                add(MSFT, 5, Side::Buy, 250, 4_000_000),
+                add(MSFT, 6, Side::Sell, 100, 4_000_700), // off MSFT's 0.05 tick
+            ],
+        );
+        let got = quotes(&mut feed, 2);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].instrument, InstrumentId(0));
+        assert_eq!(top(&got[0]), (18_950, 300, 18_951, 200));
+        // MSFT: 400.00 bid of 2 lots of 100; 400.07 ask rounds up to 400.10.
+        assert_eq!(got[1].instrument, InstrumentId(1));
+        assert_eq!(top(&got[1]), (8_000, 2, 8_002, 1));
+        assert_eq!(got[1].seq, got[0].seq + 1);
+
+        exchange.send(
+            8,
+            &[
+                Message::Executed {
+                    locate: AAPL,
+                    reference: 2,
+                    shares: 50,
+                },
+                Message::Cancel {
+                    locate: AAPL,
+                    reference: 4,
+                    shares: 100,
+                }, // deep: no quote
+                Message::Delete {
+                    locate: AAPL,
+                    reference: 1,
+                },
+                Message::Replace {
+                    locate: MSFT,
+                    original: 6,
+                    reference: 8,
+                    shares: 300,
+                    price: 4_000_500,
+                },
+                Message::Delete {
+                    locate: MSFT,
+                    reference: 99,
+                }, // an order it never had
+            ],
+        );
+        let got = quotes(&mut feed, 3);
+        let tops: Vec<_> = got.iter().map(|q| (q.instrument.0, top(q))).collect();
+        assert_eq!(
+            tops,
+            [(0, (18_950, 300, 18_951, 150)), (1, (8_000, 2, 8_001, 3))],
+            "AAPL one-sided after the delete: not quoted"
+        );
+        let report = feed.stats().read();
+        assert_eq!(report.state, FeedState::InSequence);
+        assert_eq!((report.next, report.behind), (13, 0));
+        assert_eq!(report.get(Count::Packets), 2);
+        assert_eq!(report.get(Count::Messages), 12);
+        assert_eq!(report.get(Count::UnknownOrders), 1);
+        assert_eq!(report.orders, 3);
+        assert_eq!(report.session, Some(*SESSION));
+    }
+
+    #[test]
+    fn a_damaged_packet_is_refused_whole_and_its_gap_filled_from_the_re_request_server() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut feed = bind(&server.local_addr().unwrap().to_string());
+        let exchange = Exchange::to(&feed);
+        exchange.send(
+            1,
+            &[
+                add(AAPL, 1, Side::Buy, 100, 1_000_000),
+                add(AAPL, 2, Side::Sell, 100, 1_000_100),
+            ],
+        );
+        assert_eq!(quotes(&mut feed, 1).len(), 1);
+
+        // Message 3 arrives damaged: one byte short. Message 4 is then
+        // ahead of the gap, and neither is applied.
+        let third = [add(AAPL, 3, Side::Buy, 100, 1_000_050)];
+        let mut damaged = packet(3, &third);
+        damaged.pop();
+        exchange.socket.send_to(&damaged, exchange.feed).unwrap();
+        let fourth = [Message::Delete {
+            locate: AAPL,
+            reference: 2,
+        }];
+        exchange.send(4, &fourth);
+        assert!(quotes(&mut feed, 1).is_empty(), "no quote inside a gap");
+        let report = feed.stats().read();
+        assert_eq!(report.state, FeedState::Recovering);
+        assert_eq!((report.next, report.behind), (3, 2));
+        assert_eq!(report.get(Count::Malformed), 1);
+        assert_eq!(report.get(Count::Ahead), 1);
+        assert_eq!(report.get(Count::Gaps), 1);
+
+        // The server was asked for 3 and 4, and asked again after each
+        // timeout while no answer came.
+        let from = asked_for(&server, 3, 2);
+        assert!(feed.stats().read().get(Count::Requests) >= 2);
+        server
+            .send_to(&packet(3, &[third[0], fourth[0]]), from)
+            .unwrap();
+        let got = quotes(&mut feed, 0);
+        assert!(got.is_empty(), "the ask side is gone: {got:?}");
+        let report = feed.stats().read();
+        assert_eq!(report.state, FeedState::InSequence);
+        assert_eq!((report.next, report.behind), (5, 0));
+        assert_eq!(report.get(Count::Recoveries), 1);
+        assert!(report.get(Count::Requests) >= 2);
+
+        // In sequence again: the next change quotes the whole book.
+        exchange.send(5, &[add(AAPL, 5, Side::Sell, 10, 1_000_200)]);
+        let got = quotes(&mut feed, 1);
+        assert_eq!(
+            got.iter().map(top).collect::<Vec<_>>(),
+            [(10_000, 100, 10_002, 10)]
+        );
+    }
+
+    #[test]
+    fn a_late_start_quotes_nothing_until_the_beginning_is_recovered() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut feed = bind(&server.local_addr().unwrap().to_string());
+        let exchange = Exchange::to(&feed);
+        let early = [
+            add(AAPL, 1, Side::Buy, 100, 1_000_000),
+            add(AAPL, 2, Side::Sell, 100, 1_000_100),
+        ];
+        exchange.send(3, &[add(AAPL, 3, Side::Buy, 5, 1_000_050)]);
+        assert!(quotes(&mut feed, 1).is_empty());
+        let from = asked_for(&server, 1, 3);
+        // The answer covers only 1 and 2: after the timeout the feed asks
+        // for what is still missing.
+        server.send_to(&packet(1, &early), from).unwrap();
+        assert!(quotes(&mut feed, 1).is_empty(), "still behind");
+        let from = asked_for(&server, 3, 1);
+        server
+            .send_to(&packet(3, &[add(AAPL, 3, Side::Buy, 5, 1_000_050)]), from)
+            .unwrap();
+        // Caught up: the top as it now is, quoted once.
+        let got = quotes(&mut feed, 1);
+        assert_eq!(
+            got.iter().map(top).collect::<Vec<_>>(),
+            [(10_000, 5, 10_001, 100)]
+        );
+    }
+
+    #[test]
+    fn without_a_re_request_server_a_gap_stays_open() {
+        let mut feed = bind("");
+        let exchange = Exchange::to(&feed);
+        exchange.send(2, &[add(AAPL, 1, Side::Buy, 100, 1_000_000)]);
+        assert!(quotes(&mut feed, 1).is_empty());
+        let report = feed.stats().read();
+        assert_eq!(report.state, FeedState::Recovering);
+        assert_eq!(report.get(Count::Requests), 0);
+    }
+
+    #[test]
+    fn packets_keep_an_unchanged_top_fresh_and_silence_lets_it_go_stale() {
+        let mut config = config("");
+        config.refresh_ms = 20;
+        let mut feed = ItchFeed::bind(&config, &instruments(), 1e9 / clock::ns_per_tick()).unwrap();
+        let exchange = Exchange::to(&feed);
+        exchange.send(
+            1,
+            &[
+                add(AAPL, 1, Side::Buy, 100, 1_000_000),
+                add(AAPL, 2, Side::Sell, 100, 1_000_100),
+            ],
+        );
+        assert_eq!(quotes(&mut feed, 1).len(), 1);
+        std::thread::sleep(Duration::from_millis(25));
+        // Silence: no packet since the quote, no refresh.
+        assert!(quotes(&mut feed, 1).is_empty());
+        let beat = PacketBuilder::heartbeat(SESSION, 3);
+        exchange.socket.send_to(&beat, exchange.feed).unwrap();
+        let got = quotes(&mut feed, 1);
+        assert_eq!(
+            got.iter().map(top).collect::<Vec<_>>(),
+            [(10_000, 100, 10_001, 100)]
+        );
+    }
+
+    #[test]
+    fn a_full_book_stops_the_quotes_until_a_new_session() {
+        let mut config = config("");
+        config.max_levels = 1;
+        let mut feed = ItchFeed::bind(&config, &instruments(), 1e9 / clock::ns_per_tick()).unwrap();
+        let exchange = Exchange::to(&feed);
+        exchange.send(
+            1,
+            &[
+                add(AAPL, 1, Side::Buy, 100, 1_000_000),
+                add(AAPL, 2, Side::Sell, 100, 1_000_100),
+                add(AAPL, 3, Side::Sell, 100, 1_000_200), // a second level
+                add(AAPL, 4, Side::Buy, 100, 1_000_000),
+            ],
+        );
+        assert_eq!(quotes(&mut feed, 2).len(), 1, "quotes stop at the refusal");
+        let report = feed.stats().read();
+        assert_eq!(report.state, FeedState::Stopped);
+        assert_eq!(report.get(Count::BookRefusals), 1);
+
+        // The session ends; the next one starts with empty books.
+        let end = PacketBuilder::end_of_session(SESSION, 5);
+        exchange.socket.send_to(&end, exchange.feed).unwrap();
+        let mut next = PacketBuilder::new(b"TEST000002", 1);
+        for m in [
+            add(AAPL, 1, Side::Buy, 7, 1_000_000),
+            add(AAPL, 2, Side::Sell, 8, 1_000_100),
+        ] {
+            let mut bytes = Vec::new();
+            m.encode(&mut bytes);
+            next.push(&bytes);
+        }
+        exchange
+            .socket
+            .send_to(&next.finish(), exchange.feed)
+            .unwrap();
+        let got = quotes(&mut feed, 1);
+        assert_eq!(
+            got.iter().map(top).collect::<Vec<_>>(),
+            [(10_000, 7, 10_001, 8)]
+        );
+        let report = feed.stats().read();
+        assert_eq!(report.state, FeedState::InSequence);
+        assert_eq!(report.session, Some(*b"TEST000002"));
+        assert_eq!(report.orders, 2);
+    }
+
+    #[test]
+    fn another_session_and_repeats_are_dropped_and_counted() {
+        let mut feed = bind("");
+        let exchange = Exchange::to(&feed);
+        let first = [
+            add(AAPL, 1, Side::Buy, 100, 1_000_000),
+            add(AAPL, 2, Side::Sell, 100, 1_000_100),
+        ];
+        exchange.send(1, &first);
+        exchange.send(1, &first);
+        let mut other = PacketBuilder::new(b"OTHER00001", 3);
+        let mut bytes = Vec::new();
+        add(AAPL, 9, Side::Buy, 1, 1_000_090).encode(&mut bytes);
+        other.push(&bytes);
+        exchange
+            .socket
+            .send_to(&other.finish(), exchange.feed)
+            .unwrap();
+        exchange.socket.send_to(b"short", exchange.feed).unwrap();
+        let got = quotes(&mut feed, 2);
+        assert_eq!(got.len(), 1);
+        let report = feed.stats().read();
+        assert_eq!(report.get(Count::Duplicate), 1);
+        assert_eq!(report.get(Count::Foreign), 1);
+        assert_eq!(report.get(Count::Malformed), 1);
+        assert_eq!(report.get(Count::Packets), 4);
+        assert_eq!(report.state, FeedState::InSequence);
+    }
+
+    #[test]
+    fn config_problems_name_their_keys() {
+        let mut bad = config("nowhere");
+        bad.group = "10.0.0.1".into();
+        bad.max_orders = 0;
+        let keys: Vec<_> = bad.problems().into_iter().map(|(key, _)| key).collect();
+        assert_eq!(keys, ["group", "retransmit", "max_orders"]);
+        assert!(config("127.0.0.1:9").problems().is_empty());
+        let spec = |symbol: &str, tick: &str, lot: &str| InstrumentSpec {
+            symbol: symbol.into(),
+            tick_size: tick.parse().unwrap(),
+            lot_size: lot.parse().unwrap(),
+            multiplier: "1".parse().unwrap(),
+            reference_price: "1".parse().unwrap(),
+        };
+        let odd = Instruments::new(&[
+            spec("TOOLONGSYM", "0.01", "1"),
+            spec("FINE", "0.00005", "1"),
+            spec("HALF", "0.01", "0.5"),
+            spec("OK", "0.0001", "10"),
+        ])
+        .unwrap();
+        let problems: Vec<_> = instrument_problems(&odd)
+            .into_iter()
+            .map(|(i, key, _)| (i, key))
+            .collect();
+        assert_eq!(problems, [(0, "symbol"), (1, "tick_size"), (2, "lot_size")]);
+    }
+}
