@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use redline_engine::domain::{InstrumentSpec, Instruments};
-use redline_engine::feed::{load_replay, Pace, Recorded, SyntheticConfig};
+use redline_engine::feed::{
+    itch_instrument_problems, load_replay, ItchConfig, Pace, Recorded, SyntheticConfig,
+};
 use redline_engine::path::{RingSizes, TimeSource, MAX_INTENTS, RECORDS_PER_EVENT};
 use redline_engine::risk::RiskLimits;
 use redline_engine::stage::{available_cores, Idle, PinPolicy, Topology};
@@ -244,6 +246,8 @@ pub struct FeedConfig {
     pub synthetic: SyntheticConfig,
     /// The replay's file and pace.
     pub replay: ReplayConfig,
+    /// The network feed's socket, re-request server and book sizes.
+    pub itch: ItchConfig,
 }
 
 /// `feed.source`.
@@ -254,6 +258,8 @@ pub enum FeedSource {
     Synthetic,
     /// `[feed.replay]`.
     Replay,
+    /// `[feed.itch]`.
+    Itch,
 }
 
 /// `[feed.replay]`.
@@ -457,16 +463,35 @@ impl Config {
                 message: "must name the CSV file to replay when feed.source = \"replay\"".into(),
             });
         }
-        errors.extend(
-            self.feed
-                .synthetic
-                .problems()
-                .into_iter()
-                .map(|(key, message)| ConfigError {
-                    key: format!("feed.synthetic.{key}"),
-                    message,
-                }),
-        );
+        for (table, problems) in [
+            ("synthetic", self.feed.synthetic.problems()),
+            ("itch", self.feed.itch.problems()),
+        ] {
+            errors.extend(problems.into_iter().map(|(key, message)| ConfigError {
+                key: format!("feed.{table}.{key}"),
+                message,
+            }));
+        }
+        if self.feed.source == FeedSource::Itch {
+            if let Ok(instruments) = &instruments {
+                errors.extend(itch_instrument_problems(instruments).into_iter().map(
+                    |(index, key, message)| ConfigError {
+                        key: format!("instruments[{index}].{key}"),
+                        message: format!("{message}, which feed.source = \"itch\" needs"),
+                    },
+                ));
+            }
+            if self.feed.itch.refresh_ms >= self.risk.stale_quote_ms {
+                errors.push(ConfigError {
+                    key: "feed.itch.refresh_ms".into(),
+                    message: format!(
+                        "must be below risk.stale_quote_ms ({}), or a quiet instrument's \
+                         unchanged top would go stale while the feed is live; got {}",
+                        self.risk.stale_quote_ms, self.feed.itch.refresh_ms
+                    ),
+                });
+            }
+        }
         if let Err(message) = crate::trading_day::parse_time_of_day(&self.trading_day.starts_utc) {
             errors.push(ConfigError {
                 key: "trading_day.starts_utc".into(),
@@ -652,8 +677,16 @@ impl Config {
             let scheduled = match self.feed.source {
                 FeedSource::Synthetic => self.feed.synthetic.rate > 0,
                 FeedSource::Replay => self.feed.replay.pace == Pace::Recorded,
+                FeedSource::Itch => false,
             };
-            if !scheduled {
+            if self.feed.source == FeedSource::Itch {
+                errors.push(ConfigError {
+                    key: "clock.source".into(),
+                    message: "the network feed runs on the wall clock; set clock.source = \
+                              \"wall\""
+                        .into(),
+                });
+            } else if !scheduled {
                 errors.push(ConfigError {
                     key: "clock.source".into(),
                     message: "simulated time follows the feed's schedule, and this feed has \

@@ -6,6 +6,7 @@
 mod commander;
 mod config;
 mod db;
+mod feed_log;
 mod freeze;
 mod http;
 mod journal;

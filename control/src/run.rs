@@ -14,7 +14,7 @@ use redline_engine::audit::{AuditStats, Latency, Restorer};
 use redline_engine::clock;
 use redline_engine::command::{command_ring, Action, Outcome};
 use redline_engine::domain::{Instruments, Reject};
-use redline_engine::feed::{Feed, Pace, Recorded, ReplayFeed, SyntheticFeed};
+use redline_engine::feed::{Feed, ItchFeed, Pace, Recorded, ReplayFeed, SyntheticFeed};
 use redline_engine::path::{PathCounters, PathParts, TimeSource};
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
@@ -24,10 +24,11 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::commander::{Commander, InForce};
 use crate::config::BacklogAction;
-use crate::config::Config;
+use crate::config::{Config, FeedSource};
 use crate::db::{PersistSettings, PersistStatus, Persister};
+use crate::feed_log::FeedLog;
 use crate::freeze;
-use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, View};
+use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, Network, View};
 use crate::journal::{CheckpointSettings, CheckpointStatus, Checkpointer, Journal, Rebuild};
 use crate::log::{money, Event, Level, Log};
 use crate::placement;
@@ -71,8 +72,15 @@ pub fn run(
         TimeSource::Wall => clock::ticks(),
         TimeSource::Simulated => 0,
     };
-    let (feed, replay_len, source) =
-        build_feed(config, replay, &instruments, now, ticks_per_second);
+    let (feed, replay_len, source, network) =
+        build_feed(config, replay, &instruments, now, ticks_per_second)?;
+    if let Some(network) = &network {
+        log.info("feed: receiving")
+            .field("addr", network.listen.to_string())
+            .field("group", config.feed.itch.group.as_str())
+            .field("retransmit", config.feed.itch.retransmit.as_str())
+            .emit();
+    }
     let strategy = config.strategy().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
         .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
@@ -194,11 +202,13 @@ pub fn run(
         &counters,
         &instruments,
         desk,
-        Progress {
+        Published {
             persisted: persist_status.clone(),
             checkpoints: checkpointer.as_ref().map(Checkpointer::status_handle),
+            network: network.clone(),
         },
     )?;
+    let mut feed_log = network.map(|network| FeedLog::new(network, log.clone()));
     let parts = SideParts {
         rings: audit_rings,
         journal,
@@ -239,6 +249,9 @@ pub fn run(
         std::thread::sleep(Duration::from_millis(20));
         if let Some(systemd) = &mut systemd {
             systemd.tick(Instant::now());
+        }
+        if let Some(feed_log) = &mut feed_log {
+            feed_log.tick(Instant::now());
         }
         // Relaxed: the flag carries no data; the commander's lock orders
         // the issuer.
@@ -651,12 +664,15 @@ fn warn_if_others_can_read(log: &Log, key: &str, path: &std::path::Path) {
     }
 }
 
-/// What the persistence threads publish of their progress.
-struct Progress {
-    /// The persister's, when a database is configured.
+/// What the persistence threads and the network feed publish for the
+/// control plane.
+struct Published {
+    /// The persister's progress, when a database is configured.
     persisted: Option<Arc<Mutex<PersistStatus>>>,
     /// The checkpointer's, when it runs.
     checkpoints: Option<Arc<Mutex<CheckpointStatus>>>,
+    /// The network feed, when it is the source.
+    network: Option<Network>,
 }
 
 /// The control plane's listener, bound now so that a port in use fails
@@ -668,7 +684,7 @@ fn control_plane(
     counters: &Arc<PathCounters>,
     instruments: &Instruments,
     desk: Desk,
-    progress: Progress,
+    published: Published,
 ) -> anyhow::Result<Option<ControlPlane>> {
     let control = &config.control;
     if !control.enabled {
@@ -687,9 +703,10 @@ fn control_plane(
             stale_quotes: Duration::from_millis(config.risk.stale_quote_ms),
         },
         draining: Arc::clone(&desk.drain),
-        persistence: progress.persisted,
-        checkpoints: progress.checkpoints,
+        persistence: published.persisted,
+        checkpoints: published.checkpoints,
         max_backlog: config.persistence.max_backlog_entries,
+        network: published.network,
     };
     let listen = control
         .listen
@@ -716,16 +733,37 @@ fn control_plane(
     Ok(Some(plane))
 }
 
-/// The configured feed, the replay's length (the run ends after it), and
-/// words for the start-up line.
+/// The configured feed, the replay's length (the run ends after it),
+/// words for the start-up line, and the network feed's link for the
+/// control plane.
 fn build_feed(
     config: &Config,
     replay: Option<Vec<Recorded>>,
     instruments: &Instruments,
     now: u64,
     ticks_per_second: f64,
-) -> (Feed, Option<u64>, String) {
-    match replay {
+) -> anyhow::Result<(Feed, Option<u64>, String, Option<Network>)> {
+    if config.feed.source == FeedSource::Itch {
+        let itch = &config.feed.itch;
+        let feed = ItchFeed::bind(itch, instruments, ticks_per_second)
+            .with_context(|| format!("feed.itch: cannot receive on {}", itch.listen))?;
+        let addr = feed.local_addr().context("feed.itch.listen")?;
+        let group = itch
+            .group()
+            .map_or_else(|| "unicast".to_owned(), |g| format!("group {g}"));
+        let retransmit = itch.retransmit().map_or_else(
+            || "no re-request server".to_owned(),
+            |r| format!("re-request server {r}"),
+        );
+        let network = Network {
+            stats: feed.stats(),
+            listen: addr,
+            retransmit: itch.retransmit(),
+        };
+        let source = format!("ITCH 5.0 over MoldUDP64 on {addr} ({group}, {retransmit})");
+        return Ok((Feed::Itch(Box::new(feed)), None, source, Some(network)));
+    }
+    Ok(match replay {
         None => {
             let synthetic = &config.feed.synthetic;
             let feed = SyntheticFeed::new(instruments, synthetic, now, ticks_per_second);
@@ -737,6 +775,7 @@ fn build_feed(
                 Feed::Synthetic(feed),
                 None,
                 format!("synthetic feed at {rate}"),
+                None,
             )
         }
         Some(recorded) => {
@@ -751,9 +790,14 @@ fn build_feed(
                 replay.path.display()
             );
             let feed = ReplayFeed::new(&recorded, replay.pace, now, ticks_per_second);
-            (Feed::Replay(feed), Some(recorded.len() as u64), source)
+            (
+                Feed::Replay(feed),
+                Some(recorded.len() as u64),
+                source,
+                None,
+            )
         }
-    }
+    })
 }
 
 /// The running totals the status line turns into rates.

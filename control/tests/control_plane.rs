@@ -6,10 +6,12 @@
 mod support;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{assert_control_side_confined, event, json, sample, Engine, TOKEN_ENV};
+use support::{
+    assert_control_side_confined, assert_promtool_passes, event, json, sample, Engine, TOKEN_ENV,
+};
 
 #[test]
 fn health_version_and_ping_answer_as_probes_expect() {
@@ -76,26 +78,7 @@ fn metrics_pass_promtool_and_move_with_the_path() {
     let mut engine = Engine::start("", &[]);
     let (code, first) = engine.get("/metrics");
     assert_eq!(code, 200);
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool is installed (Debian's prometheus package; .ci/run installs it)");
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(first.as_bytes())
-        .unwrap();
-    let checked = promtool.wait_with_output().unwrap();
-    assert!(
-        checked.status.success(),
-        "promtool: {}{}",
-        String::from_utf8_lossy(&checked.stdout),
-        String::from_utf8_lossy(&checked.stderr)
-    );
+    assert_promtool_passes(&first);
     for family in [
         "redline_quotes_total",
         "redline_decisions_total",

@@ -3,9 +3,12 @@
 //! behind `/health`. The side thread observes heartbeats and the quote
 //! count as it loops; a request reads what was observed.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redline_engine::domain::Decimal;
+use redline_engine::feed::{FeedReport, FeedState, FeedStats};
 use redline_engine::path::PathCounters;
 use redline_engine::risk::TradingState;
 use redline_engine::stage::{PinOutcome, StageStatus};
@@ -65,6 +68,7 @@ pub struct Component {
 #[derive(Debug)]
 pub struct Watch {
     stages: Vec<Beat>,
+    network: Option<Network>,
     quotes: u64,
     quoted_at: Instant,
     cpu: CpuSampler,
@@ -79,9 +83,11 @@ struct Beat {
 }
 
 impl Watch {
-    /// Starts watching `stages` at `now`.
-    pub fn new(stages: Vec<StageStatus>, now: Instant) -> Self {
+    /// Starts watching `stages` (and the network feed, when it is the
+    /// source) at `now`.
+    pub fn new(stages: Vec<StageStatus>, network: Option<Network>, now: Instant) -> Self {
         Watch {
+            network,
             stages: stages
                 .into_iter()
                 .map(|stage| Beat {
@@ -137,6 +143,11 @@ impl Watch {
         now.duration_since(self.quoted_at)
     }
 
+    /// The network feed as it last published, when it is the source.
+    pub fn network(&self) -> Option<NetworkFeed> {
+        self.network.as_ref().map(Network::read)
+    }
+
     /// CPU use over the last second, as a percentage of one core.
     pub fn cpu_percent(&self) -> f64 {
         self.cpu.percent()
@@ -150,6 +161,111 @@ pub struct Bounds {
     pub stall: Duration,
     /// No quote this long means stale market data.
     pub stale_quotes: Duration,
+}
+
+/// The network feed, as the control plane reaches it.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// What it publishes.
+    pub stats: Arc<FeedStats>,
+    /// Where it receives.
+    pub listen: SocketAddr,
+    /// Its re-request server, if it has one.
+    pub retransmit: Option<SocketAddr>,
+}
+
+impl Network {
+    /// What it last published.
+    pub fn read(&self) -> NetworkFeed {
+        NetworkFeed {
+            report: self.stats.read(),
+            listen: self.listen,
+            retransmit: self.retransmit,
+        }
+    }
+}
+
+/// The network feed at one moment, as health judges it.
+#[derive(Debug, Clone)]
+pub struct NetworkFeed {
+    /// What it last published.
+    pub report: FeedReport,
+    /// Where it receives.
+    pub listen: SocketAddr,
+    /// Its re-request server, if it has one.
+    pub retransmit: Option<SocketAddr>,
+}
+
+impl NetworkFeed {
+    /// Its status and message (with the quote age's), and why it keeps
+    /// the engine from trading, if it does.
+    fn judge(&self, fresh: bool, age: Duration) -> (Status, String, Option<String>) {
+        let r = &self.report;
+        let session = r
+            .session
+            .map_or_else(String::new, |s| format!(" {}", String::from_utf8_lossy(&s)));
+        match r.state {
+            FeedState::Waiting => (
+                Status::Degraded,
+                format!("ITCH: no packet yet on {}", self.listen),
+                Some("market data: no packet from the feed yet".into()),
+            ),
+            FeedState::InSequence => {
+                let mut message = format!(
+                    "ITCH session{session} in sequence, next message {}; {} orders in the books",
+                    r.next, r.orders
+                );
+                if fresh {
+                    message += "; quotes flowing";
+                } else {
+                    message += &format!("; no quote for {:.1}s", age.as_secs_f64());
+                }
+                let status = if fresh {
+                    Status::Healthy
+                } else {
+                    Status::Degraded
+                };
+                (status, message, None)
+            }
+            FeedState::Recovering => {
+                let gap = format!(
+                    "ITCH session{session}: {} messages missing from message {}, no quote until \
+                     they are applied",
+                    r.behind, r.next
+                );
+                match self.retransmit {
+                    Some(server) => (
+                        Status::Degraded,
+                        format!("{gap}; asking the re-request server at {server}"),
+                        Some(format!(
+                            "market data: a sequence gap of {} messages",
+                            r.behind
+                        )),
+                    ),
+                    None => (
+                        Status::Unhealthy,
+                        format!(
+                            "{gap}; no re-request server (feed.itch.retransmit), so the gap \
+                             stays open until the next session"
+                        ),
+                        Some(format!(
+                            "market data: a sequence gap of {} messages that nothing fills",
+                            r.behind
+                        )),
+                    ),
+                }
+            }
+            FeedState::Stopped => (
+                Status::Unhealthy,
+                format!(
+                    "ITCH session{session}: a book refused a change (feed.itch.max_orders or \
+                     max_levels reached), so the books are incomplete and quote nothing until \
+                     the next session"
+                ),
+                Some("market data: the books are incomplete".into()),
+            ),
+        }
+    }
 }
 
 /// The engine's health at one moment.
@@ -218,18 +334,19 @@ impl Assessment {
         }
         let quote_age = watch.quote_age(now);
         let feed_fresh = quote_age <= bounds.stale_quotes;
+        let (status, message, feed_unready) = match watch.network() {
+            Some(network) => network.judge(feed_fresh, quote_age),
+            None if feed_fresh => (Status::Healthy, "quotes flowing".into(), None),
+            None => (
+                Status::Degraded,
+                format!("no quote for {:.1}s", quote_age.as_secs_f64()),
+                None,
+            ),
+        };
         components.push(Component {
             name: "feed".into(),
-            status: if feed_fresh {
-                Status::Healthy
-            } else {
-                Status::Degraded
-            },
-            message: if feed_fresh {
-                "quotes flowing".into()
-            } else {
-                format!("no quote for {:.1}s", quote_age.as_secs_f64())
-            },
+            status,
+            message,
             stage: None,
         });
         components.push(Component {
@@ -334,6 +451,7 @@ impl Assessment {
         if draining {
             not_ready.push("draining".into());
         }
+        not_ready.extend(feed_unready);
         if !feed_fresh {
             not_ready.push(format!(
                 "market data stale: no quote for {:.1}s",

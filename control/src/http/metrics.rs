@@ -9,6 +9,7 @@ use std::fmt::{Display, Write as _};
 use hdrhistogram::Histogram;
 use redline_engine::audit::AuditStats;
 use redline_engine::domain::Reject;
+use redline_engine::feed::{Count, FeedReport, FeedState};
 use redline_engine::path::PathCounters;
 use redline_engine::ring::RingLevel;
 use redline_engine::risk::TradingState;
@@ -130,6 +131,7 @@ pub fn render(s: &Sources<'_>) -> String {
     }
     risk(&mut out, s);
     rings(&mut out, s);
+    feed(&mut out, s.watch.network().map(|n| n.report).as_ref());
     out.counter(
         "audit_waits",
         "Times the decide stage waited for room in the audit ring.",
@@ -173,6 +175,13 @@ pub fn render(s: &Sources<'_>) -> String {
         &[("source", "admin")],
         s.plane.bad_requests + s.door.malformed(),
     );
+    if let Some(network) = s.watch.network() {
+        out.sample(
+            "malformed_inputs_total",
+            &[("source", "feed")],
+            network.report.get(Count::Malformed),
+        );
+    }
     out.counter(
         "admin_auth_failures",
         "Admin requests refused for a missing or wrong token.",
@@ -333,6 +342,108 @@ fn risk(out: &mut Exposition, s: &Sources<'_>) {
 
 /// A per-ring family: name, whether a counter, help, and its value.
 type RingFamily = (&'static str, bool, &'static str, fn(&RingLevel) -> u64);
+
+/// The feed's state, for every source (the synthetic feed and a replay
+/// are always in sequence), and the network feed's own families.
+fn feed(out: &mut Exposition, network: Option<&FeedReport>) {
+    out.gauge(
+        "feed_state",
+        "1 for the feed's state: waiting, in_sequence, recovering (a gap is open; no quotes), \
+         stopped (a book refused a change; no quotes until the next session). The synthetic \
+         feed and a replay are always in_sequence.",
+    );
+    let state = network.map_or(FeedState::InSequence, |r| r.state);
+    for each in [
+        FeedState::Waiting,
+        FeedState::InSequence,
+        FeedState::Recovering,
+        FeedState::Stopped,
+    ] {
+        out.sample(
+            "feed_state",
+            &[("state", each.name())],
+            u8::from(state == each),
+        );
+    }
+    out.gauge(
+        "feed_messages_behind",
+        "Messages the network feed's session has sent that it has not applied (0 for the \
+         other sources).",
+    );
+    out.sample("feed_messages_behind", &[], network.map_or(0, |r| r.behind));
+    if let Some(r) = network {
+        network_counts(out, r);
+    }
+}
+
+/// The network feed's counts and its books' size.
+fn network_counts(out: &mut Exposition, r: &FeedReport) {
+    out.counter("feed_packets", "Datagrams the network feed received.");
+    out.sample("feed_packets_total", &[], r.get(Count::Packets));
+    out.counter(
+        "feed_messages",
+        "ITCH messages the network feed applied to its books, in sequence.",
+    );
+    out.sample("feed_messages_total", &[], r.get(Count::Messages));
+    out.counter(
+        "feed_dropped_packets",
+        "Packets the network feed dropped, by reason: malformed (refused whole), foreign \
+         (another session), duplicate (applied before), ahead (past a gap).",
+    );
+    for count in [
+        Count::Malformed,
+        Count::Foreign,
+        Count::Duplicate,
+        Count::Ahead,
+    ] {
+        out.sample(
+            "feed_dropped_packets_total",
+            &[("reason", count.name())],
+            r.get(count),
+        );
+    }
+    out.counter(
+        "feed_gaps",
+        "Sequence gaps the network feed found itself in (a late start included).",
+    );
+    out.sample("feed_gaps_total", &[], r.get(Count::Gaps));
+    out.counter("feed_gaps_filled", "Sequence gaps filled.");
+    out.sample("feed_gaps_filled_total", &[], r.get(Count::Recoveries));
+    out.counter(
+        "feed_retransmit_requests",
+        "Requests sent to the MoldUDP64 re-request server.",
+    );
+    out.sample(
+        "feed_retransmit_requests_total",
+        &[],
+        r.get(Count::Requests),
+    );
+    out.counter(
+        "feed_book_anomalies",
+        "Changes the books could not take as sent, by kind: unknown_orders (an order they do \
+         not hold), book_refusals (full, or a live reference again), overdrawn (more shares \
+         than an order held).",
+    );
+    for count in [Count::UnknownOrders, Count::BookRefusals, Count::Overdrawn] {
+        out.sample(
+            "feed_book_anomalies_total",
+            &[("kind", count.name())],
+            r.get(count),
+        );
+    }
+    out.counter(
+        "feed_socket_errors",
+        "Receive or send calls on the feed's socket that failed.",
+    );
+    out.sample("feed_socket_errors_total", &[], r.get(Count::SocketErrors));
+    out.gauge(
+        "feed_next_sequence",
+        "The next message the network feed will apply.",
+    );
+    out.sample("feed_next_sequence", &[], r.next);
+    out.gauge("feed_book_orders", "Live orders in the feed's books.");
+    out.sample("feed_book_orders", &[], r.orders);
+}
 
 fn rings(out: &mut Exposition, s: &Sources<'_>) {
     // Each gauge read once, so that the families agree with each other.

@@ -14,7 +14,7 @@ mod process;
 pub use admin::Desk;
 pub use auth::AdminToken;
 pub use door::Limits as DoorLimits;
-pub use health::Bounds;
+pub use health::{Bounds, Network};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,6 +61,8 @@ pub struct View {
     pub checkpoints: Option<Arc<Mutex<CheckpointStatus>>>,
     /// The backlog past which readiness fails.
     pub max_backlog: u64,
+    /// The network feed, when it is the source.
+    pub network: Option<Network>,
 }
 
 /// The listener's own counts.
@@ -118,7 +120,7 @@ impl ControlPlane {
             server,
             door,
             door_counters,
-            watch: Watch::new(view.stages.clone(), now),
+            watch: Watch::new(view.stages.clone(), view.network.clone(), now),
             view,
             desk,
             token,

@@ -224,6 +224,32 @@ pub fn sample(metrics: &str, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("no sample {name}"))
 }
 
+/// Runs `promtool check metrics` on an exposition and fails the test
+/// with what it says unless it passes.
+pub fn assert_promtool_passes(metrics: &str) {
+    use std::io::Write as _;
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (Debian's prometheus package; .ci/run installs it)");
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(metrics.as_bytes())
+        .unwrap();
+    let checked = promtool.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
 /// One logfmt event's fields, values unquoted.
 #[derive(Debug, Clone)]
 pub struct Fields(Vec<(String, String)>);

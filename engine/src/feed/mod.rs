@@ -4,6 +4,7 @@
 
 pub mod itch;
 mod itch_feed;
+mod itch_flow;
 mod itch_stats;
 pub mod moldudp64;
 mod replay;
@@ -12,6 +13,7 @@ mod sequencer;
 mod synthetic;
 
 pub use itch_feed::{instrument_problems as itch_instrument_problems, ItchConfig, ItchFeed};
+pub use itch_flow::ItchFlow;
 pub use itch_stats::{Count, FeedReport, FeedState, FeedStats, COUNTS};
 pub use replay::{load as load_replay, Pace, Recorded, ReplayError, ReplayFeed};
 pub use rng::SplitMix64;
