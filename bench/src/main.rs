@@ -2,7 +2,8 @@
 //! and the physical limits, measured in one process and one run.
 //!
 //! `cargo run --profile release-lto -p redline-bench -- ring` runs the ring
-//! scenario, `-- path` the quote-to-order scenario, `-- control` the hot
+//! scenario, `-- path` the quote-to-order scenario, `-- feed` the network
+//! feed's books beside the standard library's, `-- control` the hot
 //! path beside a hammered control plane, `-- persist` the copy into
 //! PostgreSQL and the hot path beside it; bench/README.md explains what
 //! they print and holds the figures.
@@ -10,6 +11,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod control;
+mod feed;
 mod harness;
 mod limits;
 mod path;
@@ -46,6 +48,9 @@ enum Scenario {
     /// Quote-to-order latency inside the engine for the fused topology,
     /// the ring pipeline, and the same stages on tokio channels and tasks.
     Path(PathArgs),
+    /// What one ITCH message costs the network feed's books, beside a
+    /// book of std's HashMap and BTreeMap and beside decoding alone.
+    Feed(FeedArgs),
     /// The `redline` binary's quote-to-order latency quiet and with its
     /// control plane hammered (`/metrics` and `/health` back to back), in
     /// one run.
@@ -90,6 +95,25 @@ struct ControlArgs {
     /// (default: only on the cores the engine keeps its control side on).
     #[arg(long)]
     load_anywhere: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct FeedArgs {
+    /// Messages applied per run.
+    #[arg(long, default_value_t = 2_000_000)]
+    messages: usize,
+    /// Instruments the order flow spreads over.
+    #[arg(long, default_value_t = 8)]
+    instruments: usize,
+    /// Orders the flow keeps live.
+    #[arg(long, default_value_t = 20_000)]
+    live: usize,
+    /// Throughput runs per variant; the median is printed.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// The core to run on (default: the highest).
+    #[arg(long)]
+    core: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -142,6 +166,21 @@ fn main() {
     match Cli::parse().scenario {
         Scenario::Ring(args) => ring(&args),
         Scenario::Path(args) => path(&args),
+        Scenario::Feed(args) => {
+            println!("redline-bench feed: {}", machine());
+            feed::run(&feed::FeedBench {
+                messages: args.messages,
+                instruments: args.instruments,
+                live: args.live,
+                rounds: args.rounds,
+                core: args.core.unwrap_or_else(|| {
+                    redline_engine::stage::available_cores()
+                        .last()
+                        .copied()
+                        .unwrap_or(0)
+                }),
+            });
+        }
         Scenario::Control(args) => {
             if let Err(e) = control(&args) {
                 eprintln!("redline-bench control: {e:#}");

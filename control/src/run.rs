@@ -73,14 +73,7 @@ pub fn run(
         TimeSource::Simulated => 0,
     };
     let (feed, replay_len, source, network) =
-        build_feed(config, replay, &instruments, now, ticks_per_second)?;
-    if let Some(network) = &network {
-        log.info("feed: receiving")
-            .field("addr", network.listen.to_string())
-            .field("group", config.feed.itch.group.as_str())
-            .field("retransmit", config.feed.itch.retransmit.as_str())
-            .emit();
-    }
+        build_feed(&log, config, replay, &instruments, now, ticks_per_second)?;
     let strategy = config.strategy().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
         .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
@@ -737,6 +730,7 @@ fn control_plane(
 /// words for the start-up line, and the network feed's link for the
 /// control plane.
 fn build_feed(
+    log: &Log,
     config: &Config,
     replay: Option<Vec<Recorded>>,
     instruments: &Instruments,
@@ -755,6 +749,24 @@ fn build_feed(
             || "no re-request server".to_owned(),
             |r| format!("re-request server {r}"),
         );
+        let short = feed.receive_buffer() < itch.receive_buffer_bytes;
+        let mut event = log
+            .event(
+                if short { Level::Warn } else { Level::Info },
+                "feed: receiving",
+            )
+            .field("addr", addr.to_string())
+            .field("group", itch.group.as_str())
+            .field("retransmit", itch.retransmit.as_str())
+            .field("receive_buffer_bytes", feed.receive_buffer() as u64);
+        if short {
+            event = event.field(
+                "warning",
+                "a smaller receive buffer than feed.itch.receive_buffer_bytes asks: raise \
+                 net.core.rmem_max",
+            );
+        }
+        event.emit();
         let network = Network {
             stats: feed.stats(),
             listen: addr,

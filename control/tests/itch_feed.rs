@@ -388,3 +388,19 @@ fn a_listen_address_in_use_fails_the_start_naming_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("feed.itch: cannot receive on"), "{stderr}");
 }
+
+#[test]
+fn a_receive_buffer_the_kernel_caps_is_warned_about() {
+    let text = itch_config("").replacen(
+        "refresh_ms = 100\n",
+        "refresh_ms = 100\nreceive_buffer_bytes = 1073741824\n",
+        1,
+    );
+    let mut engine = Engine::start(&text, &[]);
+    let receiving = event(&engine.out, "feed: receiving");
+    assert_eq!(receiving.get("level"), "warn", "{}", engine.out);
+    assert!(receiving.get("warning").contains("net.core.rmem_max"));
+    let granted = receiving.num("receive_buffer_bytes");
+    assert!(granted > 0.0 && granted < 1073741824.0, "{granted}");
+    assert!(engine.stop(), "{}", engine.out);
+}

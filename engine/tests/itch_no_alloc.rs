@@ -49,6 +49,7 @@ fn the_itch_feed_takes_its_packets_without_allocating() {
         interface: std::net::Ipv4Addr::UNSPECIFIED,
         retransmit: server.local_addr().unwrap().to_string(),
         retransmit_timeout_ms: 20,
+        receive_buffer_bytes: 1 << 20,
         refresh_ms: 1,
         max_orders: 10_000,
         max_levels: 64,

@@ -51,6 +51,10 @@ pub struct ItchConfig {
     pub retransmit: String,
     /// A request not answered this long is sent again.
     pub retransmit_timeout_ms: u64,
+    /// The socket's receive buffer to ask the kernel for: what absorbs a
+    /// burst while the stage is busy (Linux grants at most
+    /// `net.core.rmem_max`).
+    pub receive_buffer_bytes: usize,
     /// While packets arrive, an unchanged top is quoted again this often.
     pub refresh_ms: u64,
     /// Live orders the books hold at most, over all instruments.
@@ -109,6 +113,12 @@ impl ItchConfig {
             60_000,
         );
         range("refresh_ms", self.refresh_ms, 1, 60_000);
+        range(
+            "receive_buffer_bytes",
+            self.receive_buffer_bytes as u64,
+            4096,
+            1 << 30,
+        );
         range("max_orders", self.max_orders as u64, 1, 1 << 26);
         range("max_levels", self.max_levels as u64, 1, 1 << 20);
         problems
@@ -209,6 +219,48 @@ const PACKETS_PER_POLL: usize = 16;
 /// Messages one request asks for at most.
 const MAX_ASK: u64 = u16::MAX as u64 - 1;
 
+/// Asks the kernel for a receive buffer of `bytes` on `socket`; returns
+/// what it granted. (Linux keeps twice the asked size, half of it for its
+/// own bookkeeping, and reports the doubled figure; this halves it back.)
+fn set_receive_buffer(socket: &UdpSocket, bytes: usize) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let fd = socket.as_raw_fd();
+    let asked = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `fd` is the live socket `socket` owns for the whole call;
+    // the value points at a `c_int` on this stack frame, and `len` is its
+    // size, so the kernel reads only that.
+    let set = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&raw const asked).cast(),
+            len,
+        )
+    };
+    if set != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut granted: libc::c_int = 0;
+    let mut granted_len = len;
+    // SAFETY: as above; the kernel writes at most `granted_len` bytes into
+    // `granted`, a `c_int` on this stack frame, and updates `granted_len`.
+    let got = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&raw mut granted).cast(),
+            &raw mut granted_len,
+        )
+    };
+    if got != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(granted).unwrap_or(0) / 2)
+}
+
 /// The last request to the re-request server.
 #[derive(Debug, Clone, Copy)]
 struct Ask {
@@ -219,6 +271,8 @@ struct Ask {
 /// The feed.
 pub struct ItchFeed {
     socket: UdpSocket,
+    /// The receive buffer the kernel granted, in bytes.
+    receive_buffer: usize,
     retransmit: Option<SocketAddr>,
     timeout: u64,
     refresh: u64,
@@ -268,6 +322,7 @@ impl ItchFeed {
             socket.join_multicast_v4(&group, &config.interface)?;
         }
         socket.set_nonblocking(true)?;
+        let receive_buffer = set_receive_buffer(&socket, config.receive_buffer_bytes)?;
         let markets = instruments
             .iter()
             .map(|i| Market::of(i).map_err(|(_, why)| io::Error::other(why)))
@@ -275,6 +330,7 @@ impl ItchFeed {
         let ticks = |ms: u64| (ms as f64 * ticks_per_second / 1e3) as u64;
         Ok(ItchFeed {
             socket,
+            receive_buffer,
             retransmit: config.retransmit(),
             timeout: ticks(config.retransmit_timeout_ms),
             refresh: ticks(config.refresh_ms),
@@ -301,6 +357,12 @@ impl ItchFeed {
     /// The address it receives on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.socket.local_addr()
+    }
+
+    /// The receive buffer the kernel granted, in bytes: less than
+    /// `receive_buffer_bytes` asked when `net.core.rmem_max` is lower.
+    pub fn receive_buffer(&self) -> usize {
+        self.receive_buffer
     }
 
     /// What it publishes for the control plane.
@@ -649,6 +711,7 @@ mod tests {
             interface: Ipv4Addr::UNSPECIFIED,
             retransmit: retransmit.into(),
             retransmit_timeout_ms: 50,
+            receive_buffer_bytes: 1 << 16,
             refresh_ms: 60_000,
             max_orders: 64,
             max_levels: 8,
@@ -1027,6 +1090,27 @@ mod tests {
         assert_eq!(report.get(Count::Malformed), 1);
         assert_eq!(report.get(Count::Packets), 4);
         assert_eq!(report.state, FeedState::InSequence);
+    }
+
+    #[test]
+    fn the_receive_buffer_is_what_the_kernel_granted() {
+        let feed = bind("");
+        // Asked 64 KiB: granted at least that (every kernel's minimum is
+        // lower, its maximum higher).
+        assert!(
+            feed.receive_buffer() >= 1 << 16,
+            "{}",
+            feed.receive_buffer()
+        );
+        let mut config = config("");
+        config.receive_buffer_bytes = 1 << 30;
+        let feed = ItchFeed::bind(&config, &instruments(), 1e9 / clock::ns_per_tick()).unwrap();
+        let max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(feed.receive_buffer(), max, "capped at net.core.rmem_max");
     }
 
     #[test]
