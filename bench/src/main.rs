@@ -11,6 +11,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod control;
+mod exchange;
 mod feed;
 mod harness;
 mod limits;
@@ -51,6 +52,10 @@ enum Scenario {
     /// What one ITCH message costs the network feed's books, beside a
     /// book of std's HashMap and BTreeMap and beside decoding alone.
     Feed(FeedArgs),
+    /// A stand-in exchange for a running `redline` on
+    /// `feed.source = "itch"`: a paced ITCH flow over MoldUDP64 to its feed,
+    /// and a re-request server for what it loses.
+    Exchange(ExchangeArgs),
     /// The `redline` binary's quote-to-order latency quiet and with its
     /// control plane hammered (`/metrics` and `/health` back to back), in
     /// one run.
@@ -95,6 +100,32 @@ struct ControlArgs {
     /// (default: only on the cores the engine keeps its control side on).
     #[arg(long)]
     load_anywhere: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExchangeArgs {
+    /// The engine's feed address (`feed.itch.listen`).
+    #[arg(long, default_value = "127.0.0.1:26400")]
+    to: std::net::SocketAddr,
+    /// Where the re-request server listens (`feed.itch.retransmit`).
+    #[arg(long, default_value = "127.0.0.1:26401")]
+    retransmit: std::net::SocketAddr,
+    /// ITCH messages per second, paced open loop.
+    #[arg(long, default_value_t = 100_000)]
+    rate: u64,
+    /// Messages per packet.
+    #[arg(long, default_value_t = 4)]
+    per_packet: usize,
+    /// How long to send, in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Lose every Nth packet, to exercise gaps (0: none).
+    #[arg(long, default_value_t = 0)]
+    lose_every: u64,
+    /// The stocks to send, comma-separated (each priced 100.00; configure
+    /// the engine with the same symbols).
+    #[arg(long, default_value = "AAPL,MSFT", value_delimiter = ',')]
+    symbols: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -180,6 +211,21 @@ fn main() {
                         .unwrap_or(0)
                 }),
             });
+        }
+        Scenario::Exchange(args) => {
+            let run = exchange::run(&exchange::Exchange {
+                to: args.to,
+                retransmit: args.retransmit,
+                rate: args.rate,
+                per_packet: args.per_packet,
+                seconds: args.seconds,
+                lose_every: args.lose_every,
+                symbols: args.symbols,
+            });
+            if let Err(e) = run {
+                eprintln!("redline-bench exchange: {e:#}");
+                std::process::exit(1);
+            }
         }
         Scenario::Control(args) => {
             if let Err(e) = control(&args) {

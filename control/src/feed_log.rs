@@ -58,7 +58,10 @@ impl FeedLog {
                 .field("session", Self::session(&r))
                 .emit();
         }
-        if r.state != self.said.state || r.get(Count::Gaps) != self.said.get(Count::Gaps) {
+        if r.state != self.said.state
+            || r.get(Count::Gaps) != self.said.get(Count::Gaps)
+            || r.get(Count::Recoveries) != self.said.get(Count::Recoveries)
+        {
             self.state_changed(&r);
         }
         if now.duration_since(self.told) >= Duration::from_secs(1) {
@@ -81,40 +84,48 @@ impl FeedLog {
             self.said.state = r.state;
             self.said.session = r.session;
             self.said.counts[Count::Gaps as usize] = r.get(Count::Gaps);
+            self.said.counts[Count::Recoveries as usize] = r.get(Count::Recoveries);
         }
     }
 
+    /// Logs the gaps opened and filled since the last line (a gap may
+    /// open and fill between two calls), and the first sequence and a
+    /// full book.
     fn state_changed(&self, r: &FeedReport) {
         let session = Self::session(r);
+        let said = &self.said;
+        let opened = r.get(Count::Gaps) - said.get(Count::Gaps);
+        let filled = r.get(Count::Recoveries) - said.get(Count::Recoveries);
+        if opened > 0 {
+            let asking = self.network.retransmit.map_or_else(
+                || "nobody: feed.itch.retransmit is empty, so the gap stays open".to_owned(),
+                |server| format!("the re-request server at {server}"),
+            );
+            self.log
+                .warn("feed: sequence gap; no quotes until it is filled")
+                .field("session", session.as_str())
+                .field("gaps", opened)
+                .field("next_message", r.next)
+                .field("missing", r.behind)
+                .field("asking", asking)
+                .emit();
+        }
         match r.state {
-            FeedState::Waiting => {}
-            FeedState::InSequence if self.said.state == FeedState::Recovering => self
+            FeedState::InSequence if filled > 0 => self
                 .log
                 .info("feed: gap filled; quoting again")
                 .field("session", session)
+                .field("gaps_filled", filled)
                 .field("next_message", r.next)
                 .field("requests", r.get(Count::Requests))
                 .emit(),
-            FeedState::InSequence => self
+            FeedState::InSequence if said.state == FeedState::Waiting => self
                 .log
                 .info("feed: in sequence")
                 .field("session", session)
                 .field("next_message", r.next)
                 .emit(),
-            FeedState::Recovering => {
-                let asking = self.network.retransmit.map_or_else(
-                    || "nobody: feed.itch.retransmit is empty, so the gap stays open".to_owned(),
-                    |server| format!("the re-request server at {server}"),
-                );
-                self.log
-                    .warn("feed: sequence gap; no quotes until it is filled")
-                    .field("session", session)
-                    .field("next_message", r.next)
-                    .field("missing", r.behind)
-                    .field("asking", asking)
-                    .emit();
-            }
-            FeedState::Stopped => self
+            FeedState::Stopped if said.state != FeedState::Stopped => self
                 .log
                 .error(
                     "feed: a book refused a change; no quotes until the next session (raise \
@@ -123,6 +134,7 @@ impl FeedLog {
                 .field("session", session)
                 .field("orders", r.orders)
                 .emit(),
+            _ => {}
         }
     }
 }

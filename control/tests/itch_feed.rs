@@ -55,13 +55,7 @@ impl Exchange {
 
     /// The next packet, of `messages`, kept; sent unless `lost`.
     fn packet(&mut self, messages: &[Message], lost: bool) {
-        let mut builder = PacketBuilder::new(SESSION, self.next);
-        for message in messages {
-            let mut bytes = Vec::new();
-            message.encode(&mut bytes);
-            builder.push(&bytes);
-        }
-        let packet = builder.finish();
+        let packet = itch::packet(SESSION, self.next, messages);
         if !lost {
             self.socket.send_to(&packet, self.engine).unwrap();
         }

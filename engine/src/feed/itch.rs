@@ -360,6 +360,19 @@ impl Message {
     }
 }
 
+/// `messages` encoded as one MoldUDP64 packet of `session` whose first
+/// message is `seq`: what a sender puts on the wire.
+pub fn packet(session: &super::moldudp64::Session, seq: u64, messages: &[Message]) -> Vec<u8> {
+    let mut builder = super::moldudp64::PacketBuilder::new(session, seq);
+    let mut bytes = Vec::with_capacity(64);
+    for message in messages {
+        bytes.clear();
+        message.encode(&mut bytes);
+        builder.push(&bytes);
+    }
+    builder.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
