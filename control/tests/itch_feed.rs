@@ -398,3 +398,49 @@ fn a_receive_buffer_the_kernel_caps_is_warned_about() {
     assert!(granted > 0.0 && granted < 1073741824.0, "{granted}");
     assert!(engine.stop(), "{}", engine.out);
 }
+
+#[test]
+fn the_pipeline_runs_the_network_feed_on_its_own_stage() {
+    let text = itch_config("")
+        + "[topology]\nmode = \"pipeline\"\n\
+           [stages.feed]\nidle = \"backoff\"\n[stages.decide]\nidle = \"backoff\"\n\
+           [stages.gateway]\nidle = \"backoff\"\n";
+    let mut engine = Engine::start(&text, &[]);
+    let addr: SocketAddr = event(&engine.out, "feed: receiving")
+        .get("addr")
+        .parse()
+        .unwrap();
+    let mut exchange = Exchange::to(addr);
+    exchange.send(&[
+        add(AAPL, 1, Side::Buy, 500, 2_290_000),
+        add(AAPL, 2, Side::Sell, 400, 2_310_000),
+    ]);
+    // Twenty new best bids, a tick apart: each a quote.
+    for i in 1..=20u32 {
+        exchange.send(&[add(
+            AAPL,
+            2 + u64::from(i),
+            Side::Buy,
+            10,
+            2_290_000 + 100 * i,
+        )]);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (quotes, orders) = loop {
+        let metrics = engine.get("/metrics").1;
+        let quotes = sample(&metrics, "redline_quotes_total");
+        if quotes >= 21.0 || Instant::now() > deadline {
+            let orders = sample(&metrics, r#"redline_orders_sent_total{kind="new"}"#);
+            break (quotes, orders);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        quotes, 21.0,
+        "the first two-sided top and each new best bid"
+    );
+    assert!(orders > 0.0, "the market maker traded the feed's quotes");
+    assert!(engine.out.contains("topology=pipeline"), "{}", engine.out);
+    assert!(engine.stop(), "{}", engine.out);
+}
