@@ -25,6 +25,7 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use socket2::{Domain, Protocol, Socket, Type};
 
 use super::itch::{self, Message, Stock};
 use super::itch_stats::{Count, FeedReport, FeedState, FeedStats};
@@ -219,46 +220,30 @@ const PACKETS_PER_POLL: usize = 16;
 /// Messages one request asks for at most.
 const MAX_ASK: u64 = u16::MAX as u64 - 1;
 
-/// Asks the kernel for a receive buffer of `bytes` on `socket`; returns
-/// what it granted. (Linux keeps twice the asked size, half of it for its
-/// own bookkeeping, and reports the doubled figure; this halves it back.)
-fn set_receive_buffer(socket: &UdpSocket, bytes: usize) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    let fd = socket.as_raw_fd();
-    let asked = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `fd` is the live socket `socket` owns for the whole call;
-    // the value points at a `c_int` on this stack frame, and `len` is its
-    // size, so the kernel reads only that.
-    let set = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&raw const asked).cast(),
-            len,
-        )
-    };
-    if set != 0 {
-        return Err(io::Error::last_os_error());
+/// The feed's socket: bound to `config.listen` (sharing the address with
+/// other receivers of a multicast group, as several engines on one host
+/// may be), with the receive buffer asked for, and joined to the group.
+/// Returns it and the receive buffer the kernel granted (Linux keeps
+/// twice the asked size, half for its own bookkeeping, and reports the
+/// doubled figure; this halves it back).
+fn open_socket(config: &ItchConfig) -> io::Result<(UdpSocket, usize)> {
+    let listen = config.listen;
+    let socket = Socket::new(
+        Domain::for_address(listen),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    if config.group().is_some() {
+        socket.set_reuse_address(true)?;
     }
-    let mut granted: libc::c_int = 0;
-    let mut granted_len = len;
-    // SAFETY: as above; the kernel writes at most `granted_len` bytes into
-    // `granted`, a `c_int` on this stack frame, and updates `granted_len`.
-    let got = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&raw mut granted).cast(),
-            &raw mut granted_len,
-        )
-    };
-    if got != 0 {
-        return Err(io::Error::last_os_error());
+    socket.set_recv_buffer_size(config.receive_buffer_bytes)?;
+    socket.bind(&listen.into())?;
+    if let Some(group) = config.group() {
+        socket.join_multicast_v4(&group, &config.interface)?;
     }
-    Ok(usize::try_from(granted).unwrap_or(0) / 2)
+    socket.set_nonblocking(true)?;
+    let granted = socket.recv_buffer_size()? / 2;
+    Ok((socket.into(), granted))
 }
 
 /// The last request to the re-request server.
@@ -317,12 +302,7 @@ impl ItchFeed {
         instruments: &Instruments,
         ticks_per_second: f64,
     ) -> io::Result<ItchFeed> {
-        let socket = UdpSocket::bind(config.listen)?;
-        if let Some(group) = config.group() {
-            socket.join_multicast_v4(&group, &config.interface)?;
-        }
-        socket.set_nonblocking(true)?;
-        let receive_buffer = set_receive_buffer(&socket, config.receive_buffer_bytes)?;
+        let (socket, receive_buffer) = open_socket(config)?;
         let markets = instruments
             .iter()
             .map(|i| Market::of(i).map_err(|(_, why)| io::Error::other(why)))
@@ -1090,6 +1070,42 @@ mod tests {
         assert_eq!(report.get(Count::Malformed), 1);
         assert_eq!(report.get(Count::Packets), 4);
         assert_eq!(report.state, FeedState::InSequence);
+    }
+
+    #[test]
+    fn two_feeds_on_one_host_receive_the_same_multicast_group() {
+        let port = UdpSocket::bind("0.0.0.0:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut config = config("");
+        config.listen = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+        config.group = "239.255.77.1".into();
+        config.interface = Ipv4Addr::LOCALHOST;
+        let ticks_per_second = 1e9 / clock::ns_per_tick();
+        let mut feeds = [
+            ItchFeed::bind(&config, &instruments(), ticks_per_second).unwrap(),
+            ItchFeed::bind(&config, &instruments(), ticks_per_second).unwrap(),
+        ];
+        let sender = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+        sender.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
+        let sender = UdpSocket::from(sender);
+        let book = packet(
+            1,
+            &[
+                add(AAPL, 1, Side::Buy, 100, 1_000_000),
+                add(AAPL, 2, Side::Sell, 100, 1_000_100),
+            ],
+        );
+        sender.send_to(&book, ("239.255.77.1", port)).unwrap();
+        for feed in &mut feeds {
+            let got = quotes(feed, 1);
+            assert_eq!(
+                got.iter().map(top).collect::<Vec<_>>(),
+                [(10_000, 100, 10_001, 100)]
+            );
+        }
     }
 
     #[test]
