@@ -356,6 +356,7 @@ impl ItchFeed {
     pub fn poll(&mut self, now: u64, max: usize, mut out: impl FnMut(Quote)) -> usize {
         let mut made = 0;
         let mut packets = 0;
+        let mut finished = false;
         while made < max {
             if self.flush < self.markets.len() {
                 let i = self.flush;
@@ -373,6 +374,7 @@ impl ItchFeed {
                 }
                 if self.left == 0 {
                     self.applied();
+                    finished = true;
                 }
             } else if packets < PACKETS_PER_POLL {
                 match self.socket.recv(&mut self.packet) {
@@ -395,7 +397,10 @@ impl ItchFeed {
         if made < max {
             made += usize::from(self.refresh(now, &mut out));
         }
-        if packets > 0 || made > 0 {
+        // The counts move with packets; a quote alone changes none of them,
+        // so a poll that only quoted (one of many for a packet) stores
+        // nothing.
+        if packets > 0 || finished {
             self.publish();
         }
         made
