@@ -2,22 +2,16 @@
 //! run that starts its stages and stops cleanly on SIGTERM and SIGINT.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 mod support;
 
-use support::{event, events, redline, replay_setup, run_command, run_to_end, write_config};
-
-fn check(text: &str) -> Output {
-    let file = write_config(text);
-    redline()
-        .arg("check-config")
-        .arg(file.path())
-        .output()
-        .unwrap()
-}
+use support::{
+    check_config as check, event, events, redline, replay_setup, run_command, run_to_end,
+    write_config,
+};
 
 #[test]
 fn version_names_the_binary_and_crate_version() {

@@ -7,14 +7,16 @@
 mod support;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use redline_engine::feed::itch::{self, Message, Side};
 use redline_engine::feed::moldudp64::{self, PacketBuilder};
-use support::{assert_promtool_passes, event, json, redline, sample, write_config, Engine};
+use support::{
+    assert_promtool_passes, check_config as check, event, json, redline, sample, write_config,
+    Engine,
+};
 
 const SESSION: &[u8; 10] = b"REDLINE001";
 const AAPL: u16 = 1;
@@ -329,15 +331,6 @@ fn without_a_re_request_server_a_late_start_stays_unhealthy_and_not_ready() {
         0.0
     );
     assert!(engine.stop(), "{}", engine.out);
-}
-
-fn check(text: &str) -> Output {
-    let file = write_config(text);
-    redline()
-        .arg("check-config")
-        .arg(file.path())
-        .output()
-        .unwrap()
 }
 
 #[test]

@@ -398,6 +398,16 @@ pub fn write_config(text: &str) -> TestConfig {
     config
 }
 
+/// `redline check-config` on a config of `text` (see [`write_config`]).
+pub fn check_config(text: &str) -> std::process::Output {
+    let file = write_config(text);
+    redline()
+        .arg("check-config")
+        .arg(file.path())
+        .output()
+        .unwrap()
+}
+
 /// A replay file of `n` quotes of ESZ6, 1 ms apart, and a config running it
 /// at `pace` in `topology`.
 pub fn replay_setup(n: usize, pace: &str, topology: &str) -> (tempfile::NamedTempFile, TestConfig) {

@@ -21,6 +21,14 @@ pub fn stock(symbol: &str) -> Option<Stock> {
     Some(stock)
 }
 
+/// `value` in ITCH's price units of 0.0001, if it is a whole number of
+/// them that fits the 4-byte field.
+pub fn price_units(value: crate::domain::Decimal) -> Option<u32> {
+    value
+        .whole_multiples_of(crate::domain::Decimal::new(1, 4))
+        .and_then(|units| u32::try_from(units).ok())
+}
+
 /// The side of an order in the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {

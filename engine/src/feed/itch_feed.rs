@@ -163,10 +163,7 @@ impl Market {
                 spec.symbol
             ),
         ))?;
-        let tick = spec
-            .tick_size
-            .whole_multiples_of(Decimal::new(1, 4))
-            .and_then(|t| u32::try_from(t).ok())
+        let tick = itch::price_units(spec.tick_size)
             .filter(|&t| t > 0)
             .ok_or((
                 "tick_size",

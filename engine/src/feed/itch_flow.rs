@@ -49,10 +49,7 @@ impl ItchFlow {
             .iter()
             .enumerate()
             .map(|(i, instrument)| {
-                let e4 = crate::domain::Decimal::new(1, 4);
-                let units = |d: crate::domain::Decimal| {
-                    d.whole_multiples_of(e4).expect("on ITCH's 0.0001 grid") as u32
-                };
+                let units = |d| itch::price_units(d).expect("on ITCH's 0.0001 grid");
                 Listing {
                     locate: i as u16 + 1,
                     stock: itch::stock(&instrument.spec.symbol).expect("an ITCH symbol"),
