@@ -25,6 +25,11 @@ use support::{
 /// slows (the copier runs below the side thread's priority).
 const LAST_COPY_GRACE: &str = "drain_grace_ms = 60000\n";
 
+/// How long a persister may take to reconnect after the server comes
+/// back: a retry, the migrations check and the journal check, on a busy
+/// CI machine.
+const RECONNECT_WAIT: Duration = Duration::from_secs(30);
+
 /// How long a stop may take here: a drain copies what the database does
 /// not yet hold (a backlog of a few hundred thousand entries after an
 /// outage), up to [`LAST_COPY_GRACE`], on a machine the parallel tests
@@ -487,7 +492,7 @@ fn a_database_stopped_and_started_again_ends_with_every_entry_once() {
         "the oldest entry waiting was journaled around the outage's start"
     );
     db.restart();
-    engine.wait_for("after=\"an outage\"");
+    engine.wait_for_n("after=\"an outage\"", 1, RECONNECT_WAIT);
     assert!(engine.stop_within(LAST_COPY_WAIT), "{}", engine.out);
     // All copied by the clean stop.
     assert_complete(&db, "outage", engine.journal.path());
@@ -735,7 +740,7 @@ fn a_database_too_far_behind_turns_readiness_red_and_halts_trading() {
     // The server back: the persister catches up; trading stays halted
     // until an operator resumes it.
     db.restart();
-    engine.wait_for("after=\"an outage\"");
+    engine.wait_for_n("after=\"an outage\"", 1, RECONNECT_WAIT);
     assert!(engine.stop_within(LAST_COPY_WAIT), "{}", engine.out);
     assert_complete(&db, "behind", engine.journal.path());
 }
@@ -910,7 +915,7 @@ fn persisted_retention_deletes_only_what_the_database_holds_and_a_lost_row_is_re
     engine.wait_for_n("journal: checkpoint taken", taken + 2, CHECKPOINTS_WAIT);
     db.restart();
     // It goes on from its progress, which the journal still holds.
-    engine.wait_for("after=\"an outage\"");
+    engine.wait_for_n("after=\"an outage\"", 1, RECONNECT_WAIT);
     engine.wait_for_n(deleted, 2, CHECKPOINTS_WAIT);
     let metrics = engine.get("/metrics").1;
     assert!(sample(&metrics, "redline_journal_segments_removed_total") >= 2.0);

@@ -27,13 +27,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::itch::{self, Message, Stock};
+use super::itch;
+use super::itch_books::ItchBooks;
 use super::itch_stats::{Count, FeedReport, FeedState, FeedStats};
 use super::moldudp64::{self, HEADER, MAX_PACKET};
 use super::sequencer::{Sequencer, Verdict};
-use crate::book::{BookError, Books, Resting};
 use crate::clock;
-use crate::domain::{Decimal, InstrumentId, Instruments, Price, Qty, Quote};
+use crate::domain::{InstrumentId, Instruments, Quote};
 
 /// `[feed.itch]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,92 +126,6 @@ impl ItchConfig {
     }
 }
 
-/// What ITCH cannot carry for each configured instrument, as `(index,
-/// key, message)`: a symbol longer than eight bytes, a tick finer than
-/// 0.0001, a lot that is not whole shares.
-pub fn instrument_problems(instruments: &Instruments) -> Vec<(usize, &'static str, String)> {
-    let mut problems = Vec::new();
-    for (index, instrument) in instruments.iter().enumerate() {
-        if let Err((key, message)) = Market::of(instrument) {
-            problems.push((index, key, message));
-        }
-    }
-    problems
-}
-
-/// What the feed keeps per configured instrument.
-#[derive(Debug, Clone)]
-struct Market {
-    stock: Stock,
-    /// Price units (0.0001) per tick.
-    tick: u32,
-    /// Shares per lot.
-    lot: u32,
-    /// The top last quoted, in ticks and lots.
-    top: Option<(Price, Qty, Price, Qty)>,
-    /// When it was last quoted (clock ticks).
-    quoted_at: u64,
-}
-
-impl Market {
-    fn of(instrument: &crate::domain::Instrument) -> Result<Market, (&'static str, String)> {
-        let spec = &instrument.spec;
-        let stock = itch::stock(&spec.symbol).ok_or((
-            "symbol",
-            format!(
-                "{:?} is not an ITCH stock symbol (1 to 8 printable ASCII bytes)",
-                spec.symbol
-            ),
-        ))?;
-        let tick = itch::price_units(spec.tick_size)
-            .filter(|&t| t > 0)
-            .ok_or((
-                "tick_size",
-                format!(
-                    "{} is not a whole multiple of ITCH's 0.0001",
-                    spec.tick_size
-                ),
-            ))?;
-        let lot = spec
-            .lot_size
-            .whole_multiples_of(Decimal::new(1, 0))
-            .and_then(|l| u32::try_from(l).ok())
-            .filter(|&l| l > 0)
-            .ok_or((
-                "lot_size",
-                format!("{} is not a whole number of shares", spec.lot_size),
-            ))?;
-        Ok(Market {
-            stock,
-            tick,
-            lot,
-            top: None,
-            quoted_at: 0,
-        })
-    }
-
-    /// A top in ticks and lots: bids round down and asks up to a tick, so
-    /// an off-tick price never narrows the spread; `None` unless both
-    /// sides are there and uncrossed.
-    fn convert(&self, bid: (u32, u64), ask: (u32, u64)) -> Option<(Price, Qty, Price, Qty)> {
-        let bid_ticks = bid.0 / self.tick;
-        let ask_ticks = ask.0.div_ceil(self.tick);
-        let lots = |shares: u64| Qty((shares / u64::from(self.lot)) as i64);
-        (bid_ticks < ask_ticks).then(|| {
-            (
-                Price(bid_ticks.into()),
-                lots(bid.1),
-                Price(ask_ticks.into()),
-                lots(ask.1),
-            )
-        })
-    }
-}
-
-/// A locate code not seen yet, in [`ItchFeed::locates`].
-const UNSEEN: u16 = u16::MAX;
-/// A locate code of a stock that is not configured.
-const NOT_OURS: u16 = u16::MAX - 1;
 /// Datagrams one poll takes at most, so the stage turns to its other work.
 const PACKETS_PER_POLL: usize = 16;
 /// Messages one request asks for at most.
@@ -267,12 +181,8 @@ pub struct ItchFeed {
     received: u64,
     sequencer: Sequencer,
     recovering: bool,
-    stopped: bool,
     asked: Option<Ask>,
-    books: Books,
-    /// Instrument by locate code, or [`UNSEEN`] / [`NOT_OURS`].
-    locates: Box<[u16]>,
-    markets: Vec<Market>,
+    books: ItchBooks,
     /// Instruments still to quote afresh after a gap was filled.
     flush: usize,
     /// The next instrument the refresh looks at.
@@ -293,17 +203,15 @@ impl std::fmt::Debug for ItchFeed {
 
 impl ItchFeed {
     /// Binds the socket (joining the group, if any) and sizes the books
-    /// for `instruments`, which [`instrument_problems`] must have passed.
+    /// for `instruments`, which `instrument_problems` must have passed.
     pub fn bind(
         config: &ItchConfig,
         instruments: &Instruments,
         ticks_per_second: f64,
     ) -> io::Result<ItchFeed> {
         let (socket, receive_buffer) = open_socket(config)?;
-        let markets = instruments
-            .iter()
-            .map(|i| Market::of(i).map_err(|(_, why)| io::Error::other(why)))
-            .collect::<io::Result<Vec<_>>>()?;
+        let books = ItchBooks::new(instruments, config.max_orders, config.max_levels)
+            .map_err(io::Error::other)?;
         let ticks = |ms: u64| (ms as f64 * ticks_per_second / 1e3) as u64;
         Ok(ItchFeed {
             socket,
@@ -318,12 +226,9 @@ impl ItchFeed {
             received: 0,
             sequencer: Sequencer::new(),
             recovering: false,
-            stopped: false,
             asked: None,
-            books: Books::new(instruments.len(), config.max_orders, config.max_levels),
-            locates: vec![UNSEEN; 1 << 16].into_boxed_slice(),
-            flush: markets.len(),
-            markets,
+            flush: books.len(),
+            books,
             turn: 0,
             quotes: 0,
             report: FeedReport::default(),
@@ -355,7 +260,7 @@ impl ItchFeed {
         let mut packets = 0;
         let mut finished = false;
         while made < max {
-            if self.flush < self.markets.len() {
+            if self.flush < self.books.len() {
                 let i = self.flush;
                 self.flush += 1;
                 made += usize::from(self.offer(i, now, true, &mut out));
@@ -365,7 +270,8 @@ impl ItchFeed {
                 self.at = next;
                 self.left -= 1;
                 self.report.bump(Count::Messages);
-                if let Some(instrument) = message.ok().and_then(|m| self.apply(m)) {
+                let report = &mut self.report;
+                if let Some(instrument) = message.ok().and_then(|m| self.books.apply(m, report)) {
                     let stamp = self.received;
                     made += usize::from(self.offer(instrument.index(), stamp, false, &mut out));
                 }
@@ -462,131 +368,24 @@ impl ItchFeed {
     /// Empties the books for a new session.
     fn start_session(&mut self) {
         self.books.clear();
-        self.locates.fill(UNSEEN);
-        for market in &mut self.markets {
-            market.top = None;
-        }
         self.recovering = false;
-        self.stopped = false;
         self.asked = None;
         self.left = 0;
-    }
-
-    /// The configured instrument `locate` stands for, learning it from
-    /// `stock` the first time.
-    #[inline]
-    fn ours(&mut self, locate: u16, stock: Option<&Stock>) -> Option<InstrumentId> {
-        let known = self.locates[usize::from(locate)];
-        let known = match (known, stock) {
-            (UNSEEN, Some(stock)) => {
-                let found = self.markets.iter().position(|m| &m.stock == stock);
-                let code = found.map_or(NOT_OURS, |i| i as u16);
-                self.locates[usize::from(locate)] = code;
-                code
-            }
-            (known, _) => known,
-        };
-        (known < NOT_OURS).then_some(InstrumentId(known))
-    }
-
-    /// Applies one message; returns whose book changed.
-    #[inline]
-    fn apply(&mut self, message: Message) -> Option<InstrumentId> {
-        let outcome = match message {
-            Message::StockDirectory { locate, stock } => {
-                self.ours(locate, Some(&stock));
-                return None;
-            }
-            Message::Add {
-                locate,
-                reference,
-                side,
-                shares,
-                stock,
-                price,
-            } => {
-                let instrument = self.ours(locate, Some(&stock))?;
-                let order = Resting {
-                    instrument,
-                    side,
-                    price,
-                    shares,
-                };
-                self.books.add(reference, order).map(|()| instrument)
-            }
-            Message::Executed {
-                locate,
-                reference,
-                shares,
-            }
-            | Message::Cancel {
-                locate,
-                reference,
-                shares,
-            } => {
-                self.ours(locate, None)?;
-                self.books.reduce(reference, shares)
-            }
-            Message::Delete { locate, reference } => {
-                self.ours(locate, None)?;
-                self.books.delete(reference)
-            }
-            Message::Replace {
-                locate,
-                original,
-                reference,
-                shares,
-                price,
-            } => {
-                self.ours(locate, None)?;
-                self.books.replace(original, reference, shares, price)
-            }
-            Message::SystemEvent { .. } | Message::Other { .. } => return None,
-        };
-        match outcome {
-            Ok(instrument) => Some(instrument),
-            Err(BookError::Unknown) => {
-                self.report.bump(Count::UnknownOrders);
-                None
-            }
-            Err(BookError::Duplicate) => {
-                self.report.bump(Count::BookRefusals);
-                None
-            }
-            Err(BookError::OrdersFull | BookError::LevelsFull) => {
-                self.report.bump(Count::BookRefusals);
-                self.stopped = true;
-                None
-            }
-        }
     }
 
     /// Quotes instrument `i`'s top, stamped `stamp`, if it changed (or
     /// `again`) and it can be quoted; returns whether it did.
     #[inline]
     fn offer(&mut self, i: usize, stamp: u64, again: bool, out: &mut impl FnMut(Quote)) -> bool {
-        if self.recovering || self.stopped {
+        if self.recovering || self.books.stopped() {
             return false;
         }
-        let instrument = InstrumentId(i as u16);
-        let top = match self.books.top(instrument) {
-            (Some(bid), Some(ask)) => {
-                self.markets[i].convert((bid.price, bid.shares), (ask.price, ask.shares))
-            }
-            _ => None,
-        };
-        let market = &mut self.markets[i];
-        let Some((bid, bid_qty, ask, ask_qty)) = top else {
-            market.top = None;
+        let Some((bid, bid_qty, ask, ask_qty)) = self.books.take_top(i, again) else {
             return false;
         };
-        if !again && market.top == top {
-            return false;
-        }
-        market.top = top;
-        market.quoted_at = stamp;
+        self.books.market(i).quoted_at = stamp;
         out(Quote {
-            instrument,
+            instrument: InstrumentId(i as u16),
             bid,
             bid_qty,
             ask,
@@ -601,12 +400,12 @@ impl ItchFeed {
     /// Quotes one instrument's unchanged top again when it is `refresh`
     /// old and a packet has arrived since; one instrument a poll.
     fn refresh(&mut self, now: u64, out: &mut impl FnMut(Quote)) -> bool {
-        if self.markets.is_empty() {
+        if self.books.len() == 0 {
             return false;
         }
         let i = self.turn;
-        self.turn = (i + 1) % self.markets.len();
-        let market = &self.markets[i];
+        self.turn = (i + 1) % self.books.len();
+        let market = self.books.market(i);
         let due = market.top.is_some()
             && self.received > market.quoted_at
             && now.saturating_sub(market.quoted_at) >= self.refresh;
@@ -645,7 +444,7 @@ impl ItchFeed {
     }
 
     fn publish(&mut self) {
-        self.report.state = if self.stopped {
+        self.report.state = if self.books.stopped() {
             FeedState::Stopped
         } else if self.recovering {
             FeedState::Recovering
@@ -667,7 +466,8 @@ impl ItchFeed {
 mod tests {
     use super::*;
     use crate::domain::InstrumentSpec;
-    use crate::feed::itch::Side;
+    use crate::feed::itch::{Message, Side};
+    use crate::feed::itch_books::instrument_problems;
     use crate::feed::moldudp64::PacketBuilder;
     use std::time::{Duration, Instant};
 
@@ -752,12 +552,19 @@ mod tests {
     fn quotes(feed: &mut ItchFeed, n: usize) -> Vec<Quote> {
         let mut got = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(2);
+        // Bounded, and resting between empty polls, so that tests running
+        // beside each other do not starve the machine.
+        let mut poll = |got: &mut Vec<Quote>| {
+            if feed.poll(clock::ticks(), 64, |q| got.push(q)) == 0 {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        };
         while got.len() < n && Instant::now() < deadline {
-            feed.poll(clock::ticks(), 64, |q| got.push(q));
+            poll(&mut got);
         }
         let linger = Instant::now() + Duration::from_millis(30);
         while Instant::now() < linger {
-            feed.poll(clock::ticks(), 64, |q| got.push(q));
+            poll(&mut got);
         }
         got
     }

@@ -3,6 +3,7 @@
 //! ITCH 5.0 over MoldUDP64 from the network.
 
 pub mod itch;
+mod itch_books;
 mod itch_feed;
 mod itch_flow;
 mod itch_stats;
@@ -12,7 +13,8 @@ mod rng;
 mod sequencer;
 mod synthetic;
 
-pub use itch_feed::{instrument_problems as itch_instrument_problems, ItchConfig, ItchFeed};
+pub use itch_books::instrument_problems as itch_instrument_problems;
+pub use itch_feed::{ItchConfig, ItchFeed};
 pub use itch_flow::ItchFlow;
 pub use itch_stats::{Count, FeedReport, FeedState, FeedStats, COUNTS};
 pub use replay::{load as load_replay, Pace, Recorded, ReplayError, ReplayFeed};
