@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use redline_engine::domain::{InstrumentSpec, Instruments};
 use redline_engine::feed::{
-    itch_instrument_problems, load_replay, ItchConfig, Pace, Recorded, SyntheticConfig,
+    itch_instrument_problems, load_itch, load_replay, ItchConfig, Pace, Recorded, SyntheticConfig,
 };
 use redline_engine::path::{RingSizes, TimeSource, MAX_INTENTS, RECORDS_PER_EVENT};
 use redline_engine::risk::RiskLimits;
@@ -266,10 +266,22 @@ pub enum FeedSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayConfig {
-    /// The CSV file, relative to the working directory; empty when unused.
+    /// The file, relative to the working directory; empty when unused.
     pub path: PathBuf,
+    /// What the file holds.
+    pub format: ReplayFormat,
     /// `recorded` or `fastest`.
     pub pace: Pace,
+}
+
+/// `feed.replay.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplayFormat {
+    /// Quotes, a line each.
+    Csv,
+    /// A NASDAQ ITCH 5.0 day, as its historical files hold it.
+    Itch,
 }
 
 /// `[topology]`.
@@ -460,7 +472,7 @@ impl Config {
         if self.feed.source == FeedSource::Replay && self.feed.replay.path.as_os_str().is_empty() {
             errors.push(ConfigError {
                 key: "feed.replay.path".into(),
-                message: "must name the CSV file to replay when feed.source = \"replay\"".into(),
+                message: "must name the file to replay when feed.source = \"replay\"".into(),
             });
         }
         for (table, problems) in [
@@ -472,25 +484,34 @@ impl Config {
                 message,
             }));
         }
-        if self.feed.source == FeedSource::Itch {
+        let itch_replay =
+            self.feed.source == FeedSource::Replay && self.feed.replay.format == ReplayFormat::Itch;
+        if self.feed.source == FeedSource::Itch || itch_replay {
+            let needs = if itch_replay {
+                "feed.replay.format = \"itch\""
+            } else {
+                "feed.source = \"itch\""
+            };
             if let Ok(instruments) = &instruments {
                 errors.extend(itch_instrument_problems(instruments).into_iter().map(
                     |(index, key, message)| ConfigError {
                         key: format!("instruments[{index}].{key}"),
-                        message: format!("{message}, which feed.source = \"itch\" needs"),
+                        message: format!("{message}, which {needs} needs"),
                     },
                 ));
             }
-            if self.feed.itch.refresh_ms >= self.risk.stale_quote_ms {
-                errors.push(ConfigError {
-                    key: "feed.itch.refresh_ms".into(),
-                    message: format!(
-                        "must be below risk.stale_quote_ms ({}), or a quiet instrument's \
-                         unchanged top would go stale while the feed is live; got {}",
-                        self.risk.stale_quote_ms, self.feed.itch.refresh_ms
-                    ),
-                });
-            }
+        }
+        if self.feed.source == FeedSource::Itch
+            && self.feed.itch.refresh_ms >= self.risk.stale_quote_ms
+        {
+            errors.push(ConfigError {
+                key: "feed.itch.refresh_ms".into(),
+                message: format!(
+                    "must be below risk.stale_quote_ms ({}), or a quiet instrument's \
+                     unchanged top would go stale while the feed is live; got {}",
+                    self.risk.stale_quote_ms, self.feed.itch.refresh_ms
+                ),
+            });
         }
         if let Err(message) = crate::trading_day::parse_time_of_day(&self.trading_day.starts_utc) {
             errors.push(ConfigError {
@@ -766,21 +787,30 @@ impl Config {
     }
 
     /// The replay's quotes, read and checked whole, when
-    /// `feed.source = "replay"`; `None` for the synthetic feed. The file is
+    /// `feed.source = "replay"` (a CSV file's quotes as they are, an ITCH
+    /// day's as its books make them); `None` for the other feeds. The file is
     /// read here and nowhere else, so a command that needs it reads it once
     /// (`validate` checks only that a path is given).
     pub fn replay(&self) -> Result<Option<Vec<Recorded>>, ConfigErrors> {
         if self.feed.source != FeedSource::Replay {
             return Ok(None);
         }
-        load_replay(&self.feed.replay.path, &self.instruments())
-            .map(Some)
-            .map_err(|err| {
-                ConfigErrors(vec![ConfigError {
-                    key: "feed.replay.path".into(),
-                    message: err.to_string(),
-                }])
-            })
+        let replay = &self.feed.replay;
+        let loaded = match replay.format {
+            ReplayFormat::Csv => load_replay(&replay.path, &self.instruments()),
+            ReplayFormat::Itch => load_itch(
+                &replay.path,
+                &self.instruments(),
+                self.feed.itch.max_orders,
+                self.feed.itch.max_levels,
+            ),
+        };
+        loaded.map(Some).map_err(|err| {
+            ConfigErrors(vec![ConfigError {
+                key: "feed.replay.path".into(),
+                message: err.to_string(),
+            }])
+        })
     }
 }
 

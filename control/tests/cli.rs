@@ -290,7 +290,7 @@ fn a_replay_source_needs_a_path() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("`feed.replay.path`: must name the CSV file"),
+        stderr.contains("`feed.replay.path`: must name the file to replay"),
         "{stderr}"
     );
 }

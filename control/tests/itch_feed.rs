@@ -203,6 +203,16 @@ fn an_itch_feed_builds_books_that_trade_and_fills_a_gap_from_the_re_request_serv
             std::thread::sleep(Duration::from_millis(10));
         }
         until_status(&engine, "/health/ready", 200);
+        // Read while the heartbeats keep the quiet books fresh.
+        let feed = feed_component(&engine);
+        assert_eq!(feed["status"], "healthy", "{feed}");
+        assert!(
+            feed["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("ITCH session REDLINE001 in sequence"),
+            "{feed}"
+        );
     });
     let metrics = engine.get("/metrics").1;
     assert_promtool_passes(&metrics);
@@ -222,15 +232,6 @@ fn an_itch_feed_builds_books_that_trade_and_fills_a_gap_from_the_re_request_serv
     );
     assert_eq!(sample(&metrics, "redline_feed_book_orders"), 4.0);
     assert_eq!(sample(&metrics, "redline_feed_messages_behind"), 0.0);
-    let feed = feed_component(&engine);
-    assert_eq!(feed["status"], "healthy", "{feed}");
-    assert!(
-        feed["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("ITCH session REDLINE001 in sequence"),
-        "{feed}"
-    );
 
     // A packet is lost, and the next one shows the gap.
     {
@@ -355,6 +356,18 @@ fn check_config_names_what_the_itch_feed_cannot_take() {
         assert!(stderr.contains(key), "{key} in:\n{stderr}");
     }
     assert!(stderr.contains("0.015625 is not a whole multiple of ITCH's 0.0001"));
+
+    // An ITCH day's replay needs the same of the instruments.
+    let out = check(
+        "[feed]\nsource = \"replay\"\n[feed.replay]\npath = \"day.itch\"\nformat = \"itch\"\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("instruments[4].tick_size")
+            && stderr.contains("which feed.replay.format = \"itch\" needs"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -436,4 +449,100 @@ fn the_pipeline_runs_the_network_feed_on_its_own_stage() {
     assert!(orders > 0.0, "the market maker traded the feed's quotes");
     assert!(engine.out.contains("topology=pipeline"), "{}", engine.out);
     assert!(engine.stop(), "{}", engine.out);
+}
+
+/// A seeded ITCH day of `messages` over AAPL and MSFT in NASDAQ's file
+/// form, from 09:30, one message every `step_ns`.
+fn itch_day(messages: usize, step_ns: u64) -> tempfile::NamedTempFile {
+    use redline_engine::domain::{InstrumentSpec, Instruments};
+    let spec = |symbol: &str| InstrumentSpec {
+        symbol: symbol.into(),
+        tick_size: "0.01".parse().unwrap(),
+        lot_size: "1".parse().unwrap(),
+        multiplier: "1".parse().unwrap(),
+        reference_price: "230.00".parse().unwrap(),
+    };
+    let instruments = Instruments::new(&[spec("AAPL"), spec("MSFT")]).unwrap();
+    let mut flow = redline_engine::feed::ItchFlow::new(5, &instruments, 2_000);
+    let mut day = Vec::new();
+    let mut stamp = 34_200_000_000_000u64;
+    let mut write = |message: &Message, stamp: u64| {
+        let mut bytes = Vec::new();
+        message.encode(&mut bytes);
+        bytes[5..11].copy_from_slice(&stamp.to_be_bytes()[2..]);
+        day.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+        day.extend_from_slice(&bytes);
+    };
+    for message in flow.preamble() {
+        write(&message, stamp);
+    }
+    for _ in 0..messages {
+        stamp += step_ns;
+        write(&flow.next_message(), stamp);
+    }
+    let file = tempfile::Builder::new().suffix(".itch").tempfile().unwrap();
+    std::fs::write(file.path(), day).unwrap();
+    file
+}
+
+fn itch_replay_config(file: &std::path::Path) -> support::TestConfig {
+    write_config(&format!(
+        "[clock]\nsource = \"simulated\"\n\
+         [feed]\nsource = \"replay\"\n\
+         [feed.replay]\npath = \"{}\"\nformat = \"itch\"\npace = \"recorded\"\n\
+         [[instruments]]\nsymbol = \"AAPL\"\ntick_size = \"0.01\"\nlot_size = \"1\"\n\
+         multiplier = \"1\"\nreference_price = \"230.00\"\n\
+         [[instruments]]\nsymbol = \"MSFT\"\ntick_size = \"0.01\"\nlot_size = \"1\"\n\
+         multiplier = \"1\"\nreference_price = \"230.00\"\n",
+        file.display()
+    ))
+}
+
+#[test]
+fn an_itch_day_replays_in_simulated_time_with_the_same_decisions_every_time() {
+    // 50,000 messages over 10 recorded seconds.
+    let day = itch_day(50_000, 200_000);
+    let started = Instant::now();
+    let first = support::run_to_end(&itch_replay_config(day.path()));
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "simulated time does not wait for the recorded 10 s"
+    );
+    let source = event(&first, "starting").get("feed").to_owned();
+    let quotes: f64 = source
+        .strip_prefix("replay of ")
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{source}"));
+    assert!(quotes > 5_000.0, "the books' top changes: {source}");
+    let summary = event(&first, "stopped cleanly");
+    assert_eq!(summary.num("quotes"), quotes, "{first}");
+    assert_ne!(summary.num("fills"), 0.0, "{first}");
+    // A fresh journal, or the second run would go on from the first's.
+    let second = support::run_to_end(&itch_replay_config(day.path()));
+    let digest = |out: &str| event(out, "stopped cleanly").get("digest").to_owned();
+    assert_eq!(digest(&first), digest(&second));
+}
+
+#[test]
+fn a_damaged_itch_day_stops_the_start_naming_the_message_and_byte() {
+    let day = itch_day(100, 1_000);
+    let mut bytes = std::fs::read(day.path()).unwrap();
+    // The fourth message (after S and two R) gets an unknown type.
+    let mut at = 0;
+    for _ in 0..3 {
+        at += 2 + usize::from(u16::from_be_bytes([bytes[at], bytes[at + 1]]));
+    }
+    bytes[at + 2] = b'Z';
+    std::fs::write(day.path(), &bytes).unwrap();
+    let out = support::run_command(&itch_replay_config(day.path()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(":4: at byte {at}: unknown message type 0x5a")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("feed.replay.path"), "{stderr}");
 }

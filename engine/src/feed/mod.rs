@@ -5,6 +5,7 @@
 pub mod itch;
 mod itch_books;
 mod itch_feed;
+mod itch_file;
 mod itch_flow;
 mod itch_stats;
 pub mod moldudp64;
@@ -15,6 +16,7 @@ mod synthetic;
 
 pub use itch_books::instrument_problems as itch_instrument_problems;
 pub use itch_feed::{ItchConfig, ItchFeed};
+pub use itch_file::load_itch;
 pub use itch_flow::ItchFlow;
 pub use itch_stats::{Count, FeedReport, FeedState, FeedStats, COUNTS};
 pub use replay::{load as load_replay, Pace, Recorded, ReplayError, ReplayFeed};
