@@ -77,11 +77,6 @@ impl OrderTable {
         self.len == 0
     }
 
-    /// The most it holds.
-    pub fn max(&self) -> usize {
-        self.max
-    }
-
     #[inline]
     fn mask(&self) -> usize {
         self.slots.len() - 1

@@ -282,3 +282,32 @@ impl ItchBooks {
         top
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::InstrumentSpec;
+
+    #[test]
+    fn what_itch_cannot_carry_is_named_by_its_key() {
+        let spec = |symbol: &str, tick: &str, lot: &str| InstrumentSpec {
+            symbol: symbol.into(),
+            tick_size: tick.parse().unwrap(),
+            lot_size: lot.parse().unwrap(),
+            multiplier: "1".parse().unwrap(),
+            reference_price: "1".parse().unwrap(),
+        };
+        let odd = Instruments::new(&[
+            spec("TOOLONGSYM", "0.01", "1"),
+            spec("FINE", "0.00005", "1"),
+            spec("HALF", "0.01", "0.5"),
+            spec("OK", "0.0001", "10"),
+        ])
+        .unwrap();
+        let problems: Vec<_> = instrument_problems(&odd)
+            .into_iter()
+            .map(|(i, key, _)| (i, key))
+            .collect();
+        assert_eq!(problems, [(0, "symbol"), (1, "tick_size"), (2, "lot_size")]);
+    }
+}

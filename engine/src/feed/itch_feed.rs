@@ -467,7 +467,6 @@ mod tests {
     use super::*;
     use crate::domain::InstrumentSpec;
     use crate::feed::itch::{Message, Side};
-    use crate::feed::itch_books::instrument_problems;
     use crate::feed::moldudp64::PacketBuilder;
     use std::time::{Duration, Instant};
 
@@ -946,24 +945,5 @@ mod tests {
         let keys: Vec<_> = bad.problems().into_iter().map(|(key, _)| key).collect();
         assert_eq!(keys, ["group", "retransmit", "max_orders"]);
         assert!(config("127.0.0.1:9").problems().is_empty());
-        let spec = |symbol: &str, tick: &str, lot: &str| InstrumentSpec {
-            symbol: symbol.into(),
-            tick_size: tick.parse().unwrap(),
-            lot_size: lot.parse().unwrap(),
-            multiplier: "1".parse().unwrap(),
-            reference_price: "1".parse().unwrap(),
-        };
-        let odd = Instruments::new(&[
-            spec("TOOLONGSYM", "0.01", "1"),
-            spec("FINE", "0.00005", "1"),
-            spec("HALF", "0.01", "0.5"),
-            spec("OK", "0.0001", "10"),
-        ])
-        .unwrap();
-        let problems: Vec<_> = instrument_problems(&odd)
-            .into_iter()
-            .map(|(i, key, _)| (i, key))
-            .collect();
-        assert_eq!(problems, [(0, "symbol"), (1, "tick_size"), (2, "lot_size")]);
     }
 }

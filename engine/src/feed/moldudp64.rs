@@ -161,16 +161,6 @@ impl PacketBuilder {
         self
     }
 
-    /// The packet's bytes so far (header and blocks).
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Whether it holds no message yet.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
     /// The packet.
     pub fn finish(mut self) -> Vec<u8> {
         self.bytes[18..20].copy_from_slice(&self.count.to_be_bytes());
