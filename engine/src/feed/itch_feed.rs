@@ -404,7 +404,8 @@ impl ItchFeed {
             return false;
         }
         let i = self.turn;
-        self.turn = (i + 1) % self.books.len();
+        // A compare, not a division, on every poll.
+        self.turn = if i + 1 == self.books.len() { 0 } else { i + 1 };
         let market = self.books.market(i);
         let due = market.top.is_some()
             && self.received > market.quoted_at
