@@ -320,7 +320,8 @@ fn run_drain(
     counters: &PathCounters,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    let deadline = Instant::now() + grace;
+    let began = Instant::now();
+    let deadline = began + grace;
     let issuer = commander.lock().drain_issuer();
     let who = match issuer {
         0 => "a signal".to_owned(),
@@ -338,17 +339,29 @@ fn run_drain(
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+    let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
     if outcome == Some(Outcome::Done) {
-        log.info("drained: no order open").emit();
+        log.info("drained: no order open")
+            .field("took_ms", took)
+            .emit();
         return Ok(());
     }
     let open = counters.risk().map_or_else(
         || "an unknown number of".to_owned(),
         |r| r.open_orders.to_string(),
     );
+    let why = match outcome {
+        Some(outcome) => format!("it ended {}", outcome.name()),
+        // The decide stage reports the end through the audit stream, which
+        // the side thread journals before it is counted here.
+        None if sent.is_some() => {
+            "its end was not yet journaled (a stage stalled, or a slow disk)".to_owned()
+        }
+        None => "the command ring stayed full".to_owned(),
+    };
     anyhow::bail!(
-        "drain: not done within {} ms (control.drain_grace_ms): {open} order(s) open as the \
-         decide stage last published; check them at the venue",
+        "drain: not done within {} ms (control.drain_grace_ms; waited {took} ms): {why}; \
+         {open} order(s) open as the decide stage last published; check them at the venue",
         grace.as_millis()
     )
 }

@@ -64,7 +64,7 @@ fn halt_stops_new_orders_and_resume_starts_them_again() {
         engine.metric("admin_commands_total{command=\"halt\",outcome=\"done\"}"),
         1.0
     );
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
     for command in ["halt", "resume", "reduce-only"] {
         assert!(
             events(&engine.out, "admin")
@@ -103,7 +103,7 @@ fn a_limits_change_takes_effect_on_the_next_order() {
     );
     assert_eq!(config["control"]["token_env"], TOKEN_ENV);
     assert!(!config.to_string().contains(TOKEN), "no secret in it");
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn bad_bodies_and_bad_limits_are_refused_counted_and_change_nothing() {
     assert_eq!(engine.metric("trading_state{state=\"active\"}"), 1.0);
     let (_, limits) = engine.command("GET", "/admin/limits", None);
     assert_eq!(limits["limits"]["max_order_qty"], 10, "unchanged");
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 
     // Each refusal is in the audit stream with who asked for what and the
     // answer; none was taken as a command.
@@ -219,7 +219,7 @@ fn flatten_leaves_every_position_flat_and_trading_halted() {
     assert_eq!(orders["count"], 0, "{orders}");
     let (code, cancelled) = engine.command("POST", "/admin/cancel-all", None);
     assert_eq!((code, &cancelled["outcome"]), (200, &"done".into()));
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 }
 
 #[test]
@@ -328,7 +328,7 @@ fn strategy_parameters_change_while_it_runs() {
     );
     let (_, strategy) = engine.command("GET", "/admin/strategy", None);
     assert_eq!(strategy["params"]["half_spread_ticks"], 20, "unchanged");
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
     assert!(
         events(&engine.out, "admin")
             .iter()
@@ -355,7 +355,7 @@ fn the_log_level_changes_while_it_runs() {
     }
     let (code, _) = engine.command("PUT", "/admin/log-level", Some(r#"{"level": "warn"}"#));
     assert_eq!(code, 200);
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
     let pings = engine.out.matches("path=/ping").count();
     assert_eq!(pings, 1, "only the ping sent at debug: {}", engine.out);
     assert!(
@@ -407,5 +407,5 @@ fn sighup_reloads_limits_strategy_and_log_level_and_names_what_needs_a_restart()
     );
     let (_, limits) = engine.command("GET", "/admin/limits", None);
     assert_eq!(limits["limits"]["max_order_qty"], 3, "all or nothing");
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 }

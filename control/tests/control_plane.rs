@@ -70,7 +70,7 @@ fn health_version_and_ping_answer_as_probes_expect() {
     assert_eq!(code, 404);
     assert!(json(&body)["error"].is_string());
     assert_eq!(engine.request("POST", "/health", None).0, 405);
-    assert!(engine.stop(), "exits 0 on SIGTERM");
+    assert!(engine.stop(), "exits 0 on SIGTERM: {}", engine.out);
 }
 
 #[test]
@@ -139,7 +139,7 @@ fn metrics_pass_promtool_and_move_with_the_path() {
         .find_map(|l| l.strip_prefix("redline_quote_to_send_seconds_bucket{le=\"+Inf\"} "))
         .unwrap();
     assert_eq!(inf.parse::<f64>().unwrap(), count, "+Inf bucket = count");
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn admin_needs_the_bearer_token_and_counts_failures() {
     let (_, metrics) = engine.get("/metrics");
     assert_eq!(sample(&metrics, "redline_admin_auth_failures_total"), 2.0);
     assert!(metrics.contains("redline_malformed_inputs_total{source=\"admin\"} 2"));
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn admin_is_disabled_without_a_token_and_a_token_file_turns_it_on() {
     let (code, body) = engine.admin("/admin/latency", "anything");
     assert_eq!(code, 403);
     assert!(json(&body)["error"].as_str().unwrap().contains("disabled"));
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), "from-a-file\n").unwrap();
@@ -214,7 +214,7 @@ fn admin_is_disabled_without_a_token_and_a_token_file_turns_it_on() {
     );
     let exposed = "a secret file is readable by others than its owner";
     assert!(!engine.out.contains(exposed), "0600: {}", engine.out);
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 
     // Readable by others: it still serves, with a warning that says how
     // to mend it.
@@ -230,7 +230,7 @@ fn admin_is_disabled_without_a_token_and_a_token_file_turns_it_on() {
         "never the token itself"
     );
     assert_eq!(engine.admin("/admin/latency", "from-a-file").0, 200);
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 
     // Group-readable: fine when root owns it (a Kubernetes secret volume
     // with an fsGroup), as PostgreSQL allows for its key; else warned of.
@@ -239,7 +239,7 @@ fn admin_is_disabled_without_a_token_and_a_token_file_turns_it_on() {
     let root_owned = std::fs::metadata(file.path()).unwrap().uid() == 0;
     let mut engine = Engine::start(&control, &[]);
     assert_eq!(engine.out.contains(exposed), !root_owned, "{}", engine.out);
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 }
 
 #[test]
@@ -409,12 +409,12 @@ fn hundreds_of_slow_connections_neither_stop_trading_nor_liveness() {
             "redline_malformed_inputs_total{source=\"admin\"}"
         ) >= 3.0
     );
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 }
 
 #[test]
 fn the_control_side_keeps_off_the_pinned_stage_core() {
     let mut engine = Engine::start("", &[]);
     assert_control_side_confined(&engine, &["redline-side", "redline-door"]);
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
 }

@@ -65,7 +65,7 @@ fn ready_then_the_watchdog_while_stages_beat_then_stopping() {
     let running = systemd.messages(Duration::from_secs(1));
     assert_eq!(count(&running, "READY=1"), 1, "{running:?}");
     assert!(count(&running, "WATCHDOG=1") >= 5, "{running:?}");
-    assert!(engine.stop());
+    assert!(engine.stop(), "{}", engine.out);
     let stopping = systemd.messages(Duration::from_millis(300));
     assert_eq!(count(&stopping, "STOPPING=1"), 1, "{stopping:?}");
 }

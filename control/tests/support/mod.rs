@@ -38,9 +38,17 @@ impl Engine {
     /// engine's, for a restart).
     pub fn start_on(journal: tempfile::TempDir, control: &str, env: &[(&str, &str)]) -> Engine {
         let config = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        // A drain ends once its end is journaled; eight engines journaling
+        // side by side on a CI disk can hold a sync for seconds, so the
+        // grace is wider than the default 5 s unless a test sets its own.
+        let grace = if control.contains("drain_grace_ms") {
+            ""
+        } else {
+            "drain_grace_ms = 15000\n"
+        };
         let text = format!(
             "[stages.fused]\nidle = \"backoff\"\n\
-             [control]\nlisten = \"127.0.0.1:0\"\ntoken_env = \"{TOKEN_ENV}\"\n{control}"
+             [control]\nlisten = \"127.0.0.1:0\"\ntoken_env = \"{TOKEN_ENV}\"\n{grace}{control}"
         );
         std::fs::write(config.path(), &text).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_redline"));
