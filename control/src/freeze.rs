@@ -1,8 +1,14 @@
-//! A test hook: `REDLINE_TEST_FREEZE_STAGE=<stage>:<ms>` wedges that stage
-//! `ms` milliseconds after it starts (its poll stops returning, as a stuck
-//! stage's would), so that tests can watch liveness turn red. The stage
-//! still ends when the engine stops. The engine says so loudly at start;
-//! it is not for production.
+//! Test hooks that wedge a part of the engine, so that tests can watch
+//! health say so:
+//!
+//! - `REDLINE_TEST_FREEZE_STAGE=<stage>:<ms>` wedges that stage `ms`
+//!   milliseconds after it starts (its poll stops returning, as a stuck
+//!   stage's would); it still ends when the engine stops;
+//! - `REDLINE_TEST_STALL_JOURNAL=<after_ms>:<for_ms>` makes the journal's
+//!   first sync due `after_ms` after the start wait `for_ms` first, as on
+//!   a stalled disk.
+//!
+//! The engine says so loudly at start; they are not for production.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,10 +16,14 @@ use std::time::{Duration, Instant};
 
 use redline_engine::stage::{Runtime, Stage, StageError, StageSpec};
 
+use crate::journal::Journal;
 use crate::log::Log;
 
-/// The environment variable.
+/// The stage hook's environment variable.
 pub const VARIABLE: &str = "REDLINE_TEST_FREEZE_STAGE";
+
+/// The journal hook's.
+pub const JOURNAL_VARIABLE: &str = "REDLINE_TEST_STALL_JOURNAL";
 
 /// A stage that wedges at `at`.
 struct Frozen<S> {
@@ -58,6 +68,25 @@ pub fn spawn<S: Stage>(
         }
         None => runtime.spawn(spec, stage),
     }
+}
+
+/// Stalls a sync of `journal` as the journal hook says, if it is set.
+pub fn stall_journal(log: &Log, journal: &mut Journal) {
+    let Some((after, lasting)) = std::env::var(JOURNAL_VARIABLE).ok().and_then(|value| {
+        let (after, lasting) = value.split_once(':')?;
+        Some((after.parse().ok()?, lasting.parse().ok()?))
+    }) else {
+        return;
+    };
+    log.warn("test hook stalls a journal sync")
+        .field("hook", JOURNAL_VARIABLE)
+        .field("after_ms", after)
+        .field("for_ms", lasting)
+        .emit();
+    journal.stall_a_sync(
+        Instant::now() + Duration::from_millis(after),
+        Duration::from_millis(lasting),
+    );
 }
 
 fn hook() -> Option<(String, Duration)> {

@@ -29,7 +29,9 @@ use crate::db::{PersistSettings, PersistStatus, Persister};
 use crate::feed_log::FeedLog;
 use crate::freeze;
 use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, Network, View};
-use crate::journal::{CheckpointSettings, CheckpointStatus, Checkpointer, Journal, Rebuild};
+use crate::journal::{
+    CheckpointSettings, CheckpointStatus, Checkpointer, DiskWait, Journal, Rebuild,
+};
 use crate::log::{money, Event, Level, Log};
 use crate::placement;
 use crate::reload::Reloader;
@@ -77,7 +79,8 @@ pub fn run(
     let strategy = config.strategy().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
         .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
-    let (journal, day_began) = open_journal(&log, config, &mut gate, &instruments)?;
+    let (mut journal, day_began) = open_journal(&log, config, &mut gate, &instruments)?;
+    freeze::stall_journal(&log, &mut journal);
     if time == TimeSource::Wall {
         schedule_trading_days(&log, config, &mut gate, day_began)?;
     }
@@ -199,6 +202,7 @@ pub fn run(
             persisted: persist_status.clone(),
             checkpoints: checkpointer.as_ref().map(Checkpointer::status_handle),
             network: network.clone(),
+            disk_wait: journal.disk_wait(),
         },
     )?;
     let mut feed_log = network.map(|network| FeedLog::new(network, log.clone()));
@@ -679,6 +683,8 @@ struct Published {
     checkpoints: Option<Arc<Mutex<CheckpointStatus>>>,
     /// The network feed, when it is the source.
     network: Option<Network>,
+    /// The journal's write or sync in progress.
+    disk_wait: Arc<DiskWait>,
 }
 
 /// The control plane's listener, bound now so that a port in use fails
@@ -713,6 +719,7 @@ fn control_plane(
         checkpoints: published.checkpoints,
         max_backlog: config.persistence.max_backlog_entries,
         network: published.network,
+        disk_wait: published.disk_wait,
     };
     let listen = control
         .listen

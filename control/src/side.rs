@@ -1,10 +1,12 @@
 //! The side thread: drains the hot path's audit rings, appends each record
 //! to the journal and, once the journal has it, folds it into the run's
 //! totals and the current interval's figures, which the status line, the
-//! final summary and the control plane read; between drains it serves the
-//! control plane's listener. It is never on a pinned stage's core, and the
-//! hot path never waits on it except for room in a full audit ring. It
-//! also writes the log: every control-side thread's events queue to it.
+//! final summary and the control plane read. The control plane's listener
+//! is served beside it, on a thread of its own, so that a journal waiting
+//! on the disk does not hold up a probe. Neither is on a pinned stage's
+//! core, and the hot path never waits on them except for room in a full
+//! audit ring. The side thread also writes the log: every control-side
+//! thread's events queue to it.
 //!
 //! A journal write that fails stops the draining: the records taken stay
 //! held until the journal takes them, and the rings fill, so the hot path
@@ -41,6 +43,10 @@ const BATCHES_PER_TURN: usize = 4;
 
 /// How often a failed journal write is tried again.
 const RETRY: Duration = Duration::from_millis(50);
+
+/// How long the listener waits for a request before it looks again at the
+/// heartbeats and the commands that ended.
+const LISTENER_TURN: Duration = Duration::from_millis(2);
 
 /// What the audit stream has added up to.
 #[derive(Debug)]
@@ -98,17 +104,22 @@ pub struct SideParts {
     pub sink: LogSink,
 }
 
-/// The running side thread.
+/// The running side thread, and the listener's beside it.
 pub struct SideThread {
     tally: Arc<Mutex<Tally>>,
     stop: Arc<AtomicBool>,
     handle: JoinHandle<LogSink>,
+    listener: Option<JoinHandle<()>>,
 }
 
 impl SideThread {
     /// Starts the thread on `parts`, for `instruments` instruments on a
     /// clock of `ns_per_tick`.
-    pub fn start(parts: SideParts, instruments: usize, ns_per_tick: f64) -> anyhow::Result<Self> {
+    pub fn start(
+        mut parts: SideParts,
+        instruments: usize,
+        ns_per_tick: f64,
+    ) -> anyhow::Result<Self> {
         let tally = Arc::new(Mutex::new(Tally {
             total: AuditStats::new(instruments, ns_per_tick),
             recent: AuditStats::new(instruments, ns_per_tick),
@@ -117,6 +128,20 @@ impl SideThread {
             journal: parts.journal.stats().clone(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
+        let listener = match parts.plane.take() {
+            Some(plane) => Some(
+                std::thread::Builder::new()
+                    .name("redline-http".into())
+                    .spawn({
+                        let tally = Arc::clone(&tally);
+                        let stop = Arc::clone(&stop);
+                        let commander = Arc::clone(&parts.commander);
+                        move || listen(plane, &tally, &commander, &stop)
+                    })
+                    .context("cannot start the control plane's thread")?,
+            ),
+            None => None,
+        };
         let handle = std::thread::Builder::new()
             .name("redline-side".into())
             .spawn({
@@ -129,6 +154,7 @@ impl SideThread {
             tally,
             stop,
             handle,
+            listener,
         })
     }
 
@@ -147,6 +173,11 @@ impl SideThread {
             .handle
             .join()
             .map_err(|_| anyhow::anyhow!("the side thread panicked"))?;
+        if let Some(listener) = self.listener {
+            listener
+                .join()
+                .map_err(|_| anyhow::anyhow!("the control plane's thread panicked"))?;
+        }
         let tally = Arc::try_unwrap(self.tally)
             .map_err(|_| anyhow::anyhow!("the tally is still shared"))?;
         Ok((tally.into_inner(), sink))
@@ -184,23 +215,16 @@ impl Side {
             if let Err(e) = self.parts.journal.sync_if_due() {
                 self.failed(&e);
             }
-            // Before the listener answers: what is done is in force first.
+            tally.lock().journal.clone_from(self.parts.journal.stats());
             self.parts.commander.lock().settle(&tally.lock());
             self.parts.sink.write_pending();
             if stopping {
                 self.stop(tally);
                 return self.parts.sink;
             }
-            // With nothing drained, wait for a request (or, without a
-            // listener, sleep) rather than spin.
-            let idle = Duration::from_micros(200);
-            let stats = self.parts.journal.stats();
-            match &mut self.parts.plane {
-                Some(plane) => {
-                    plane.serve(tally, stats, if taken == 0 { idle } else { Duration::ZERO });
-                }
-                None if taken == 0 => std::thread::sleep(idle),
-                None => {}
+            // With nothing drained, sleep rather than spin.
+            if taken == 0 {
+                std::thread::sleep(Duration::from_micros(200));
             }
         }
     }
@@ -310,5 +334,21 @@ impl Side {
         for record in self.held.drain(..) {
             tally.absorb(&record);
         }
+    }
+}
+
+/// The listener's thread: answers requests until `stop`, each command's
+/// change in force before its answer says it is done.
+fn listen(
+    mut plane: ControlPlane,
+    tally: &Mutex<Tally>,
+    commander: &Mutex<Commander>,
+    stop: &AtomicBool,
+) {
+    // Relaxed: the flag carries no data; what is served is read under the
+    // tally's and the commander's locks.
+    while !stop.load(Ordering::Relaxed) {
+        commander.lock().settle(&tally.lock());
+        plane.serve(tally, LISTENER_TURN);
     }
 }

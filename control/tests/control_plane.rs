@@ -306,6 +306,58 @@ fn liveness_turns_red_when_a_stage_stalls() {
     );
 }
 
+#[test]
+fn a_stalled_journal_shows_in_health_while_the_probes_answer() {
+    // After the first status line, which the side thread writes.
+    let mut engine = Engine::start("", &[("REDLINE_TEST_STALL_JOURNAL", "1500:4000")]);
+    assert!(
+        engine.out.contains("test hook stalls a journal sync"),
+        "{}",
+        engine.out
+    );
+    // The side thread waits on the "disk"; the listener, on its own
+    // thread, answers all the same, and says why nothing is journaled.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (code, body) = engine.get("/health");
+        if body.contains("journal stalled") || Instant::now() > deadline {
+            assert_eq!(code, 200, "degraded, not unhealthy: {body}");
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let health = json(&body);
+    let persistence = &health["components"]["persistence"];
+    assert_eq!(persistence["status"], "degraded", "{body}");
+    assert!(
+        persistence["message"]
+            .as_str()
+            .unwrap()
+            .contains("has waited on the disk for"),
+        "{body}"
+    );
+    assert_eq!(engine.get("/health/live"), (200, "live\n".into()));
+    let (code, ready) = engine.get("/health/ready");
+    assert_eq!(code, 503);
+    assert!(ready.contains("persistence: journal stalled"), "{ready}");
+    let waited = sample(
+        &engine.get("/metrics").1,
+        "redline_journal_disk_wait_seconds",
+    );
+    assert!(waited > 1.0, "{waited}");
+
+    // Once the disk answers, the journal catches up and trading goes on.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while engine.get("/health/ready").0 != 200 {
+        assert!(Instant::now() < deadline, "{}", engine.get("/health").1);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let metrics = engine.get("/metrics").1;
+    assert_eq!(sample(&metrics, "redline_journal_disk_wait_seconds"), 0.0);
+    assert_eq!(sample(&metrics, "redline_journal_write_errors_total"), 0.0);
+    assert!(engine.stop(), "{}", engine.out);
+}
+
 /// Opens a connection to the engine's listener.
 fn connect(engine: &Engine) -> std::net::TcpStream {
     let addr = engine.base.trim_start_matches("http://");
@@ -415,6 +467,6 @@ fn hundreds_of_slow_connections_neither_stop_trading_nor_liveness() {
 #[test]
 fn the_control_side_keeps_off_the_pinned_stage_core() {
     let mut engine = Engine::start("", &[]);
-    assert_control_side_confined(&engine, &["redline-side", "redline-door"]);
+    assert_control_side_confined(&engine, &["redline-side", "redline-http", "redline-door"]);
     assert!(engine.stop(), "{}", engine.out);
 }

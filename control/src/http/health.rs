@@ -373,6 +373,20 @@ impl Assessment {
                 journal.entries, journal.next_seq
             )
         });
+        let journal_stalled = journal
+            .disk_wait
+            .filter(|waited| *waited > bounds.stall)
+            .map(|waited| {
+                format!(
+                    "journal stalled: a write or sync has waited on the disk for {:.1}s (over \
+                     control.stall_ms); the engine takes no more records meanwhile",
+                    waited.as_secs_f64()
+                )
+            });
+        if let Some(stalled) = &journal_stalled {
+            status = status.max(Status::Degraded);
+            message += &format!("; {stalled}");
+        }
         if let Some(checkpoints) = &journal.checkpoints {
             message += &match checkpoints.newest {
                 Some(at) => format!("; newest checkpoint before entry {at}"),
@@ -463,6 +477,9 @@ impl Assessment {
         }
         if let Some(failing) = journal_failing {
             not_ready.push(format!("persistence: {failing}"));
+        }
+        if let Some(stalled) = journal_stalled {
+            not_ready.push(format!("persistence: {stalled}"));
         }
         not_ready.extend(too_far_behind);
         not_ready.extend(mismatch);

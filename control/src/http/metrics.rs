@@ -530,6 +530,15 @@ fn journal(out: &mut Exposition, j: &JournalStats) {
     out.counter("journal_write_errors", "Journal writes that failed.");
     out.sample("journal_write_errors_total", &[], j.write_errors);
     out.gauge(
+        "journal_disk_wait_seconds",
+        "How long the journal's write or sync in progress has waited on the disk; 0 when none is.",
+    );
+    out.sample(
+        "journal_disk_wait_seconds",
+        &[],
+        j.disk_wait.map_or(0.0, |d| d.as_secs_f64()),
+    );
+    out.gauge(
         "journal_backlog_entries",
         "Audit records taken and not yet written to the journal (a failing disk grows it).",
     );

@@ -1,8 +1,10 @@
-//! The control plane's HTTP listener (tiny_http), served by the side
-//! thread between audit drains: health for probes, Prometheus metrics, the
-//! version, and the authenticated admin endpoints. It reads what the hot
-//! path publishes and sends commands through the command ring; a slow or
-//! hostile client costs the side thread, not the hot path.
+//! The control plane's HTTP listener (tiny_http), served on a thread of
+//! its own: health for probes, Prometheus metrics, the version, and the
+//! authenticated admin endpoints. It reads what the hot path publishes,
+//! and what the side thread tallies, and sends commands through the
+//! command ring; a slow or hostile client costs this thread, not the hot
+//! path or the journal, and a stalled disk holds up the journal, not the
+//! probes.
 
 mod admin;
 mod auth;
@@ -30,7 +32,7 @@ use serde_json::{json, Value};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::db::PersistStatus;
-use crate::journal::{CheckpointStatus, JournalStats};
+use crate::journal::{CheckpointStatus, DiskWait, JournalStats};
 use crate::log::Log;
 use crate::side::Tally;
 use crate::timestamp::rfc3339_now;
@@ -39,8 +41,8 @@ use door::{DoorCounters, FrontDoor};
 use health::{Assessment, Status, Watch};
 use process::ProcessStats;
 
-/// Requests handled per turn of the side loop at most, so that a flood of
-/// them cannot keep the audit rings from being drained.
+/// Requests handled per turn at most, so that a flood of them cannot keep
+/// the commands that ended from being answered.
 const REQUESTS_PER_TURN: usize = 16;
 
 /// What the listener serves from, fixed at start.
@@ -59,6 +61,8 @@ pub struct View {
     pub persistence: Option<Arc<Mutex<PersistStatus>>>,
     /// The journal checkpointer's, when it runs.
     pub checkpoints: Option<Arc<Mutex<CheckpointStatus>>>,
+    /// The journal's write or sync in progress.
+    pub disk_wait: Arc<DiskWait>,
     /// The backlog past which readiness fails.
     pub max_backlog: u64,
     /// The network feed, when it is the source.
@@ -87,7 +91,7 @@ pub struct ControlPlane {
     started: Instant,
     start_time: f64,
     log: Log,
-    /// The journal's counts, as the side thread last handed them over.
+    /// The journal's counts, as the side thread last tallied them.
     journal: JournalStats,
 }
 
@@ -140,9 +144,9 @@ impl ControlPlane {
     /// Notes heartbeats, answers the commands that ended, then the
     /// requests waiting, waiting up to `wait` for the first; returns how
     /// many it answered.
-    pub fn serve(&mut self, tally: &Mutex<Tally>, journal: &JournalStats, wait: Duration) -> usize {
+    pub fn serve(&mut self, tally: &Mutex<Tally>, wait: Duration) -> usize {
         self.watch.observe(&self.view.counters, Instant::now());
-        self.journal.clone_from(journal);
+        self.journal.clone_from(&tally.lock().journal);
         self.settle(tally);
         let mut answered = 0;
         let mut next = if wait.is_zero() {
@@ -238,10 +242,12 @@ impl ControlPlane {
         )
     }
 
-    /// The journal's counts, with the checkpointer's.
+    /// The journal's counts, with the checkpointer's and the write or sync
+    /// in progress.
     fn journal(&self) -> JournalStats {
         let mut journal = self.journal.clone();
         journal.checkpoints = self.view.checkpoints.as_ref().map(|c| c.lock().clone());
+        journal.disk_wait = self.view.disk_wait.current();
         journal
     }
 

@@ -7,6 +7,7 @@
 
 mod checkpoint;
 mod checkpointer;
+mod disk_wait;
 mod frame;
 mod inspect;
 mod replay;
@@ -15,6 +16,7 @@ mod tail;
 mod writer;
 
 pub use checkpointer::{CheckpointSettings, CheckpointStatus, Checkpointer, Retention};
+pub use disk_wait::DiskWait;
 pub use inspect::{dump, inspect};
 pub use replay::Rebuild;
 pub use scan::segments;

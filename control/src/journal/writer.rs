@@ -9,6 +9,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redline_engine::audit::{AuditRecord, JournalEntry};
@@ -16,6 +17,7 @@ use rkyv::util::AlignedVec;
 use serde::{Deserialize, Serialize};
 
 use super::checkpointer::CheckpointStatus;
+use super::disk_wait::DiskWait;
 use super::frame;
 use super::replay::{resume_newest, Replay, Resumed};
 use super::scan::{self, Scan, MAGIC};
@@ -82,6 +84,9 @@ pub struct JournalStats {
     pub disk_free_bytes: Option<u64>,
     /// The checkpointer's, when it runs (the control plane fills it in).
     pub checkpoints: Option<CheckpointStatus>,
+    /// How long the write or sync in progress has waited on the disk, if
+    /// one is (the control plane fills it in).
+    pub disk_wait: Option<Duration>,
 }
 
 /// An open journal.
@@ -102,6 +107,10 @@ pub struct Journal {
     /// When the free space was last looked at.
     disk_checked: Instant,
     stats: JournalStats,
+    /// The write or sync in progress, for the control plane.
+    disk_wait: Arc<DiskWait>,
+    /// A test hook's stall of the first sync due from then on.
+    stall: Option<(Instant, Duration)>,
 }
 
 /// Why a journal cannot be opened.
@@ -204,6 +213,8 @@ impl Journal {
             last_sync: Instant::now(),
             disk_checked: Instant::now(),
             stats,
+            disk_wait: Arc::default(),
+            stall: None,
         };
         Ok((journal, Recovered { scan, resumed }))
     }
@@ -216,6 +227,18 @@ impl Journal {
     /// The counts so far.
     pub fn stats(&self) -> &JournalStats {
         &self.stats
+    }
+
+    /// How long its write or sync in progress has taken, as the control
+    /// plane reads it.
+    pub fn disk_wait(&self) -> Arc<DiskWait> {
+        Arc::clone(&self.disk_wait)
+    }
+
+    /// For a test hook: the first sync due at or after `at` first waits
+    /// `lasting`, as a stalled disk would.
+    pub fn stall_a_sync(&mut self, at: Instant, lasting: Duration) {
+        self.stall = Some((at, lasting));
     }
 
     /// Frames `record` from hot-path writer `writer`, taken at `wall_ns`,
@@ -288,8 +311,19 @@ impl Journal {
     }
 
     fn sync(&mut self) -> Result<(), String> {
-        self.file
-            .sync_data()
+        let stall = match self.stall {
+            Some((at, lasting)) if Instant::now() >= at => {
+                self.stall = None;
+                lasting
+            }
+            _ => Duration::ZERO,
+        };
+        let file = &self.file;
+        self.disk_wait
+            .around(|| {
+                std::thread::sleep(stall);
+                file.sync_data()
+            })
             .map_err(|e| format!("cannot sync the journal: {e}"))?;
         self.stats.fsyncs += 1;
         self.unsynced = false;
@@ -300,8 +334,9 @@ impl Journal {
     fn write_pending(&mut self) -> Result<(), String> {
         if self.stats.error.is_some() {
             // The failed write may have left part of an entry.
-            self.file
-                .set_len(self.segment_len)
+            let (file, len) = (&self.file, self.segment_len);
+            self.disk_wait
+                .around(|| file.set_len(len))
                 .map_err(|e| format!("cannot cut the journal back after a failed write: {e}"))?;
         }
         let mut at = 0;
@@ -320,7 +355,8 @@ impl Journal {
                 entries += 1;
             }
             if entries > 0 {
-                let written = self.file.write_all(&self.pending[at..end]);
+                let (mut file, bytes) = (&self.file, &self.pending[at..end]);
+                let written = self.disk_wait.around(|| file.write_all(bytes));
                 if let Err(e) = written {
                     self.pending.drain(..at);
                     return Err(format!("cannot write the journal: {e}"));
@@ -350,7 +386,10 @@ impl Journal {
         if self.settings.fsync != Fsync::Never && self.unsynced {
             self.sync()?;
         }
-        let (file, len) = new_segment(&self.settings.dir, first, self.settings.fsync)
+        let (dir, fsync) = (&self.settings.dir, self.settings.fsync);
+        let (file, len) = self
+            .disk_wait
+            .around(|| new_segment(dir, first, fsync))
             .map_err(|e| format!("{e:#}"))?;
         self.file = file;
         self.segment_len = len;
