@@ -118,6 +118,7 @@ impl FeedLog {
                 .field("gaps_filled", filled)
                 .field("next_message", r.next)
                 .field("requests", r.get(Count::Requests))
+                .field("held_packets", r.get(Count::Held))
                 .emit(),
             FeedState::InSequence if said.state == FeedState::Waiting => self
                 .log

@@ -265,19 +265,30 @@ fn an_itch_feed_builds_books_that_trade_and_fills_a_gap_from_the_re_request_serv
     assert_eq!(sample(&metrics, "redline_feed_messages_behind"), 2.0);
     assert_eq!(sample(&metrics, "redline_feed_gaps_total"), 1.0);
 
-    // The re-request server answers what it is asked for.
+    // The re-request server is asked for the lost packet only: the one
+    // past it is held, and applied after it.
     let mut ask = [0; 64];
     let (n, from) = server.recv_from(&mut ask).unwrap();
     let (session, first, count) = moldudp64::read_request(&ask[..n]).unwrap();
     assert_eq!(&session, SESSION);
-    assert_eq!(count, 2);
+    assert_eq!(count, 1);
     for packet in exchange.lock().unwrap().kept(first, count.into()) {
         server.send_to(&packet, from).unwrap();
     }
     engine.wait_for("feed: gap filled; quoting again");
+    let filled = event(&engine.out, "feed: gap filled; quoting again");
+    assert_eq!(filled.num("held_packets"), 1.0, "{}", engine.out);
     with_heartbeats(&exchange, || until_status(&engine, "/health/ready", 200));
     let metrics = engine.get("/metrics").1;
     assert_eq!(sample(&metrics, "redline_feed_gaps_filled_total"), 1.0);
+    assert_eq!(sample(&metrics, "redline_feed_held_packets_total"), 1.0);
+    assert_eq!(
+        sample(
+            &metrics,
+            "redline_feed_dropped_packets_total{reason=\"ahead\"}"
+        ),
+        0.0
+    );
     assert!(sample(&metrics, "redline_feed_retransmit_requests_total") >= 1.0);
     assert_eq!(sample(&metrics, "redline_feed_book_orders"), 6.0);
 

@@ -1,8 +1,9 @@
 //! The network feed allocates when it is bound and never after: with a
 //! counting global allocator, its polls take 200 000 ITCH messages of a
 //! seeded order flow over loopback after warm-up (books built and torn
-//! down, quotes made, damaged and lost packets, gaps asked for and filled
-//! by a re-request server, refreshes on heartbeats) and allocate nothing.
+//! down, quotes made, damaged and lost packets, the packets past each gap
+//! held, gaps asked for and filled by a re-request server, refreshes on
+//! heartbeats) and allocate nothing.
 
 mod support;
 
@@ -53,6 +54,7 @@ fn the_itch_feed_takes_its_packets_without_allocating() {
         refresh_ms: 1,
         max_orders: 10_000,
         max_levels: 64,
+        hold_bytes: 1 << 16,
     };
     let instruments = instruments();
     let mut feed = ItchFeed::bind(&config, &instruments, 1e9 / clock::ns_per_tick()).unwrap();
@@ -136,6 +138,7 @@ fn the_itch_feed_takes_its_packets_without_allocating() {
     assert_eq!(report.next, seq, "every message applied: {report:?}");
     assert!(report.get(Count::Messages) >= (PACKETS * PER_PACKET) as u64);
     assert!(report.get(Count::Recoveries) >= 45, "{report:?}");
+    assert!(report.get(Count::Held) >= 45, "{report:?}");
     assert!(report.get(Count::Malformed) >= 20, "{report:?}");
     assert_eq!(report.get(Count::UnknownOrders), 0);
     assert_eq!(report.get(Count::BookRefusals), 0);

@@ -388,7 +388,8 @@ fn network_counts(out: &mut Exposition, r: &FeedReport) {
     out.counter(
         "feed_dropped_packets",
         "Packets the network feed dropped, by reason: malformed (refused whole), foreign \
-         (another session), duplicate (applied before), ahead (past a gap).",
+         (another session), duplicate (applied before), ahead (past a gap, with no room to \
+         hold it: asked for again).",
     );
     for count in [
         Count::Malformed,
@@ -402,6 +403,11 @@ fn network_counts(out: &mut Exposition, r: &FeedReport) {
             r.get(count),
         );
     }
+    out.counter(
+        "feed_held_packets",
+        "Packets past a gap the network feed held and applied once the gap was filled.",
+    );
+    out.sample("feed_held_packets_total", &[], r.get(Count::Held));
     out.counter(
         "feed_gaps",
         "Sequence gaps the network feed found itself in (a late start included).",

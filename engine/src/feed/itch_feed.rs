@@ -27,10 +27,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::held::Held;
 use super::itch;
 use super::itch_books::ItchBooks;
 use super::itch_stats::{Count, FeedReport, FeedState, FeedStats};
-use super::moldudp64::{self, HEADER, MAX_PACKET};
+use super::moldudp64::{self, Header, HEADER, MAX_PACKET};
 use super::sequencer::{Sequencer, Verdict};
 use crate::clock;
 use crate::domain::{InstrumentId, Instruments, Quote};
@@ -62,6 +63,9 @@ pub struct ItchConfig {
     pub max_orders: usize,
     /// Price levels per side of each instrument's book at most.
     pub max_levels: usize,
+    /// Bytes of packets past a gap held until it is filled (each packet
+    /// and 12 more); 0 holds none, and they are asked for again.
+    pub hold_bytes: usize,
 }
 
 impl ItchConfig {
@@ -122,6 +126,7 @@ impl ItchConfig {
         );
         range("max_orders", self.max_orders as u64, 1, 1 << 26);
         range("max_levels", self.max_levels as u64, 1, 1 << 20);
+        range("hold_bytes", self.hold_bytes as u64, 0, 1 << 30);
         problems
     }
 }
@@ -180,6 +185,8 @@ pub struct ItchFeed {
     /// When it was received (clock ticks).
     received: u64,
     sequencer: Sequencer,
+    /// Packets past the gap, to apply once it is filled.
+    held: Held,
     recovering: bool,
     asked: Option<Ask>,
     books: ItchBooks,
@@ -225,6 +232,7 @@ impl ItchFeed {
             left: 0,
             received: 0,
             sequencer: Sequencer::new(),
+            held: Held::new(config.hold_bytes),
             recovering: false,
             asked: None,
             flush: books.len(),
@@ -279,6 +287,15 @@ impl ItchFeed {
                     self.applied();
                     finished = true;
                 }
+            } else if self.held_ready() {
+                let (packet, received) = self.held.front().expect("ready");
+                let len = packet.len();
+                self.packet[..len].copy_from_slice(packet);
+                self.received = received;
+                self.held.pop();
+                // Checked when it was received.
+                let header = moldudp64::header_of(&self.packet[..len]);
+                self.sequence(&header, len);
             } else if packets < PACKETS_PER_POLL {
                 match self.socket.recv(&mut self.packet) {
                     Ok(len) => {
@@ -326,10 +343,24 @@ impl ItchFeed {
             }
             at = next;
         }
-        let mut verdict = self.sequencer.offer(&header);
+        self.sequence(&header, len);
+    }
+
+    /// Whether the oldest packet held past a gap is next: the gap before
+    /// it is filled.
+    fn held_ready(&self) -> bool {
+        self.held
+            .front()
+            .is_some_and(|(packet, _)| moldudp64::header_of(packet).seq <= self.sequencer.next())
+    }
+
+    /// Applies, holds or drops the checked packet in `self.packet[..len]`,
+    /// whose header is `header`, as its place in the session says.
+    fn sequence(&mut self, header: &Header, len: usize) {
+        let mut verdict = self.sequencer.offer(header);
         if verdict == Verdict::NewSession {
             self.start_session();
-            verdict = self.sequencer.offer(&header);
+            verdict = self.sequencer.offer(header);
         }
         match verdict {
             Verdict::Apply { skip } => {
@@ -341,6 +372,9 @@ impl ItchFeed {
                 self.left = header.messages() - skip;
             }
             Verdict::Duplicate => self.report.bump(Count::Duplicate),
+            Verdict::Ahead if self.held.push(&self.packet[..len], self.received) => {
+                self.report.bump(Count::Held);
+            }
             Verdict::Ahead => self.report.bump(Count::Ahead),
             Verdict::Foreign => self.report.bump(Count::Foreign),
             Verdict::Empty | Verdict::NewSession => {}
@@ -368,6 +402,7 @@ impl ItchFeed {
     /// Empties the books for a new session.
     fn start_session(&mut self) {
         self.books.clear();
+        self.held.clear();
         self.recovering = false;
         self.asked = None;
         self.left = 0;
@@ -431,7 +466,17 @@ impl ItchFeed {
         if !due {
             return;
         }
-        let count = self.sequencer.behind().min(MAX_ASK);
+        // Up to what is held, if anything: that has come already.
+        let held = self
+            .held
+            .front()
+            .map(|(packet, _)| moldudp64::header_of(packet).seq);
+        let count = held
+            .map_or(self.sequencer.behind(), |seq| seq.saturating_sub(next))
+            .min(MAX_ASK);
+        if count == 0 {
+            return;
+        }
         let request = moldudp64::request(session, next, count as u16);
         match self.socket.send_to(&request, server) {
             Ok(_) => self.report.bump(Count::Requests),
@@ -497,6 +542,7 @@ mod tests {
             refresh_ms: 60_000,
             max_orders: 64,
             max_levels: 8,
+            hold_bytes: 0,
         }
     }
 
@@ -735,6 +781,64 @@ mod tests {
             got.iter().map(top).collect::<Vec<_>>(),
             [(10_000, 100, 10_002, 10)]
         );
+    }
+
+    #[test]
+    fn packets_past_a_gap_are_held_and_only_the_missing_asked_for() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        // Room for one held packet of one message, not two.
+        let config = ItchConfig {
+            hold_bytes: 12 + 70,
+            ..config(&server.local_addr().unwrap().to_string())
+        };
+        let mut feed = ItchFeed::bind(&config, &instruments(), 1e9 / clock::ns_per_tick()).unwrap();
+        let exchange = Exchange::to(&feed);
+        exchange.send(
+            1,
+            &[
+                add(AAPL, 1, Side::Buy, 100, 1_000_000),
+                add(AAPL, 2, Side::Sell, 100, 1_000_100),
+            ],
+        );
+        assert_eq!(quotes(&mut feed, 1).len(), 1);
+
+        // 3 is lost; 4 is held, and 5 finds the hold full.
+        let third = add(AAPL, 3, Side::Buy, 100, 1_000_050);
+        let fourth = Message::Delete {
+            locate: AAPL,
+            reference: 2,
+        };
+        let fifth = add(AAPL, 5, Side::Sell, 10, 1_000_200);
+        exchange.send(4, &[fourth]);
+        exchange.send(5, &[fifth]);
+        assert!(quotes(&mut feed, 1).is_empty(), "no quote inside a gap");
+        let report = feed.stats().read();
+        assert_eq!(report.state, FeedState::Recovering);
+        assert_eq!((report.next, report.behind), (3, 3));
+        assert_eq!((report.get(Count::Held), report.get(Count::Ahead)), (1, 1));
+
+        // Only 3 is asked for (a request for more never matches); with it
+        // the held 4 applies, and then 5, dropped, is asked for.
+        let from = asked_for(&server, 3, 1);
+        server.send_to(&packet(3, &[third]), from).unwrap();
+        assert!(quotes(&mut feed, 0).is_empty(), "5 is still missing");
+        let from = asked_for(&server, 5, 1);
+        assert_eq!(feed.stats().read().next, 5, "3 and the held 4 applied");
+        server.send_to(&packet(5, &[fifth]), from).unwrap();
+        let got = quotes(&mut feed, 1);
+        assert_eq!(
+            got.iter().map(top).collect::<Vec<_>>(),
+            [(10_000, 100, 10_002, 10)],
+            "the book of all five, quoted afresh"
+        );
+        let report = feed.stats().read();
+        assert_eq!(report.state, FeedState::InSequence);
+        assert_eq!((report.next, report.behind), (6, 0));
+        assert_eq!(report.get(Count::Recoveries), 1);
+        assert_eq!(report.get(Count::Duplicate), 0);
     }
 
     #[test]

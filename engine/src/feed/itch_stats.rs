@@ -25,8 +25,11 @@ pub enum Count {
     Foreign,
     /// Packets whose messages were all applied before, dropped.
     Duplicate,
-    /// Packets past a gap, dropped until the gap is filled.
+    /// Packets past a gap that could not be held (the hold was full),
+    /// dropped and asked for again.
     Ahead,
+    /// Packets past a gap, held until it was filled.
+    Held,
     /// Gaps: times the feed found itself behind its session.
     Gaps,
     /// Gaps filled.
@@ -45,13 +48,14 @@ pub enum Count {
 }
 
 /// Every count, in the order metrics list them.
-pub const COUNTS: [Count; 13] = [
+pub const COUNTS: [Count; 14] = [
     Count::Packets,
     Count::Messages,
     Count::Malformed,
     Count::Foreign,
     Count::Duplicate,
     Count::Ahead,
+    Count::Held,
     Count::Gaps,
     Count::Recoveries,
     Count::Requests,
@@ -71,6 +75,7 @@ impl Count {
             Count::Foreign => "foreign",
             Count::Duplicate => "duplicate",
             Count::Ahead => "ahead",
+            Count::Held => "held",
             Count::Gaps => "gaps",
             Count::Recoveries => "recoveries",
             Count::Requests => "requests",

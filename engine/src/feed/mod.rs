@@ -2,6 +2,7 @@
 //! the one it runs, chosen in config: the synthetic walk, a replay, or
 //! ITCH 5.0 over MoldUDP64 from the network.
 
+mod held;
 pub mod itch;
 mod itch_books;
 mod itch_feed;

@@ -100,8 +100,9 @@ pub fn read(packet: &[u8]) -> Result<Header, PacketError> {
 }
 
 /// The header at the start of `packet`, which has at least [`HEADER`]
-/// bytes.
-fn header_of(packet: &[u8]) -> Header {
+/// bytes (one [`read`] accepted, say).
+#[inline]
+pub fn header_of(packet: &[u8]) -> Header {
     Header {
         session: packet[..10].try_into().expect("10 bytes"),
         seq: u64::from_be_bytes(packet[10..18].try_into().expect("8 bytes")),
