@@ -1047,8 +1047,9 @@ mod tests {
         let mut bad = config("nowhere");
         bad.group = "10.0.0.1".into();
         bad.max_orders = 0;
+        bad.hold_bytes = 2 << 30;
         let keys: Vec<_> = bad.problems().into_iter().map(|(key, _)| key).collect();
-        assert_eq!(keys, ["group", "retransmit", "max_orders"]);
+        assert_eq!(keys, ["group", "retransmit", "max_orders", "hold_bytes"]);
         assert!(config("127.0.0.1:9").problems().is_empty());
     }
 }
