@@ -581,6 +581,25 @@ mod tests {
         builder.finish()
     }
 
+    /// AAPL's first two orders: 100 bid at 100.0000 and 100 offered at
+    /// 100.0100.
+    fn opening() -> [Message; 2] {
+        [
+            add(AAPL, 1, Side::Buy, 100, 1_000_000),
+            add(AAPL, 2, Side::Sell, 100, 1_000_100),
+        ]
+    }
+
+    /// A socket to play the re-request server on; its reads wait 2 s at
+    /// most.
+    fn re_request_server() -> UdpSocket {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        server
+    }
+
     fn add(locate: u16, reference: u64, side: Side, shares: u32, price: u32) -> Message {
         let stock = if locate == AAPL { "AAPL" } else { "MSFT" };
         Message::Add {
@@ -725,19 +744,10 @@ mod tests {
 
     #[test]
     fn a_damaged_packet_is_refused_whole_and_its_gap_filled_from_the_re_request_server() {
-        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-        server
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
+        let server = re_request_server();
         let mut feed = bind(&server.local_addr().unwrap().to_string());
         let exchange = Exchange::to(&feed);
-        exchange.send(
-            1,
-            &[
-                add(AAPL, 1, Side::Buy, 100, 1_000_000),
-                add(AAPL, 2, Side::Sell, 100, 1_000_100),
-            ],
-        );
+        exchange.send(1, &opening());
         assert_eq!(quotes(&mut feed, 1).len(), 1);
 
         // Message 3 arrives damaged: one byte short. Message 4 is then
@@ -785,10 +795,7 @@ mod tests {
 
     #[test]
     fn packets_past_a_gap_are_held_and_only_the_missing_asked_for() {
-        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-        server
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
+        let server = re_request_server();
         // Room for one held packet of one message, not two.
         let config = ItchConfig {
             hold_bytes: 12 + 70,
@@ -796,13 +803,7 @@ mod tests {
         };
         let mut feed = ItchFeed::bind(&config, &instruments(), 1e9 / clock::ns_per_tick()).unwrap();
         let exchange = Exchange::to(&feed);
-        exchange.send(
-            1,
-            &[
-                add(AAPL, 1, Side::Buy, 100, 1_000_000),
-                add(AAPL, 2, Side::Sell, 100, 1_000_100),
-            ],
-        );
+        exchange.send(1, &opening());
         assert_eq!(quotes(&mut feed, 1).len(), 1);
 
         // 3 is lost; 4 is held, and 5 finds the hold full.
@@ -843,10 +844,7 @@ mod tests {
 
     #[test]
     fn a_late_start_quotes_nothing_until_the_beginning_is_recovered() {
-        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-        server
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
+        let server = re_request_server();
         let mut feed = bind(&server.local_addr().unwrap().to_string());
         let exchange = Exchange::to(&feed);
         let early = [
@@ -889,13 +887,7 @@ mod tests {
         config.refresh_ms = 20;
         let mut feed = ItchFeed::bind(&config, &instruments(), 1e9 / clock::ns_per_tick()).unwrap();
         let exchange = Exchange::to(&feed);
-        exchange.send(
-            1,
-            &[
-                add(AAPL, 1, Side::Buy, 100, 1_000_000),
-                add(AAPL, 2, Side::Sell, 100, 1_000_100),
-            ],
-        );
+        exchange.send(1, &opening());
         assert_eq!(quotes(&mut feed, 1).len(), 1);
         std::thread::sleep(Duration::from_millis(25));
         // Silence: no packet since the quote, no refresh.
