@@ -4,9 +4,10 @@
 //! in force (`[log] level`, changed at run time by `PUT /admin/log-level`
 //! or SIGHUP).
 //!
-//! Any control-side thread builds events; they queue to the side thread,
-//! which writes them to standard output, so no other thread blocks on a
-//! slow terminal or pipe. What is logged after the side thread stops (the
+//! Any control-side thread builds events; they queue to a thread of their
+//! own that writes them to standard output, so no other thread blocks on a
+//! slow terminal or pipe, and a journal waiting on the disk does not hold
+//! up the log that says so. What is logged after that thread stops (the
 //! summary) the main thread writes as it exits. The hot path never logs.
 
 use std::fmt::Write as _;
@@ -256,13 +257,27 @@ impl Event<'_> {
 }
 
 impl LogSink {
+    /// Waits up to `wait` for a line, then writes it and every other line
+    /// queued to standard output; returns how many.
+    pub fn write_next(&mut self, wait: std::time::Duration) -> usize {
+        match self.lines.recv_timeout(wait) {
+            Ok(first) => self.write(Some(first)),
+            Err(_) => 0,
+        }
+    }
+
     /// Writes every line queued so far to standard output; returns how
     /// many.
     pub fn write_pending(&mut self) -> usize {
+        self.write(None)
+    }
+
+    fn write(&mut self, first: Option<String>) -> usize {
         let mut written = 0;
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        while let Ok(line) = self.lines.try_recv() {
+        let queued = std::iter::from_fn(|| self.lines.try_recv().ok());
+        for line in first.into_iter().chain(queued) {
             // A closed stdout cannot be told about itself: the lines go.
             let _ = writeln!(out, "{line}");
             written += 1;

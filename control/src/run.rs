@@ -30,7 +30,7 @@ use crate::feed_log::FeedLog;
 use crate::freeze;
 use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, Network, View};
 use crate::journal::{
-    CheckpointSettings, CheckpointStatus, Checkpointer, DiskWait, Journal, Rebuild,
+    CheckpointSettings, CheckpointStatus, Checkpointer, DiskWait, Journal, Rebuild, StallLog,
 };
 use crate::log::{money, Event, Level, Log};
 use crate::placement;
@@ -206,15 +206,19 @@ pub fn run(
         },
     )?;
     let mut feed_log = network.map(|network| FeedLog::new(network, log.clone()));
+    let mut stall_log = StallLog::new(
+        journal.disk_wait(),
+        Duration::from_millis(config.control.stall_ms),
+        log.clone(),
+    );
     let parts = SideParts {
         rings: audit_rings,
         journal,
         plane,
         commander: Arc::clone(&commander),
         log: log.clone(),
-        sink,
     };
-    let side = SideThread::start(parts, instruments.len(), clock::ns_per_tick())?;
+    let side = SideThread::start(parts, sink, instruments.len(), clock::ns_per_tick())?;
     for stage in runtime.stages() {
         let (level, msg) = match stage.pinning {
             PinOutcome::Failed { .. } => (Level::Warn, "stage unpinned"),
@@ -250,6 +254,7 @@ pub fn run(
         if let Some(feed_log) = &mut feed_log {
             feed_log.tick(Instant::now());
         }
+        stall_log.tick();
         // Relaxed: the flag carries no data; the commander's lock orders
         // the issuer.
         if drain.load(Ordering::Relaxed) {

@@ -1,12 +1,12 @@
 //! The side thread: drains the hot path's audit rings, appends each record
 //! to the journal and, once the journal has it, folds it into the run's
 //! totals and the current interval's figures, which the status line, the
-//! final summary and the control plane read. The control plane's listener
-//! is served beside it, on a thread of its own, so that a journal waiting
-//! on the disk does not hold up a probe. Neither is on a pinned stage's
-//! core, and the hot path never waits on them except for room in a full
-//! audit ring. The side thread also writes the log: every control-side
-//! thread's events queue to it.
+//! final summary and the control plane read. Beside it, each on a thread
+//! of its own so that a journal waiting on the disk holds up neither, the
+//! control plane's listener answers requests and the log writer writes
+//! every control-side thread's events. None is on a pinned stage's core,
+//! and the hot path never waits on them except for room in a full audit
+//! ring.
 //!
 //! A journal write that fails stops the draining: the records taken stay
 //! held until the journal takes them, and the rings fill, so the hot path
@@ -47,6 +47,10 @@ const RETRY: Duration = Duration::from_millis(50);
 /// How long the listener waits for a request before it looks again at the
 /// heartbeats and the commands that ended.
 const LISTENER_TURN: Duration = Duration::from_millis(2);
+
+/// How long the log writer waits for a line before it looks at the stop
+/// flag.
+const LOG_TURN: Duration = Duration::from_millis(20);
 
 /// What the audit stream has added up to.
 #[derive(Debug)]
@@ -100,23 +104,25 @@ pub struct SideParts {
     pub commander: Arc<Mutex<Commander>>,
     /// What it logs.
     pub log: Log,
-    /// What it writes of everyone's log.
-    pub sink: LogSink,
 }
 
-/// The running side thread, and the listener's beside it.
+/// The running side thread, and the listener's and the log writer's
+/// beside it.
 pub struct SideThread {
     tally: Arc<Mutex<Tally>>,
     stop: Arc<AtomicBool>,
-    handle: JoinHandle<LogSink>,
+    handle: JoinHandle<()>,
     listener: Option<JoinHandle<()>>,
+    writer: JoinHandle<LogSink>,
 }
 
 impl SideThread {
-    /// Starts the thread on `parts`, for `instruments` instruments on a
-    /// clock of `ns_per_tick`.
+    /// Starts the threads: the side thread on `parts`, for `instruments`
+    /// instruments on a clock of `ns_per_tick`, the listener (if `parts`
+    /// has one), and the log writer on `sink`.
     pub fn start(
         mut parts: SideParts,
+        mut sink: LogSink,
         instruments: usize,
         ns_per_tick: f64,
     ) -> anyhow::Result<Self> {
@@ -142,6 +148,20 @@ impl SideThread {
             ),
             None => None,
         };
+        let writer = std::thread::Builder::new()
+            .name("redline-log".into())
+            .spawn({
+                let stop = Arc::clone(&stop);
+                move || {
+                    // Relaxed: the flag carries no data; the lines come
+                    // through the channel.
+                    while !stop.load(Ordering::Relaxed) {
+                        sink.write_next(LOG_TURN);
+                    }
+                    sink
+                }
+            })
+            .context("cannot start the log writer")?;
         let handle = std::thread::Builder::new()
             .name("redline-side".into())
             .spawn({
@@ -155,6 +175,7 @@ impl SideThread {
             stop,
             handle,
             listener,
+            writer,
         })
     }
 
@@ -169,8 +190,7 @@ impl SideThread {
     pub fn finish(self) -> anyhow::Result<(Tally, LogSink)> {
         // Release: the drain that follows sees every record written before.
         self.stop.store(true, Ordering::Release);
-        let sink = self
-            .handle
+        self.handle
             .join()
             .map_err(|_| anyhow::anyhow!("the side thread panicked"))?;
         if let Some(listener) = self.listener {
@@ -178,6 +198,11 @@ impl SideThread {
                 .join()
                 .map_err(|_| anyhow::anyhow!("the control plane's thread panicked"))?;
         }
+        // What it had not written yet stays queued in the sink, in order.
+        let sink = self
+            .writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the log writer panicked"))?;
         let tally = Arc::try_unwrap(self.tally)
             .map_err(|_| anyhow::anyhow!("the tally is still shared"))?;
         Ok((tally.into_inner(), sink))
@@ -206,7 +231,7 @@ impl Side {
         }
     }
 
-    fn run(mut self, tally: &Mutex<Tally>, stop: &AtomicBool) -> LogSink {
+    fn run(mut self, tally: &Mutex<Tally>, stop: &AtomicBool) {
         loop {
             // Acquire: pairs with `finish`; once it reads true, one last
             // full drain takes everything the stopped stages wrote.
@@ -217,10 +242,9 @@ impl Side {
             }
             tally.lock().journal.clone_from(self.parts.journal.stats());
             self.parts.commander.lock().settle(&tally.lock());
-            self.parts.sink.write_pending();
             if stopping {
                 self.stop(tally);
-                return self.parts.sink;
+                return;
             }
             // With nothing drained, sleep rather than spin.
             if taken == 0 {

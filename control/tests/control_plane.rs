@@ -308,7 +308,8 @@ fn liveness_turns_red_when_a_stage_stalls() {
 
 #[test]
 fn a_stalled_journal_shows_in_health_while_the_probes_answer() {
-    // After the first status line, which the side thread writes.
+    // A second and a half in: after the start, which waits for the first
+    // status line.
     let mut engine = Engine::start("", &[("REDLINE_TEST_STALL_JOURNAL", "1500:4000")]);
     assert!(
         engine.out.contains("test hook stalls a journal sync"),
@@ -345,6 +346,13 @@ fn a_stalled_journal_shows_in_health_while_the_probes_answer() {
         "redline_journal_disk_wait_seconds",
     );
     assert!(waited > 1.0, "{waited}");
+    // The log is written on a thread of its own too: it says so while the
+    // stall lasts.
+    engine.wait_for("journal: a write or sync is waiting on the disk");
+    assert!(
+        engine.get("/health").1.contains("journal stalled"),
+        "logged during the stall"
+    );
 
     // Once the disk answers, the journal catches up and trading goes on.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -352,6 +360,7 @@ fn a_stalled_journal_shows_in_health_while_the_probes_answer() {
         assert!(Instant::now() < deadline, "{}", engine.get("/health").1);
         std::thread::sleep(Duration::from_millis(50));
     }
+    engine.wait_for("journal: the disk answered; taking records again");
     let metrics = engine.get("/metrics").1;
     assert_eq!(sample(&metrics, "redline_journal_disk_wait_seconds"), 0.0);
     assert_eq!(sample(&metrics, "redline_journal_write_errors_total"), 0.0);
@@ -467,6 +476,14 @@ fn hundreds_of_slow_connections_neither_stop_trading_nor_liveness() {
 #[test]
 fn the_control_side_keeps_off_the_pinned_stage_core() {
     let mut engine = Engine::start("", &[]);
-    assert_control_side_confined(&engine, &["redline-side", "redline-http", "redline-door"]);
+    assert_control_side_confined(
+        &engine,
+        &[
+            "redline-side",
+            "redline-http",
+            "redline-log",
+            "redline-door",
+        ],
+    );
     assert!(engine.stop(), "{}", engine.out);
 }

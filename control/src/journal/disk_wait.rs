@@ -4,7 +4,10 @@
 //! /health and /metrics while it stalls instead of holding them up.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::log::Log;
 
 /// The side thread's mark, shared with the control plane.
 #[derive(Debug)]
@@ -58,6 +61,55 @@ impl DiskWait {
                     .elapsed()
                     .saturating_sub(Duration::from_nanos(since - 1)),
             ),
+        }
+    }
+}
+
+/// Logs a wait longer than a bound once, as it passes the bound, and
+/// then its end.
+pub struct StallLog {
+    wait: Arc<DiskWait>,
+    bound: Duration,
+    /// How long the stall had lasted when last looked at, once said.
+    said: Option<Duration>,
+    log: Log,
+}
+
+impl StallLog {
+    /// Watches `wait` against `bound`.
+    pub fn new(wait: Arc<DiskWait>, bound: Duration, log: Log) -> StallLog {
+        StallLog {
+            wait,
+            bound,
+            said: None,
+            log,
+        }
+    }
+
+    /// Logs what changed since the last look.
+    pub fn tick(&mut self) {
+        match self.wait.current() {
+            Some(waited) if waited > self.bound => {
+                if self.said.is_none() {
+                    self.log
+                        .warn(
+                            "journal: a write or sync is waiting on the disk; no records are \
+                             taken meanwhile",
+                        )
+                        .field("waited_ms", waited.as_millis() as u64)
+                        .emit();
+                }
+                self.said = Some(waited);
+            }
+            // None in progress, or a new one within the bound.
+            _ => {
+                if let Some(waited) = self.said.take() {
+                    self.log
+                        .info("journal: the disk answered; taking records again")
+                        .field("waited_ms_at_least", waited.as_millis() as u64)
+                        .emit();
+                }
+            }
         }
     }
 }

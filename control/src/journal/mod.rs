@@ -16,7 +16,7 @@ mod tail;
 mod writer;
 
 pub use checkpointer::{CheckpointSettings, CheckpointStatus, Checkpointer, Retention};
-pub use disk_wait::DiskWait;
+pub use disk_wait::{DiskWait, StallLog};
 pub use inspect::{dump, inspect};
 pub use replay::Rebuild;
 pub use scan::segments;
