@@ -14,7 +14,7 @@ mod value;
 mod writer;
 
 pub use frame::{scan, FieldError, Fields, FrameError, Message};
-pub use time::{utc_timestamp, TIMESTAMP_LEN};
+pub use time::{civil_from_days, utc_timestamp, TIMESTAMP_LEN};
 pub use value::{read_decimal, read_uint, write_decimal, write_uint};
 pub use writer::{MessageWriter, MAX_MESSAGE};
 

@@ -33,7 +33,7 @@ fn put(out: &mut [u8], mut value: u64) {
 
 /// The (year, month, day) of `days` since 1970-01-01; the algorithm of
 /// Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
