@@ -362,7 +362,9 @@ fn a_stalled_journal_shows_in_health_while_the_probes_answer() {
     }
     engine.wait_for("journal: the disk answered; taking records again");
     let metrics = engine.get("/metrics").1;
-    assert_eq!(sample(&metrics, "redline_journal_disk_wait_seconds"), 0.0);
+    // A write may be in progress as it is read, but none stalls now.
+    let waited = sample(&metrics, "redline_journal_disk_wait_seconds");
+    assert!(waited < 1.0, "under control.stall_ms again: {waited}");
     assert_eq!(sample(&metrics, "redline_journal_write_errors_total"), 0.0);
     assert!(engine.stop(), "{}", engine.out);
 }
