@@ -4,16 +4,18 @@
 //! buffers are made, and nothing formats text through `core::fmt`: the
 //! gateway stage encodes and decodes on the hot path.
 //!
-//! So far the wire format only; the session (logon, heartbeats, sequence
-//! numbers, resends) and the gateway stage that holds the connection come
+//! So far the wire format and the session (logon, heartbeats, sequence
+//! numbers, resends); the gateway stage that holds the connection comes
 //! next.
 
 mod frame;
+mod session;
 mod time;
 mod value;
 mod writer;
 
 pub use frame::{scan, FieldError, Fields, FrameError, Message};
+pub use session::{End, NotSent, Now, Session, SessionConfig, SessionCounts, State, Verdict, Wire};
 pub use time::{civil_from_days, utc_timestamp, TIMESTAMP_LEN};
 pub use value::{read_decimal, read_uint, write_decimal, write_uint};
 pub use writer::{MessageWriter, MAX_MESSAGE};
@@ -44,6 +46,8 @@ pub mod tag {
     pub const SENDING_TIME: u32 = 52;
     /// PossDupFlag(43).
     pub const POSS_DUP_FLAG: u32 = 43;
+    /// OrigSendingTime(122).
+    pub const ORIG_SENDING_TIME: u32 = 122;
     /// BeginSeqNo(7).
     pub const BEGIN_SEQ_NO: u32 = 7;
     /// EndSeqNo(16).

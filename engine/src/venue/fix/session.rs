@@ -1,0 +1,1123 @@
+//! The FIX session layer, as the initiator: logon and logout, heartbeats
+//! and test requests, sequence numbers both ways, and what a gap asks for.
+//! No I/O: the gateway hands it each whole message that arrives and the
+//! time, and gives it a [`Wire`] to write to; it says what the message is
+//! to the gateway ([`Verdict`]) and when the session has ended ([`End`]).
+//!
+//! Sequence numbers outlive a connection: a reconnection logs on with the
+//! numbers where they were, so the venue resends (PossDupFlag=Y) the
+//! execution reports sent while the line was down. The venue's
+//! ResendRequests for redline's own messages are answered with one
+//! gap-fill SequenceReset: an order is never sent twice, since one that
+//! the market has moved past must not reach it late. A gap in what the
+//! venue sends is asked for once (ResendRequest to infinity); messages
+//! past it are skipped, as the resend brings them again in order.
+//!
+//! Nothing here allocates after [`Session::new`] or formats text.
+
+use super::frame::Message;
+use super::writer::MessageWriter;
+use super::{msg_type, tag};
+
+/// Where the session writes whole messages: the gateway's outgoing bytes.
+pub trait Wire {
+    /// Bytes it can take now.
+    fn room(&self) -> usize;
+    /// Takes a whole message of at most [`Wire::room`] bytes.
+    fn put(&mut self, message: &[u8]);
+}
+
+/// The two clocks a session reads: monotonic for its timers, UTC for
+/// SendingTime(52).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    /// Monotonic nanoseconds.
+    pub mono_ns: u64,
+    /// Nanoseconds since the Unix epoch.
+    pub unix_ns: u64,
+}
+
+/// What a session is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// SenderCompID(49) of what redline sends.
+    pub sender_comp_id: String,
+    /// TargetCompID(56) of what redline sends: the venue.
+    pub target_comp_id: String,
+    /// HeartBtInt(108), in seconds.
+    pub heartbeat_s: u32,
+    /// How long a Logon or Logout may wait for the venue's answer.
+    pub answer_timeout_ms: u64,
+}
+
+/// Where the session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// No connection, or one not yet logged on.
+    Disconnected,
+    /// Logon sent; waiting for the venue's.
+    LogonSent,
+    /// Logged on: orders may go.
+    Active,
+    /// Logout sent; waiting for the venue's.
+    LogoutSent,
+}
+
+/// Why a session ended. The gateway closes the connection (once what is
+/// written has gone) and may connect again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Redline logged out and the venue answered (or did not in time).
+    LoggedOut,
+    /// The venue logged out.
+    VenueLoggedOut,
+    /// The venue's MsgSeqNum(34) was below the next expected without
+    /// PossDupFlag: messages were lost in a way no resend mends.
+    SeqTooLow {
+        /// The number expected.
+        expected: u64,
+        /// The number received.
+        received: u64,
+    },
+    /// A message without a MsgSeqNum(34).
+    NoSeqNum,
+    /// A message from or to another party than configured.
+    WrongCompId,
+    /// Something other than a Logon answered redline's Logon, or a Logon
+    /// came on a session already logged on.
+    UnexpectedLogon,
+    /// The venue did not answer a Logon in time.
+    LogonTimeout,
+    /// Neither a heartbeat nor anything else came after a TestRequest.
+    NoHeartbeat,
+    /// A resend redline asked for made no progress within the answer
+    /// timeout.
+    ResendStalled,
+}
+
+impl End {
+    /// Words for logs and the venue's health.
+    pub fn describe(self) -> &'static str {
+        match self {
+            End::LoggedOut => "logged out",
+            End::VenueLoggedOut => "the venue logged out",
+            End::SeqTooLow { .. } => "the venue's MsgSeqNum(34) went back without PossDupFlag",
+            End::NoSeqNum => "a message without MsgSeqNum(34)",
+            End::WrongCompId => "a message for another SenderCompID/TargetCompID",
+            End::UnexpectedLogon => "a Logon out of turn",
+            End::LogonTimeout => "no answer to the Logon in time",
+            End::NoHeartbeat => "no answer to a TestRequest within a heartbeat interval",
+            End::ResendStalled => "a resend asked for made no progress in time",
+        }
+    }
+
+    /// Whether the session ended as redline asked.
+    pub fn is_clean(self) -> bool {
+        matches!(self, End::LoggedOut)
+    }
+}
+
+/// What a message that arrived is, to the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// An application message in sequence: the gateway's to read.
+    App,
+    /// A session message, dealt with here.
+    Session,
+    /// A repeat of one already taken, or one past a gap that the resend
+    /// will bring again: nothing to do.
+    Skipped,
+    /// The venue rejected a message of redline's (Reject(3)).
+    Rejected {
+        /// Its MsgSeqNum.
+        ref_seq: u64,
+    },
+    /// The session is over.
+    Ended(End),
+}
+
+/// Why an application message was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotSent {
+    /// Not logged on.
+    NotActive,
+    /// The wire has no room for it now.
+    NoRoom,
+    /// It does not fit in a message.
+    TooLarge,
+}
+
+/// Counts for metrics, since the session was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCounts {
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages received in sequence.
+    pub received: u64,
+    /// ResendRequests sent, one per gap.
+    pub resend_requests: u64,
+    /// Gap fills sent in answer to the venue's ResendRequests.
+    pub gap_fills: u64,
+    /// TestRequests sent.
+    pub test_requests: u64,
+    /// Session-level Rejects received.
+    pub rejects: u64,
+    /// Repeats and messages past a gap, skipped.
+    pub skipped: u64,
+}
+
+/// One session. See the module docs.
+#[derive(Debug)]
+pub struct Session {
+    sender: Box<[u8]>,
+    target: Box<[u8]>,
+    heartbeat_s: u32,
+    heartbeat_ns: u64,
+    answer_timeout_ns: u64,
+    state: State,
+    /// MsgSeqNum of the next message sent.
+    next_out: u64,
+    /// MsgSeqNum expected next from the venue.
+    next_in: u64,
+    /// When a Logon or Logout was sent, in the state that waits for it.
+    asked_at: u64,
+    last_sent: u64,
+    last_received: u64,
+    /// When the unanswered TestRequest went, and its TestReqID.
+    test_request: Option<(u64, u64)>,
+    test_req_ids: u64,
+    /// While a resend is awaited: the highest MsgSeqNum seen past the gap.
+    resend_through: Option<u64>,
+    /// When the awaited resend was asked for or last moved on.
+    resend_moved_at: u64,
+    writer: MessageWriter,
+    counts: SessionCounts,
+}
+
+impl Session {
+    /// A session that has sent and received nothing.
+    pub fn new(config: &SessionConfig) -> Self {
+        Session {
+            sender: config.sender_comp_id.as_bytes().into(),
+            target: config.target_comp_id.as_bytes().into(),
+            heartbeat_s: config.heartbeat_s,
+            heartbeat_ns: u64::from(config.heartbeat_s) * 1_000_000_000,
+            answer_timeout_ns: config.answer_timeout_ms * 1_000_000,
+            state: State::Disconnected,
+            next_out: 1,
+            next_in: 1,
+            asked_at: 0,
+            last_sent: 0,
+            last_received: 0,
+            test_request: None,
+            test_req_ids: 0,
+            resend_through: None,
+            resend_moved_at: 0,
+            writer: MessageWriter::default(),
+            counts: SessionCounts::default(),
+        }
+    }
+
+    /// Where it stands.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// MsgSeqNum of the next message sent.
+    pub fn next_out(&self) -> u64 {
+        self.next_out
+    }
+
+    /// MsgSeqNum expected next from the venue.
+    pub fn next_in(&self) -> u64 {
+        self.next_in
+    }
+
+    /// Counts since it was made.
+    pub fn counts(&self) -> SessionCounts {
+        self.counts
+    }
+
+    /// Whether a resend the session asked for is still awaited.
+    pub fn awaiting_resend(&self) -> bool {
+        self.resend_through.is_some()
+    }
+
+    /// Logs on over a connection just made; with `reset`, both sequence
+    /// numbers start again at 1 (ResetSeqNumFlag(141)=Y), as at the first
+    /// logon of a run. `false` when the wire has no room (try again).
+    pub fn logon(&mut self, now: Now, reset: bool, wire: &mut impl Wire) -> bool {
+        if reset {
+            self.next_out = 1;
+            self.next_in = 1;
+        }
+        self.test_request = None;
+        self.resend_through = None;
+        self.last_received = now.mono_ns;
+        let heartbeat_s = u64::from(self.heartbeat_s);
+        self.begin(msg_type::LOGON, now)
+            .uint(tag::ENCRYPT_METHOD, 0)
+            .uint(tag::HEART_BT_INT, heartbeat_s);
+        if reset {
+            self.writer.field(tag::RESET_SEQ_NUM_FLAG, b"Y");
+        }
+        if !self.emit(now, wire) {
+            return false;
+        }
+        self.state = State::LogonSent;
+        self.asked_at = now.mono_ns;
+        true
+    }
+
+    /// Asks the venue to log out; the session ends at its answer or after
+    /// the answer timeout. `false` when the wire has no room.
+    pub fn logout(&mut self, now: Now, wire: &mut impl Wire) -> bool {
+        if self.state != State::Active {
+            return false;
+        }
+        self.begin(msg_type::LOGOUT, now);
+        if !self.emit(now, wire) {
+            return false;
+        }
+        self.state = State::LogoutSent;
+        self.asked_at = now.mono_ns;
+        true
+    }
+
+    /// The connection is gone: the session waits for the next logon,
+    /// keeping its sequence numbers.
+    pub fn disconnected(&mut self) {
+        self.state = State::Disconnected;
+        self.test_request = None;
+        self.resend_through = None;
+    }
+
+    /// Sends an application message whose body `body` writes after the
+    /// session's header.
+    ///
+    /// # Errors
+    ///
+    /// When not logged on, when the wire has no room, or when it does not
+    /// fit in a message; nothing is sent then.
+    pub fn send(
+        &mut self,
+        msg_type: &[u8],
+        now: Now,
+        wire: &mut impl Wire,
+        body: impl FnOnce(&mut MessageWriter),
+    ) -> Result<(), NotSent> {
+        if self.state != State::Active {
+            return Err(NotSent::NotActive);
+        }
+        body(self.begin(msg_type, now));
+        let Some(bytes) = self.writer.finish() else {
+            return Err(NotSent::TooLarge);
+        };
+        if bytes.len() > wire.room() {
+            return Err(NotSent::NoRoom);
+        }
+        wire.put(bytes);
+        self.sent(now);
+        Ok(())
+    }
+
+    /// Keeps the session alive: a Heartbeat when nothing went for an
+    /// interval, a TestRequest when nothing came for an interval and a
+    /// fifth, and the end when that goes unanswered or a Logon or Logout
+    /// goes unanswered.
+    pub fn tick(&mut self, now: Now, wire: &mut impl Wire) -> Option<End> {
+        let mono = now.mono_ns;
+        match self.state {
+            State::Disconnected => None,
+            State::LogonSent => {
+                if mono.saturating_sub(self.asked_at) > self.answer_timeout_ns {
+                    self.state = State::Disconnected;
+                    return Some(End::LogonTimeout);
+                }
+                None
+            }
+            State::LogoutSent => {
+                if mono.saturating_sub(self.asked_at) > self.answer_timeout_ns {
+                    self.state = State::Disconnected;
+                    return Some(End::LoggedOut);
+                }
+                None
+            }
+            State::Active => {
+                if self.resend_through.is_some()
+                    && mono.saturating_sub(self.resend_moved_at) > self.answer_timeout_ns
+                {
+                    return Some(self.close(End::ResendStalled, now, wire));
+                }
+                if let Some((asked, _)) = self.test_request {
+                    if mono.saturating_sub(asked) > self.heartbeat_ns {
+                        return Some(self.close(End::NoHeartbeat, now, wire));
+                    }
+                } else if mono.saturating_sub(self.last_received)
+                    > self.heartbeat_ns + self.heartbeat_ns / 5
+                {
+                    self.test_req_ids += 1;
+                    let id = self.test_req_ids;
+                    self.begin(msg_type::TEST_REQUEST, now)
+                        .uint(tag::TEST_REQ_ID, id);
+                    if self.emit(now, wire) {
+                        self.test_request = Some((mono, id));
+                        self.counts.test_requests += 1;
+                    }
+                }
+                if mono.saturating_sub(self.last_sent) >= self.heartbeat_ns {
+                    self.begin(msg_type::HEARTBEAT, now);
+                    self.emit(now, wire);
+                }
+                None
+            }
+        }
+    }
+
+    /// Takes a whole message from the venue (one that [`Message::parse`]
+    /// accepted), answering what the session must, and says what it is.
+    pub fn on_message(&mut self, message: &Message, now: Now, wire: &mut impl Wire) -> Verdict {
+        self.last_received = now.mono_ns;
+        if message.get(tag::SENDER_COMP_ID) != Some(&self.target[..])
+            || message.get(tag::TARGET_COMP_ID) != Some(&self.sender[..])
+        {
+            return self.end(End::WrongCompId, now, wire);
+        }
+        let Some(seq) = message.uint(tag::MSG_SEQ_NUM) else {
+            return self.end(End::NoSeqNum, now, wire);
+        };
+        let kind = message.msg_type();
+        if self.state == State::LogonSent {
+            if kind != msg_type::LOGON {
+                return self.end(End::UnexpectedLogon, now, wire);
+            }
+            if message.get(tag::RESET_SEQ_NUM_FLAG) == Some(b"Y") {
+                self.next_in = 1;
+            }
+            self.state = State::Active;
+        } else if kind == msg_type::LOGON {
+            return self.end(End::UnexpectedLogon, now, wire);
+        }
+        if kind == msg_type::SEQUENCE_RESET && message.get(tag::GAP_FILL_FLAG) != Some(b"Y") {
+            // Reset mode: the number it gives is the next, whatever this
+            // message's own.
+            if let Some(new) = message.uint(tag::NEW_SEQ_NO) {
+                self.next_in = self.next_in.max(new);
+                self.resend_done();
+            }
+            return Verdict::Session;
+        }
+        if seq < self.next_in {
+            if message.get(tag::POSS_DUP_FLAG) == Some(b"Y") {
+                self.counts.skipped += 1;
+                return Verdict::Skipped;
+            }
+            let expected = self.next_in;
+            return self.end(
+                End::SeqTooLow {
+                    expected,
+                    received: seq,
+                },
+                now,
+                wire,
+            );
+        }
+        if seq > self.next_in {
+            if kind == msg_type::LOGOUT {
+                return self.logged_out(now, wire);
+            }
+            self.gap(seq, now, wire);
+            if kind == msg_type::LOGON {
+                return Verdict::Session;
+            }
+            self.counts.skipped += 1;
+            return Verdict::Skipped;
+        }
+        self.next_in += 1;
+        self.counts.received += 1;
+        self.resend_moved_at = now.mono_ns;
+        if self.resend_through.is_some_and(|last| seq >= last) {
+            self.resend_done();
+        }
+        self.in_sequence(message, kind, now, wire)
+    }
+
+    /// A message numbered as expected.
+    fn in_sequence(
+        &mut self,
+        message: &Message,
+        kind: &[u8],
+        now: Now,
+        wire: &mut impl Wire,
+    ) -> Verdict {
+        match kind {
+            msg_type::LOGON => Verdict::Session,
+            msg_type::HEARTBEAT => {
+                let answered = self
+                    .test_request
+                    .is_some_and(|(_, id)| message.uint(tag::TEST_REQ_ID) == Some(id));
+                if answered {
+                    self.test_request = None;
+                }
+                Verdict::Session
+            }
+            msg_type::TEST_REQUEST => {
+                let id = message.get(tag::TEST_REQ_ID).unwrap_or_default();
+                self.begin(msg_type::HEARTBEAT, now)
+                    .field(tag::TEST_REQ_ID, id);
+                self.emit(now, wire);
+                Verdict::Session
+            }
+            msg_type::RESEND_REQUEST => {
+                let begin = message.uint(tag::BEGIN_SEQ_NO).unwrap_or(1).max(1);
+                if begin < self.next_out {
+                    self.gap_fill(begin, now, wire);
+                }
+                Verdict::Session
+            }
+            msg_type::SEQUENCE_RESET => {
+                // Gap fill: the numbers up to NewSeqNo were administrative.
+                if let Some(new) = message.uint(tag::NEW_SEQ_NO) {
+                    self.next_in = self.next_in.max(new);
+                }
+                if self.resend_through.is_some_and(|last| self.next_in > last) {
+                    self.resend_done();
+                }
+                Verdict::Session
+            }
+            msg_type::REJECT => {
+                self.counts.rejects += 1;
+                Verdict::Rejected {
+                    ref_seq: message.uint(tag::REF_SEQ_NUM).unwrap_or(0),
+                }
+            }
+            msg_type::LOGOUT => self.logged_out(now, wire),
+            _ => Verdict::App,
+        }
+    }
+
+    /// The venue's Logout: answered, unless it answers redline's.
+    fn logged_out(&mut self, now: Now, wire: &mut impl Wire) -> Verdict {
+        if self.state == State::LogoutSent {
+            self.state = State::Disconnected;
+            return Verdict::Ended(End::LoggedOut);
+        }
+        self.begin(msg_type::LOGOUT, now);
+        self.emit(now, wire);
+        self.state = State::Disconnected;
+        Verdict::Ended(End::VenueLoggedOut)
+    }
+
+    /// [`Session::close`], as the verdict on a message.
+    fn end(&mut self, why: End, now: Now, wire: &mut impl Wire) -> Verdict {
+        Verdict::Ended(self.close(why, now, wire))
+    }
+
+    /// Ends the session for `why`, telling the venue when it is logged on;
+    /// returns `why`.
+    fn close(&mut self, why: End, now: Now, wire: &mut impl Wire) -> End {
+        if matches!(self.state, State::Active | State::LogonSent) {
+            self.begin(msg_type::LOGOUT, now)
+                .field(tag::TEXT, why.describe().as_bytes());
+            self.emit(now, wire);
+        }
+        self.state = State::Disconnected;
+        why
+    }
+
+    /// A message numbered `seq` came while `next_in` was expected: asks for
+    /// the rest once, until the resend has caught up.
+    fn gap(&mut self, seq: u64, now: Now, wire: &mut impl Wire) {
+        if let Some(last) = &mut self.resend_through {
+            *last = (*last).max(seq);
+            return;
+        }
+        let begin = self.next_in;
+        self.begin(msg_type::RESEND_REQUEST, now)
+            .uint(tag::BEGIN_SEQ_NO, begin)
+            .uint(tag::END_SEQ_NO, 0);
+        if self.emit(now, wire) {
+            self.resend_through = Some(seq);
+            self.resend_moved_at = now.mono_ns;
+            self.counts.resend_requests += 1;
+        }
+    }
+
+    fn resend_done(&mut self) {
+        self.resend_through = None;
+    }
+
+    /// Answers a ResendRequest from `begin`: one SequenceReset-GapFill
+    /// numbered `begin`, moving the venue on to the next number redline
+    /// sends.
+    fn gap_fill(&mut self, begin: u64, now: Now, wire: &mut impl Wire) {
+        let next = self.next_out;
+        self.writer
+            .begin(msg_type::SEQUENCE_RESET)
+            .field(tag::SENDER_COMP_ID, &self.sender)
+            .field(tag::TARGET_COMP_ID, &self.target)
+            .uint(tag::MSG_SEQ_NUM, begin)
+            .field(tag::POSS_DUP_FLAG, b"Y")
+            .timestamp(tag::SENDING_TIME, now.unix_ns)
+            .timestamp(tag::ORIG_SENDING_TIME, now.unix_ns)
+            .field(tag::GAP_FILL_FLAG, b"Y")
+            .uint(tag::NEW_SEQ_NO, next);
+        if let Some(bytes) = self.writer.finish() {
+            if bytes.len() <= wire.room() {
+                wire.put(bytes);
+                self.last_sent = now.mono_ns;
+                self.counts.gap_fills += 1;
+                self.counts.sent += 1;
+            }
+        }
+    }
+
+    /// Begins a message with the standard header.
+    fn begin(&mut self, msg_type: &[u8], now: Now) -> &mut MessageWriter {
+        self.writer
+            .begin(msg_type)
+            .field(tag::SENDER_COMP_ID, &self.sender)
+            .field(tag::TARGET_COMP_ID, &self.target)
+            .uint(tag::MSG_SEQ_NUM, self.next_out)
+            .timestamp(tag::SENDING_TIME, now.unix_ns)
+    }
+
+    /// Finishes the message begun and puts it on the wire, if it fits.
+    fn emit(&mut self, now: Now, wire: &mut impl Wire) -> bool {
+        match self.writer.finish() {
+            Some(bytes) if bytes.len() <= wire.room() => {
+                wire.put(bytes);
+                self.sent(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn sent(&mut self, now: Now) {
+        self.next_out += 1;
+        self.last_sent = now.mono_ns;
+        self.counts.sent += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: u64 = 1_000_000_000;
+
+    /// What the session wrote, a message each.
+    #[derive(Default)]
+    struct Captured {
+        messages: Vec<Vec<u8>>,
+        full: bool,
+    }
+
+    impl Wire for Captured {
+        fn room(&self) -> usize {
+            if self.full {
+                0
+            } else {
+                usize::MAX
+            }
+        }
+        fn put(&mut self, message: &[u8]) {
+            self.messages.push(message.to_vec());
+        }
+    }
+
+    impl Captured {
+        /// The messages written since the last call, `|` for SOH.
+        fn take(&mut self) -> Vec<String> {
+            self.messages
+                .drain(..)
+                .map(|m| {
+                    assert!(Message::parse(&m).is_ok(), "whole messages only");
+                    String::from_utf8(m).unwrap().replace('\x01', "|")
+                })
+                .collect()
+        }
+    }
+
+    fn at(seconds: f64) -> Now {
+        Now {
+            mono_ns: (seconds * SECOND as f64) as u64,
+            unix_ns: 1_796_307_572_000_000_000 + (seconds * SECOND as f64) as u64,
+        }
+    }
+
+    fn config() -> SessionConfig {
+        SessionConfig {
+            sender_comp_id: "REDLINE".into(),
+            target_comp_id: "VENUE".into(),
+            heartbeat_s: 30,
+            answer_timeout_ms: 5_000,
+        }
+    }
+
+    /// A message from the venue.
+    fn venue(seq: u64, kind: &[u8], fields: &[(u32, &[u8])]) -> Vec<u8> {
+        let mut writer = MessageWriter::default();
+        writer
+            .begin(kind)
+            .field(tag::SENDER_COMP_ID, b"VENUE")
+            .field(tag::TARGET_COMP_ID, b"REDLINE")
+            .uint(tag::MSG_SEQ_NUM, seq)
+            .timestamp(tag::SENDING_TIME, at(0.0).unix_ns);
+        for &(t, value) in fields {
+            writer.field(t, value);
+        }
+        writer.finish().unwrap().to_vec()
+    }
+
+    fn receive(session: &mut Session, bytes: &[u8], now: Now, wire: &mut Captured) -> Verdict {
+        session.on_message(&Message::parse(bytes).unwrap(), now, wire)
+    }
+
+    /// A session logged on at time 0, both sides at 1, the logons taken
+    /// from the wire.
+    fn active() -> (Session, Captured) {
+        let mut session = Session::new(&config());
+        let mut wire = Captured::default();
+        assert!(session.logon(at(0.0), true, &mut wire));
+        let logon = venue(1, msg_type::LOGON, &[(tag::HEART_BT_INT, b"30")]);
+        assert_eq!(
+            receive(&mut session, &logon, at(0.1), &mut wire),
+            Verdict::Session
+        );
+        assert_eq!(session.state(), State::Active);
+        wire.take();
+        (session, wire)
+    }
+
+    #[test]
+    fn a_logon_resets_the_numbers_and_heartbeats_follow_silence() {
+        let mut session = Session::new(&config());
+        let mut wire = Captured::default();
+        assert!(session.logon(at(0.0), true, &mut wire));
+        let sent = wire.take();
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0].contains(
+                "|35=A|49=REDLINE|56=VENUE|34=1|52=20261203-14:19:32.000|98=0|108=30|141=Y|"
+            ),
+            "{}",
+            sent[0]
+        );
+        assert_eq!(session.state(), State::LogonSent);
+        let logon = venue(1, msg_type::LOGON, &[(tag::HEART_BT_INT, b"30")]);
+        receive(&mut session, &logon, at(0.1), &mut wire);
+        assert_eq!((session.state(), session.next_in()), (State::Active, 2));
+        assert_eq!(session.tick(at(29.9), &mut wire), None);
+        assert!(wire.take().is_empty(), "nothing due before the interval");
+        session.tick(at(30.0), &mut wire);
+        let sent = wire.take();
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0].contains("|35=0|49=REDLINE|56=VENUE|34=2|"),
+            "{}",
+            sent[0]
+        );
+    }
+
+    #[test]
+    fn a_test_request_is_answered_with_its_id() {
+        let (mut session, mut wire) = active();
+        let request = venue(2, msg_type::TEST_REQUEST, &[(tag::TEST_REQ_ID, b"probe-7")]);
+        assert_eq!(
+            receive(&mut session, &request, at(1.0), &mut wire),
+            Verdict::Session
+        );
+        let sent = wire.take();
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0].contains("|35=0|") && sent[0].contains("|112=probe-7|"),
+            "{}",
+            sent[0]
+        );
+    }
+
+    #[test]
+    fn silence_draws_a_test_request_and_then_the_end() {
+        let (mut session, mut wire) = active();
+        // Heartbeats going out do not count as hearing from the venue.
+        assert_eq!(session.tick(at(30.0), &mut wire), None);
+        assert_eq!(session.tick(at(36.0), &mut wire), None);
+        assert!(wire.take().iter().all(|m| m.contains("|35=0|")));
+        assert_eq!(session.tick(at(36.2), &mut wire), None);
+        let sent = wire.take();
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0].contains("|35=1|") && sent[0].contains("|112=1|"),
+            "{}",
+            sent[0]
+        );
+        // A heartbeat with another id does not answer it ...
+        let other = venue(2, msg_type::HEARTBEAT, &[(tag::TEST_REQ_ID, b"9")]);
+        receive(&mut session, &other, at(40.0), &mut wire);
+        assert_eq!(session.tick(at(66.3), &mut wire), Some(End::NoHeartbeat));
+        let sent = wire.take();
+        assert!(
+            sent.last().unwrap().contains("|35=5|")
+                && sent.last().unwrap().contains("|58=no answer"),
+            "{sent:?}"
+        );
+        assert_eq!(session.state(), State::Disconnected);
+        // ... and the one with its id does.
+        let (mut session, mut wire) = active();
+        session.tick(at(36.2), &mut wire);
+        let answer = venue(2, msg_type::HEARTBEAT, &[(tag::TEST_REQ_ID, b"1")]);
+        receive(&mut session, &answer, at(37.0), &mut wire);
+        assert_eq!(session.tick(at(66.3), &mut wire), None);
+        assert_eq!(session.counts().test_requests, 1);
+    }
+
+    #[test]
+    fn a_gap_is_asked_for_once_and_the_resend_taken_in_order() {
+        let (mut session, mut wire) = active();
+        let report = |seq, dup: bool| {
+            let mut fields = vec![(tag::CL_ORD_ID, &b"42"[..])];
+            if dup {
+                fields.push((tag::POSS_DUP_FLAG, b"Y"));
+            }
+            venue(seq, msg_type::EXECUTION_REPORT, &fields)
+        };
+        assert_eq!(
+            receive(&mut session, &report(2, false), at(1.0), &mut wire),
+            Verdict::App
+        );
+        // 3 and 4 are lost.
+        assert_eq!(
+            receive(&mut session, &report(5, false), at(1.1), &mut wire),
+            Verdict::Skipped
+        );
+        assert_eq!(
+            receive(&mut session, &report(6, false), at(1.2), &mut wire),
+            Verdict::Skipped
+        );
+        let sent = wire.take();
+        assert_eq!(sent.len(), 1, "one request for the gap: {sent:?}");
+        assert!(
+            sent[0].contains("|35=2|") && sent[0].contains("|7=3|16=0|"),
+            "{}",
+            sent[0]
+        );
+        assert!(session.awaiting_resend());
+        for seq in 3..=6 {
+            assert_eq!(
+                receive(&mut session, &report(seq, true), at(1.3), &mut wire),
+                Verdict::App,
+                "resent {seq}"
+            );
+        }
+        assert!(!session.awaiting_resend());
+        // A second copy of one already taken is skipped.
+        assert_eq!(
+            receive(&mut session, &report(4, true), at(1.4), &mut wire),
+            Verdict::Skipped
+        );
+        assert_eq!(
+            receive(&mut session, &report(7, false), at(1.5), &mut wire),
+            Verdict::App
+        );
+        assert_eq!(session.next_in(), 8);
+        let counts = session.counts();
+        assert_eq!((counts.resend_requests, counts.skipped), (1, 3));
+        assert!(wire.take().is_empty());
+    }
+
+    #[test]
+    fn a_gap_fill_moves_the_expected_number_on() {
+        let (mut session, mut wire) = active();
+        receive(
+            &mut session,
+            &venue(5, msg_type::HEARTBEAT, &[]),
+            at(1.0),
+            &mut wire,
+        );
+        assert!(session.awaiting_resend());
+        let fill = venue(
+            2,
+            msg_type::SEQUENCE_RESET,
+            &[
+                (tag::POSS_DUP_FLAG, b"Y"),
+                (tag::GAP_FILL_FLAG, b"Y"),
+                (tag::NEW_SEQ_NO, b"6"),
+            ],
+        );
+        assert_eq!(
+            receive(&mut session, &fill, at(1.1), &mut wire),
+            Verdict::Session
+        );
+        assert_eq!(session.next_in(), 6);
+        assert!(!session.awaiting_resend());
+        // Reset mode sets the number whatever the message's own.
+        let reset = venue(1, msg_type::SEQUENCE_RESET, &[(tag::NEW_SEQ_NO, b"40")]);
+        assert_eq!(
+            receive(&mut session, &reset, at(1.2), &mut wire),
+            Verdict::Session
+        );
+        assert_eq!(session.next_in(), 40);
+    }
+
+    #[test]
+    fn a_resend_that_never_comes_ends_the_session() {
+        let (mut session, mut wire) = active();
+        receive(
+            &mut session,
+            &venue(5, msg_type::HEARTBEAT, &[]),
+            at(1.0),
+            &mut wire,
+        );
+        assert_eq!(session.tick(at(5.9), &mut wire), None);
+        assert_eq!(session.tick(at(6.1), &mut wire), Some(End::ResendStalled));
+    }
+
+    #[test]
+    fn a_number_gone_back_without_poss_dup_ends_the_session() {
+        let (mut session, mut wire) = active();
+        receive(
+            &mut session,
+            &venue(2, msg_type::HEARTBEAT, &[]),
+            at(1.0),
+            &mut wire,
+        );
+        assert_eq!(
+            receive(
+                &mut session,
+                &venue(2, msg_type::HEARTBEAT, &[]),
+                at(1.1),
+                &mut wire
+            ),
+            Verdict::Ended(End::SeqTooLow {
+                expected: 3,
+                received: 2
+            })
+        );
+        let sent = wire.take();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].contains("|35=5|") && sent[0].contains("|58=the venue's MsgSeqNum"));
+        assert_eq!(session.state(), State::Disconnected);
+    }
+
+    #[test]
+    fn the_venues_resend_request_gets_one_gap_fill_and_no_order_twice() {
+        let (mut session, mut wire) = active();
+        for _ in 0..3 {
+            session
+                .send(msg_type::NEW_ORDER_SINGLE, at(1.0), &mut wire, |w| {
+                    w.uint(tag::CL_ORD_ID, 9);
+                })
+                .unwrap();
+        }
+        wire.take();
+        assert_eq!(session.next_out(), 5);
+        let request = venue(
+            2,
+            msg_type::RESEND_REQUEST,
+            &[(tag::BEGIN_SEQ_NO, b"2"), (tag::END_SEQ_NO, b"0")],
+        );
+        assert_eq!(
+            receive(&mut session, &request, at(2.0), &mut wire),
+            Verdict::Session
+        );
+        let sent = wire.take();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert!(
+            sent[0].contains("|35=4|49=REDLINE|56=VENUE|34=2|43=Y|52=")
+                && sent[0].contains("|122=")
+                && sent[0].contains("|123=Y|36=5|"),
+            "{}",
+            sent[0]
+        );
+        assert_eq!(
+            session.next_out(),
+            5,
+            "a gap fill takes no number of its own"
+        );
+        assert_eq!(session.counts().gap_fills, 1);
+    }
+
+    #[test]
+    fn a_message_for_someone_else_ends_the_session() {
+        let (mut session, mut wire) = active();
+        let mut writer = MessageWriter::default();
+        writer
+            .begin(msg_type::HEARTBEAT)
+            .field(tag::SENDER_COMP_ID, b"OTHER")
+            .field(tag::TARGET_COMP_ID, b"REDLINE")
+            .uint(tag::MSG_SEQ_NUM, 2);
+        let bytes = writer.finish().unwrap().to_vec();
+        assert_eq!(
+            receive(&mut session, &bytes, at(1.0), &mut wire),
+            Verdict::Ended(End::WrongCompId)
+        );
+        let (mut session, mut wire) = active();
+        let mut writer = MessageWriter::default();
+        writer
+            .begin(msg_type::HEARTBEAT)
+            .field(tag::SENDER_COMP_ID, b"VENUE")
+            .field(tag::TARGET_COMP_ID, b"REDLINE");
+        let bytes = writer.finish().unwrap().to_vec();
+        assert_eq!(
+            receive(&mut session, &bytes, at(1.0), &mut wire),
+            Verdict::Ended(End::NoSeqNum)
+        );
+    }
+
+    #[test]
+    fn a_logon_must_be_answered_by_a_logon_in_time() {
+        let mut session = Session::new(&config());
+        let mut wire = Captured::default();
+        session.logon(at(0.0), true, &mut wire);
+        assert_eq!(
+            receive(
+                &mut session,
+                &venue(1, msg_type::HEARTBEAT, &[]),
+                at(0.1),
+                &mut wire
+            ),
+            Verdict::Ended(End::UnexpectedLogon)
+        );
+        session.logon(at(1.0), true, &mut wire);
+        assert_eq!(session.tick(at(5.9), &mut wire), None);
+        assert_eq!(session.tick(at(6.1), &mut wire), Some(End::LogonTimeout));
+        assert_eq!(session.state(), State::Disconnected);
+        let (mut session, mut wire) = active();
+        assert_eq!(
+            receive(
+                &mut session,
+                &venue(2, msg_type::LOGON, &[]),
+                at(1.0),
+                &mut wire
+            ),
+            Verdict::Ended(End::UnexpectedLogon)
+        );
+    }
+
+    #[test]
+    fn logouts_either_way() {
+        let (mut session, mut wire) = active();
+        assert!(session.logout(at(1.0), &mut wire));
+        assert!(wire.take()[0].contains("|35=5|"));
+        assert_eq!(session.state(), State::LogoutSent);
+        assert_eq!(
+            receive(
+                &mut session,
+                &venue(2, msg_type::LOGOUT, &[]),
+                at(1.1),
+                &mut wire
+            ),
+            Verdict::Ended(End::LoggedOut)
+        );
+        assert!(wire.take().is_empty(), "an answer is not answered");
+        // Unanswered, it ends after the timeout.
+        let (mut session, mut wire) = active();
+        session.logout(at(1.0), &mut wire);
+        assert_eq!(session.tick(at(6.1), &mut wire), Some(End::LoggedOut));
+        // The venue's own is answered.
+        let (mut session, mut wire) = active();
+        let logout = venue(2, msg_type::LOGOUT, &[(tag::TEXT, b"end of day")]);
+        assert_eq!(
+            receive(&mut session, &logout, at(1.0), &mut wire),
+            Verdict::Ended(End::VenueLoggedOut)
+        );
+        assert!(wire.take()[0].contains("|35=5|"));
+    }
+
+    #[test]
+    fn a_reconnection_keeps_the_numbers_and_asks_for_what_it_missed() {
+        let (mut session, mut wire) = active();
+        session
+            .send(msg_type::NEW_ORDER_SINGLE, at(1.0), &mut wire, |w| {
+                w.uint(tag::CL_ORD_ID, 9);
+            })
+            .unwrap();
+        receive(
+            &mut session,
+            &venue(2, msg_type::EXECUTION_REPORT, &[]),
+            at(1.1),
+            &mut wire,
+        );
+        session.disconnected();
+        wire.take();
+        assert!(session.logon(at(10.0), false, &mut wire));
+        let sent = wire.take();
+        assert!(
+            sent[0].contains("|35=A|") && sent[0].contains("|34=3|"),
+            "{}",
+            sent[0]
+        );
+        assert!(!sent[0].contains("|141="), "{}", sent[0]);
+        // The venue sent 3 and 4 while the line was down.
+        let logon = venue(5, msg_type::LOGON, &[(tag::HEART_BT_INT, b"30")]);
+        assert_eq!(
+            receive(&mut session, &logon, at(10.1), &mut wire),
+            Verdict::Session
+        );
+        assert_eq!(session.state(), State::Active);
+        let sent = wire.take();
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0].contains("|35=2|") && sent[0].contains("|7=3|16=0|"),
+            "{}",
+            sent[0]
+        );
+        // The venue resends 3 and 4, and gap-fills its Logon's number.
+        for seq in 3..=4 {
+            let resent = venue(
+                seq,
+                msg_type::EXECUTION_REPORT,
+                &[(tag::POSS_DUP_FLAG, b"Y")],
+            );
+            assert_eq!(
+                receive(&mut session, &resent, at(10.2), &mut wire),
+                Verdict::App
+            );
+        }
+        let fill = venue(
+            5,
+            msg_type::SEQUENCE_RESET,
+            &[
+                (tag::POSS_DUP_FLAG, b"Y"),
+                (tag::GAP_FILL_FLAG, b"Y"),
+                (tag::NEW_SEQ_NO, b"6"),
+            ],
+        );
+        receive(&mut session, &fill, at(10.3), &mut wire);
+        assert_eq!(session.next_in(), 6);
+        assert!(!session.awaiting_resend());
+    }
+
+    #[test]
+    fn nothing_goes_unless_logged_on_and_with_room() {
+        let mut session = Session::new(&config());
+        let mut wire = Captured::default();
+        let order = |w: &mut MessageWriter| {
+            w.uint(tag::CL_ORD_ID, 1);
+        };
+        assert_eq!(
+            session.send(msg_type::NEW_ORDER_SINGLE, at(0.0), &mut wire, order),
+            Err(NotSent::NotActive)
+        );
+        let (mut session, mut wire) = active();
+        wire.full = true;
+        assert_eq!(
+            session.send(msg_type::NEW_ORDER_SINGLE, at(1.0), &mut wire, order),
+            Err(NotSent::NoRoom)
+        );
+        assert_eq!(
+            session.send(msg_type::NEW_ORDER_SINGLE, at(1.0), &mut wire, |w| {
+                w.field(tag::TEXT, &[b'x'; 5000]);
+            }),
+            Err(NotSent::TooLarge)
+        );
+        assert_eq!(session.next_out(), 2, "a message not sent takes no number");
+        wire.full = false;
+        session
+            .send(msg_type::NEW_ORDER_SINGLE, at(1.0), &mut wire, order)
+            .unwrap();
+        assert!(wire.take()[0].contains("|35=D|49=REDLINE|56=VENUE|34=2|"));
+    }
+}
