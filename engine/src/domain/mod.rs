@@ -10,7 +10,7 @@ mod quote;
 mod reject;
 mod units;
 
-pub use decimal::{Decimal, ParseDecimalError};
+pub use decimal::{Decimal, ParseDecimalError, MAX_SCALE};
 pub use instrument::{Instrument, InstrumentError, InstrumentSpec, Instruments};
 pub use order::{ClientOrderId, ExecKind, ExecReport, Intent, NewOrder, Side, TimeInForce};
 pub use quote::Quote;

@@ -45,11 +45,16 @@ pub enum Reject {
     /// P&L the loss limit counts is not known: only orders that shrink a
     /// position pass until every held instrument has been quoted.
     UnmarkedPositions = 16,
+    /// The venue refused the order for a reason of its own (a limit of
+    /// its, a symbol it does not trade); its text is in its report.
+    VenueRejected = 17,
+    /// No session with the venue: the order was not sent.
+    VenueDown = 18,
 }
 
 impl Reject {
     /// Every reason, in code order.
-    pub const ALL: [Reject; 16] = [
+    pub const ALL: [Reject; 18] = [
         Reject::MaxOrderQty,
         Reject::MaxOrderNotional,
         Reject::PriceCollar,
@@ -66,6 +71,8 @@ impl Reject {
         Reject::UnknownOrder,
         Reject::InvalidOrder,
         Reject::UnmarkedPositions,
+        Reject::VenueRejected,
+        Reject::VenueDown,
     ];
 
     /// The stable code, as logs and metric labels print it.
@@ -87,6 +94,8 @@ impl Reject {
             Reject::UnknownOrder => "UNKNOWN_ORDER",
             Reject::InvalidOrder => "INVALID_ORDER",
             Reject::UnmarkedPositions => "UNMARKED_POSITIONS",
+            Reject::VenueRejected => "VENUE_REJECTED",
+            Reject::VenueDown => "VENUE_DOWN",
         }
     }
 

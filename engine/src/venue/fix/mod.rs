@@ -4,17 +4,19 @@
 //! buffers are made, and nothing formats text through `core::fmt`: the
 //! gateway stage encodes and decodes on the hot path.
 //!
-//! So far the wire format and the session (logon, heartbeats, sequence
-//! numbers, resends); the gateway stage that holds the connection comes
-//! next.
+//! So far the wire format, the session (logon, heartbeats, sequence
+//! numbers, resends) and orders in FIX terms; the gateway stage that holds
+//! the connection comes next.
 
 mod frame;
+mod orders;
 mod session;
 mod time;
 mod value;
 mod writer;
 
 pub use frame::{scan, FieldError, Fields, FrameError, Message};
+pub use orders::{OrderCodec, Read, ReportError};
 pub use session::{End, NotSent, Now, Session, SessionConfig, SessionCounts, State, Verdict, Wire};
 pub use time::{civil_from_days, utc_timestamp, TIMESTAMP_LEN};
 pub use value::{read_decimal, read_uint, write_decimal, write_uint};
