@@ -4,20 +4,26 @@
 //! buffers are made, and nothing formats text through `core::fmt`: the
 //! gateway stage encodes and decodes on the hot path.
 //!
-//! So far the wire format, the session (logon, heartbeats, sequence
-//! numbers, resends) and orders in FIX terms; the gateway stage that holds
-//! the connection comes next.
+//! The wire format, the session (logon, heartbeats, sequence numbers,
+//! resends), orders in FIX terms, and the gateway that holds the
+//! connection.
 
 mod frame;
+mod gateway;
+mod link_stats;
 mod orders;
 mod session;
+mod stand_in;
 mod time;
 mod value;
 mod writer;
 
 pub use frame::{scan, FieldError, Fields, FrameError, Message};
+pub use gateway::{FixConfig, FixVenue};
+pub use link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats, LINK_COUNTS};
 pub use orders::{OrderCodec, Read, ReportError};
 pub use session::{End, NotSent, Now, Session, SessionConfig, SessionCounts, State, Verdict, Wire};
+pub use stand_in::{StandInCounts, StandInVenue};
 pub use time::{civil_from_days, utc_timestamp, TIMESTAMP_LEN};
 pub use value::{read_decimal, read_uint, write_decimal, write_uint};
 pub use writer::{MessageWriter, MAX_MESSAGE};
@@ -68,6 +74,8 @@ pub mod tag {
     pub const RESET_SEQ_NUM_FLAG: u32 = 141;
     /// RefSeqNum(45).
     pub const REF_SEQ_NUM: u32 = 45;
+    /// RefTagID(371).
+    pub const REF_TAG_ID: u32 = 371;
     /// Text(58).
     pub const TEXT: u32 = 58;
     /// ClOrdID(11).

@@ -17,8 +17,8 @@ use super::value::{read_decimal, read_uint, write_uint, MAX_UINT_DIGITS};
 use super::writer::MessageWriter;
 use super::{msg_type, tag};
 use crate::domain::{
-    ClientOrderId, Decimal, ExecKind, ExecReport, InstrumentId, Instruments, NewOrder, Price, Qty,
-    Reject, Side, TimeInForce,
+    ClientOrderId, Decimal, ExecKind, ExecReport, InstrumentId, Instruments, Intent, NewOrder,
+    Price, Qty, Reject, Side, TimeInForce,
 };
 
 /// Extra fractional digits a venue's price may have past the tick's, for
@@ -249,6 +249,125 @@ impl OrderCodec {
             },
             off_tick,
         }))
+    }
+}
+
+/// The venue's side of the same terms, for a stand-in venue: orders read
+/// and reports written.
+impl OrderCodec {
+    /// Reads a NewOrderSingle or OrderCancelRequest as the intent it
+    /// carries; a cancel names its order by OrigClOrdID.
+    ///
+    /// # Errors
+    ///
+    /// When a field is missing or malformed, or the price is off the tick.
+    pub fn intent(&self, message: &Message) -> Result<Intent, ReportError> {
+        if message.msg_type() == msg_type::ORDER_CANCEL_REQUEST {
+            return Ok(Intent::Cancel(order_id(message)?));
+        }
+        let id = read_uint(required(message, tag::CL_ORD_ID)?)
+            .map(ClientOrderId)
+            .ok_or(ReportError::BadValue(tag::CL_ORD_ID))?;
+        let symbol = required(message, tag::SYMBOL)?;
+        let (index, lane) = self
+            .lanes
+            .iter()
+            .enumerate()
+            .find(|(_, lane)| &lane.symbol[..] == symbol)
+            .ok_or(ReportError::UnknownSymbol)?;
+        let side = match required(message, tag::SIDE)? {
+            b"1" => Side::Buy,
+            b"2" => Side::Sell,
+            _ => return Err(ReportError::BadValue(tag::SIDE)),
+        };
+        let price = match ticks(lane, required(message, tag::PRICE)?) {
+            Some((price, false)) => price,
+            _ => return Err(ReportError::BadValue(tag::PRICE)),
+        };
+        let tif = match message.get(tag::TIME_IN_FORCE) {
+            None | Some(b"0" | b"1") => TimeInForce::Limit,
+            Some(b"3") => TimeInForce::Ioc,
+            Some(_) => return Err(ReportError::BadValue(tag::TIME_IN_FORCE)),
+        };
+        Ok(Intent::New(NewOrder {
+            id,
+            instrument: InstrumentId(index as u16),
+            side,
+            price,
+            qty: lots(lane, message, tag::ORDER_QTY)?,
+            tif,
+        }))
+    }
+
+    /// The body of the ExecutionReport (or, for a refused cancel, the
+    /// OrderCancelReject) that tells of `report`, numbered `exec_id`; the
+    /// message type to send it as comes first.
+    pub fn report_body(
+        &self,
+        report: &ExecReport,
+        exec_id: u64,
+        unix_ns: u64,
+        w: &mut MessageWriter,
+    ) {
+        if let ExecKind::CancelRejected(reason) = report.kind {
+            w.uint(tag::CL_ORD_ID, report.id.0)
+                .uint(tag::ORIG_CL_ORD_ID, report.id.0)
+                .uint(tag::ORDER_ID, report.id.0)
+                .field(tag::ORD_STATUS, b"8")
+                .field(tag::CXL_REJ_RESPONSE_TO, b"1")
+                .field(
+                    tag::CXL_REJ_REASON,
+                    if reason == Reject::UnknownOrder {
+                        b"1"
+                    } else {
+                        b"99"
+                    },
+                );
+            return;
+        }
+        let lane = self.lane(report.instrument);
+        let (exec_type, status): (&[u8], &[u8]) = match report.kind {
+            ExecKind::Ack => (b"0", b"0"),
+            ExecKind::PartialFill => (b"F", b"1"),
+            ExecKind::Fill => (b"F", b"2"),
+            ExecKind::Cancelled => (b"4", b"4"),
+            ExecKind::Rejected(_) | ExecKind::CancelRejected(_) => (b"8", b"8"),
+        };
+        w.uint(tag::ORDER_ID, report.id.0)
+            .uint(tag::CL_ORD_ID, report.id.0)
+            .uint(tag::EXEC_ID, exec_id)
+            .field(tag::EXEC_TYPE, exec_type)
+            .field(tag::ORD_STATUS, status)
+            .field(tag::SYMBOL, &lane.symbol)
+            .field(tag::SIDE, side_code(report.side))
+            .decimal(
+                tag::LEAVES_QTY,
+                report.leaves.0.saturating_mul(lane.lot_units),
+                lane.lot_scale,
+            )
+            .timestamp(tag::TRANSACT_TIME, unix_ns);
+        let price = report.price.0.saturating_mul(lane.tick_units);
+        if matches!(report.kind, ExecKind::Fill | ExecKind::PartialFill) {
+            w.decimal(tag::LAST_PX, price, lane.tick_scale).decimal(
+                tag::LAST_QTY,
+                report.filled.0.saturating_mul(lane.lot_units),
+                lane.lot_scale,
+            );
+        } else {
+            w.decimal(tag::PRICE, price, lane.tick_scale);
+        }
+        if let ExecKind::Rejected(reason) = report.kind {
+            w.field(tag::ORD_REJ_REASON, b"99")
+                .field(tag::TEXT, reason.code().as_bytes());
+        }
+    }
+
+    /// The message type [`OrderCodec::report_body`] writes for `report`.
+    pub fn report_type(report: &ExecReport) -> &'static [u8] {
+        match report.kind {
+            ExecKind::CancelRejected(_) => msg_type::ORDER_CANCEL_REJECT,
+            _ => msg_type::EXECUTION_REPORT,
+        }
     }
 }
 
@@ -485,6 +604,78 @@ mod tests {
             (tag::LEAVES_QTY, "3"),
         ]);
         assert_eq!(pending, Ok(None));
+    }
+
+    /// What redline writes, the venue's side reads back; and what the
+    /// venue's side writes, redline reads back.
+    #[test]
+    fn both_sides_read_what_the_other_writes() {
+        let codec = OrderCodec::new(&instruments()).unwrap();
+        let order = NewOrder {
+            id: ClientOrderId(43),
+            instrument: InstrumentId(1),
+            side: Side::Sell,
+            price: Price(6_543_210),
+            qty: Qty(1_500),
+            tif: TimeInForce::Ioc,
+        };
+        let message = |kind: &[u8], write: &dyn Fn(&mut MessageWriter)| {
+            let mut w = MessageWriter::default();
+            w.begin(kind);
+            write(&mut w);
+            w.finish().unwrap().to_vec()
+        };
+        let bytes = message(msg_type::NEW_ORDER_SINGLE, &|w| {
+            codec.new_order(&order, NOW, w)
+        });
+        assert_eq!(
+            codec.intent(&Message::parse(&bytes).unwrap()),
+            Ok(Intent::New(order))
+        );
+        let bytes = message(msg_type::ORDER_CANCEL_REQUEST, &|w| {
+            codec.cancel(&order, 1, NOW, w)
+        });
+        assert_eq!(
+            codec.intent(&Message::parse(&bytes).unwrap()),
+            Ok(Intent::Cancel(order.id))
+        );
+        let report = |kind, filled, leaves| ExecReport {
+            id: order.id,
+            instrument: order.instrument,
+            side: order.side,
+            kind,
+            price: order.price,
+            filled: Qty(filled),
+            leaves: Qty(leaves),
+        };
+        for sent in [
+            report(ExecKind::Ack, 0, 1_500),
+            report(ExecKind::PartialFill, 500, 1_000),
+            report(ExecKind::Fill, 1_000, 0),
+            report(ExecKind::Cancelled, 0, 0),
+            report(ExecKind::Rejected(Reject::VenueRejected), 0, 0),
+        ] {
+            let bytes = message(OrderCodec::report_type(&sent), &|w| {
+                codec.report_body(&sent, 7, NOW, w)
+            });
+            let read = codec
+                .report(&Message::parse(&bytes).unwrap())
+                .unwrap()
+                .unwrap();
+            assert_eq!(read.report, sent);
+        }
+        let refused = ExecReport {
+            kind: ExecKind::CancelRejected(Reject::UnknownOrder),
+            ..report(ExecKind::Ack, 0, 0)
+        };
+        let bytes = message(OrderCodec::report_type(&refused), &|w| {
+            codec.report_body(&refused, 8, NOW, w)
+        });
+        let read = codec
+            .report(&Message::parse(&bytes).unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!((read.report.id, read.report.kind), (order.id, refused.kind));
     }
 
     #[test]

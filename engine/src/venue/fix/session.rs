@@ -55,6 +55,9 @@ pub struct SessionConfig {
 pub enum State {
     /// No connection, or one not yet logged on.
     Disconnected,
+    /// As the acceptor (a stand-in venue): connected, waiting for the
+    /// other side's Logon.
+    AwaitingLogon,
     /// Logon sent; waiting for the venue's.
     LogonSent,
     /// Logged on: orders may go.
@@ -284,6 +287,15 @@ impl Session {
         true
     }
 
+    /// As the acceptor: a connection was taken; the other side's Logon is
+    /// answered with one.
+    pub fn accept(&mut self, now: Now) {
+        self.state = State::AwaitingLogon;
+        self.test_request = None;
+        self.resend_through = None;
+        self.last_received = now.mono_ns;
+    }
+
     /// The connection is gone: the session waits for the next logon,
     /// keeping its sequence numbers.
     pub fn disconnected(&mut self) {
@@ -328,7 +340,7 @@ impl Session {
     pub fn tick(&mut self, now: Now, wire: &mut impl Wire) -> Option<End> {
         let mono = now.mono_ns;
         match self.state {
-            State::Disconnected => None,
+            State::Disconnected | State::AwaitingLogon => None,
             State::LogonSent => {
                 if mono.saturating_sub(self.asked_at) > self.answer_timeout_ns {
                     self.state = State::Disconnected;
@@ -387,7 +399,25 @@ impl Session {
             return self.end(End::NoSeqNum, now, wire);
         };
         let kind = message.msg_type();
-        if self.state == State::LogonSent {
+        if self.state == State::AwaitingLogon {
+            if kind != msg_type::LOGON {
+                return self.end(End::UnexpectedLogon, now, wire);
+            }
+            let reset = message.get(tag::RESET_SEQ_NUM_FLAG) == Some(b"Y");
+            if reset {
+                self.next_in = 1;
+                self.next_out = 1;
+            }
+            let heartbeat_s = u64::from(self.heartbeat_s);
+            self.begin(msg_type::LOGON, now)
+                .uint(tag::ENCRYPT_METHOD, 0)
+                .uint(tag::HEART_BT_INT, heartbeat_s);
+            if reset {
+                self.writer.field(tag::RESET_SEQ_NUM_FLAG, b"Y");
+            }
+            self.emit(now, wire);
+            self.state = State::Active;
+        } else if self.state == State::LogonSent {
             if kind != msg_type::LOGON {
                 return self.end(End::UnexpectedLogon, now, wire);
             }
@@ -516,7 +546,10 @@ impl Session {
     /// Ends the session for `why`, telling the venue when it is logged on;
     /// returns `why`.
     fn close(&mut self, why: End, now: Now, wire: &mut impl Wire) -> End {
-        if matches!(self.state, State::Active | State::LogonSent) {
+        if matches!(
+            self.state,
+            State::Active | State::LogonSent | State::AwaitingLogon
+        ) {
             self.begin(msg_type::LOGOUT, now)
                 .field(tag::TEXT, why.describe().as_bytes());
             self.emit(now, wire);
@@ -1088,6 +1121,47 @@ mod tests {
         receive(&mut session, &fill, at(10.3), &mut wire);
         assert_eq!(session.next_in(), 6);
         assert!(!session.awaiting_resend());
+    }
+
+    #[test]
+    fn an_acceptor_answers_a_logon_with_one() {
+        let mut redline = Session::new(&config());
+        let mut venue = Session::new(&SessionConfig {
+            sender_comp_id: "VENUE".into(),
+            target_comp_id: "REDLINE".into(),
+            ..config()
+        });
+        let (mut to_venue, mut to_redline) = (Captured::default(), Captured::default());
+        venue.accept(at(0.0));
+        redline.logon(at(0.0), true, &mut to_venue);
+        let logon = to_venue.messages.remove(0);
+        assert_eq!(
+            receive(&mut venue, &logon, at(0.1), &mut to_redline),
+            Verdict::Session
+        );
+        assert_eq!(venue.state(), State::Active);
+        let answer = to_redline.messages.remove(0);
+        assert_eq!(
+            receive(&mut redline, &answer, at(0.2), &mut to_venue),
+            Verdict::Session
+        );
+        assert_eq!(redline.state(), State::Active);
+        assert!(to_venue.messages.is_empty() && to_redline.messages.is_empty());
+        // Anything else first ends it.
+        venue.disconnected();
+        venue.accept(at(1.0));
+        let heartbeat = {
+            let mut w = MessageWriter::default();
+            w.begin(msg_type::HEARTBEAT)
+                .field(tag::SENDER_COMP_ID, b"REDLINE")
+                .field(tag::TARGET_COMP_ID, b"VENUE")
+                .uint(tag::MSG_SEQ_NUM, 2);
+            w.finish().unwrap().to_vec()
+        };
+        assert_eq!(
+            receive(&mut venue, &heartbeat, at(1.1), &mut to_redline),
+            Verdict::Ended(End::UnexpectedLogon)
+        );
     }
 
     #[test]

@@ -1,0 +1,677 @@
+//! The FIX gateway: redline's order entry to a real venue, over one TCP
+//! connection that the gateway stage (or the fused path) holds itself.
+//! Intents go out as NewOrderSingle and OrderCancelRequest through the
+//! [`Session`]; ExecutionReports and OrderCancelRejects come back as
+//! [`ExecReport`]s.
+//!
+//! The link connects without blocking, logs on (resetting sequence numbers
+//! at a run's first logon only), and when it goes down for any reason
+//! waits a backoff that doubles from `reconnect_min_ms` to
+//! `reconnect_max_ms`, then connects again and logs on with its numbers
+//! where they were, so that the venue resends what it sent meanwhile.
+//! While no session is logged on a new order is refused at once with
+//! `VENUE_DOWN` and a cancel with `VENUE_DOWN` (the order stays open:
+//! only the venue can say what became of it). A report that cannot be
+//! read is counted and answered with a session Reject naming it.
+//!
+//! The socket calls (a non-blocking connect, one read per poll, a write
+//! per order and per poll while bytes wait) are the stage's own I/O;
+//! nothing else here blocks, and nothing allocates after
+//! [`FixVenue::new`].
+
+use std::io::{self, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::frame::{scan, Message};
+use super::link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats};
+use super::orders::OrderCodec;
+use super::session::{NotSent, Now, Session, SessionConfig, State, Verdict, Wire};
+use super::{msg_type, tag, MAX_MESSAGE};
+use crate::clock;
+use crate::domain::{
+    ClientOrderId, ExecKind, ExecReport, Instruments, Intent, NewOrder, Price, Qty, Reject,
+};
+
+/// `[venue.fix]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixConfig {
+    /// The venue's order-entry address (`10.0.0.7:9878`).
+    pub connect: String,
+    /// SenderCompID(49): redline's name at the venue.
+    pub sender_comp_id: String,
+    /// TargetCompID(56): the venue's name.
+    pub target_comp_id: String,
+    /// HeartBtInt(108), in seconds.
+    pub heartbeat_s: u32,
+    /// How long a connection, Logon or Logout may wait for its answer.
+    pub answer_timeout_ms: u64,
+    /// The first wait before connecting again; it doubles each time.
+    pub reconnect_min_ms: u64,
+    /// The longest wait before connecting again.
+    pub reconnect_max_ms: u64,
+    /// Orders sent and not finished at once, at most; more are refused
+    /// with `VENUE_BUSY`.
+    pub max_orders: usize,
+    /// Bytes each way the gateway holds: what it has read and not yet
+    /// taken, and what it has written and the socket has not yet taken.
+    pub buffer_bytes: usize,
+}
+
+impl FixConfig {
+    /// The venue's address (checked by [`FixConfig::problems`]).
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.connect.parse().ok()
+    }
+
+    /// What is wrong with it, as `(key, message)` pairs.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if self.address().is_none() {
+            problems.push((
+                "connect",
+                format!(
+                    "{:?} is not an address and port (\"10.0.0.7:9878\")",
+                    self.connect
+                ),
+            ));
+        }
+        for (key, id) in [
+            ("sender_comp_id", &self.sender_comp_id),
+            ("target_comp_id", &self.target_comp_id),
+        ] {
+            if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+                problems.push((
+                    key,
+                    format!("must be 1 to 64 printable ASCII characters, got {id:?}"),
+                ));
+            }
+        }
+        let mut range = |key, value: u64, low: u64, high: u64| {
+            if !(low..=high).contains(&value) {
+                problems.push((key, format!("must be in {low} ..= {high}, got {value}")));
+            }
+        };
+        range("heartbeat_s", u64::from(self.heartbeat_s), 1, 3600);
+        range("answer_timeout_ms", self.answer_timeout_ms, 1, 600_000);
+        range("reconnect_min_ms", self.reconnect_min_ms, 1, 600_000);
+        range("reconnect_max_ms", self.reconnect_max_ms, 1, 3_600_000);
+        range("max_orders", self.max_orders as u64, 1, 1_000_000);
+        range(
+            "buffer_bytes",
+            self.buffer_bytes as u64,
+            4 * MAX_MESSAGE as u64,
+            1 << 26,
+        );
+        if self.reconnect_max_ms < self.reconnect_min_ms {
+            problems.push((
+                "reconnect_max_ms",
+                format!(
+                    "must be at least reconnect_min_ms ({}), got {}",
+                    self.reconnect_min_ms, self.reconnect_max_ms
+                ),
+            ));
+        }
+        problems
+    }
+}
+
+/// Bytes on their way out: written by the session, taken by the socket.
+#[derive(Debug)]
+struct Outgoing {
+    buf: Box<[u8]>,
+    /// `buf[start..end]` waits for the socket.
+    start: usize,
+    end: usize,
+}
+
+impl Wire for Outgoing {
+    fn room(&self) -> usize {
+        self.buf.len() - (self.end - self.start)
+    }
+
+    fn put(&mut self, message: &[u8]) {
+        if self.buf.len() - self.end < message.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        self.buf[self.end..self.end + message.len()].copy_from_slice(message);
+        self.end += message.len();
+    }
+}
+
+impl Outgoing {
+    fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+}
+
+/// An order the venue has and has not finished.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    order: NewOrder,
+    /// Cancel requests sent for it.
+    cancels: u32,
+}
+
+/// The connection, as far as it has got.
+#[derive(Debug)]
+enum Link {
+    /// None; the next attempt at `retry_at` (ns).
+    Down { retry_at: u64 },
+    /// A connect in progress since `since` (ns).
+    Connecting { socket: Socket, since: u64 },
+    /// Connected (logging on, logged on, or logging out).
+    Up { stream: TcpStream },
+}
+
+/// The gateway. See the module docs.
+#[derive(Debug)]
+pub struct FixVenue {
+    address: SocketAddr,
+    answer_timeout_ns: u64,
+    reconnect_min_ns: u64,
+    reconnect_max_ns: u64,
+    /// The wait before the next attempt.
+    backoff_ns: u64,
+    link: Link,
+    session: Session,
+    /// Whether a logon has been sent in this run (later ones keep the
+    /// numbers).
+    logged_on_once: bool,
+    codec: OrderCodec,
+    open: Vec<Open>,
+    incoming: Box<[u8]>,
+    /// `incoming[..read]` is read and not yet taken.
+    read: usize,
+    outgoing: Outgoing,
+    /// Unix time at `clock` tick 0, in ns, for SendingTime.
+    unix_at_zero: u64,
+    report: LinkReport,
+    stats: Arc<LinkStats>,
+}
+
+impl FixVenue {
+    /// A gateway for `instruments` that connects at its first poll.
+    ///
+    /// # Errors
+    ///
+    /// When `config` has a problem ([`FixConfig::problems`]) or an
+    /// instrument's sizes cannot be written in FIX.
+    pub fn new(config: &FixConfig, instruments: &Instruments) -> Result<FixVenue, String> {
+        if let Some((key, problem)) = config.problems().into_iter().next() {
+            return Err(format!("venue.fix.{key}: {problem}"));
+        }
+        let codec = OrderCodec::new(instruments).map_err(|symbol| {
+            format!("instrument {symbol}: its tick or lot size has too many digits for FIX")
+        })?;
+        let session = Session::new(&SessionConfig {
+            sender_comp_id: config.sender_comp_id.clone(),
+            target_comp_id: config.target_comp_id.clone(),
+            heartbeat_s: config.heartbeat_s,
+            answer_timeout_ms: config.answer_timeout_ms,
+        });
+        let unix_now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mono_now = clock::ticks_to_ns(clock::ticks());
+        Ok(FixVenue {
+            address: config.address().expect("checked"),
+            answer_timeout_ns: config.answer_timeout_ms * 1_000_000,
+            reconnect_min_ns: config.reconnect_min_ms * 1_000_000,
+            reconnect_max_ns: config.reconnect_max_ms * 1_000_000,
+            backoff_ns: config.reconnect_min_ms * 1_000_000,
+            link: Link::Down { retry_at: 0 },
+            session,
+            logged_on_once: false,
+            codec,
+            open: Vec::with_capacity(config.max_orders),
+            incoming: vec![0; config.buffer_bytes].into_boxed_slice(),
+            read: 0,
+            outgoing: Outgoing {
+                buf: vec![0; config.buffer_bytes].into_boxed_slice(),
+                start: 0,
+                end: 0,
+            },
+            unix_at_zero: unix_now.saturating_sub(mono_now),
+            report: LinkReport::default(),
+            stats: Arc::new(LinkStats::default()),
+        })
+    }
+
+    /// What it publishes, for the control plane.
+    pub fn stats(&self) -> Arc<LinkStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Whether a session is logged on.
+    pub fn is_active(&self) -> bool {
+        self.session.state() == State::Active
+    }
+
+    /// Orders sent and not finished.
+    pub fn open_orders(&self) -> usize {
+        self.open.len()
+    }
+
+    fn now(&self, ticks: u64) -> Now {
+        let mono_ns = clock::ticks_to_ns(ticks);
+        Now {
+            mono_ns,
+            unix_ns: self.unix_at_zero + mono_ns,
+        }
+    }
+
+    /// Sends an intent now; what must be answered at once (a refusal) is
+    /// answered through `out`.
+    pub fn submit(&mut self, intent: Intent, ticks: u64, mut out: impl FnMut(ExecReport)) {
+        let now = self.now(ticks);
+        match intent {
+            Intent::New(order) => {
+                if let Err(reject) = self.send_new(&order, now) {
+                    if reject == Reject::VenueDown {
+                        self.report.bump(LinkCount::RefusedDown);
+                    }
+                    out(refusal(order.id, ExecKind::Rejected(reject), Some(&order)));
+                }
+            }
+            Intent::Cancel(id) => {
+                if let Err(reject) = self.send_cancel(id, now) {
+                    let order = self.open.iter().find(|o| o.order.id == id).map(|o| o.order);
+                    out(refusal(
+                        id,
+                        ExecKind::CancelRejected(reject),
+                        order.as_ref(),
+                    ));
+                }
+            }
+        }
+        self.flush();
+        self.publish();
+    }
+
+    fn send_new(&mut self, order: &NewOrder, now: Now) -> Result<(), Reject> {
+        if self.open.len() == self.open.capacity() {
+            return Err(Reject::VenueBusy);
+        }
+        let codec = &self.codec;
+        self.session
+            .send(msg_type::NEW_ORDER_SINGLE, now, &mut self.outgoing, |w| {
+                codec.new_order(order, now.unix_ns, w);
+            })
+            .map_err(not_sent)?;
+        self.open.push(Open {
+            order: *order,
+            cancels: 0,
+        });
+        Ok(())
+    }
+
+    fn send_cancel(&mut self, id: ClientOrderId, now: Now) -> Result<(), Reject> {
+        let Some(at) = self.open.iter().position(|o| o.order.id == id) else {
+            return Err(Reject::UnknownOrder);
+        };
+        let Open { order, cancels } = self.open[at];
+        let codec = &self.codec;
+        self.session
+            .send(
+                msg_type::ORDER_CANCEL_REQUEST,
+                now,
+                &mut self.outgoing,
+                |w| codec.cancel(&order, cancels + 1, now.unix_ns, w),
+            )
+            .map_err(not_sent)?;
+        self.open[at].cancels += 1;
+        Ok(())
+    }
+
+    /// Moves the link on (connects, logs on, keeps the session alive),
+    /// reads what the venue sent, and answers through `out` with at most
+    /// `room` reports; returns how many it wrote, plus one for any other
+    /// progress.
+    pub fn poll(&mut self, ticks: u64, room: usize, mut out: impl FnMut(ExecReport)) -> usize {
+        let now = self.now(ticks);
+        let mut work = self.advance(now);
+        if matches!(self.link, Link::Up { .. }) {
+            work += self.receive(now, room, &mut out);
+            if let Some(end) = self.session.tick(now, &mut self.outgoing) {
+                self.flush();
+                self.down(LinkEnd::Session(end), now);
+                work += 1;
+            }
+            self.flush();
+        }
+        if work > 0 {
+            self.publish();
+        }
+        work
+    }
+
+    /// Connects when due, and logs on once connected.
+    fn advance(&mut self, now: Now) -> usize {
+        match &self.link {
+            Link::Down { retry_at } if now.mono_ns >= *retry_at => {
+                match connect_nonblocking(self.address) {
+                    Ok(socket) => {
+                        self.link = Link::Connecting {
+                            socket,
+                            since: now.mono_ns,
+                        };
+                        self.report.state = LinkState::Connecting;
+                    }
+                    Err(_) => self.failed_connect(now),
+                }
+                1
+            }
+            Link::Connecting { socket, since } => {
+                let since = *since;
+                match connected(socket) {
+                    Ok(true) => {
+                        let Link::Connecting { socket, .. } =
+                            std::mem::replace(&mut self.link, Link::Down { retry_at: 0 })
+                        else {
+                            unreachable!("matched above")
+                        };
+                        let stream: TcpStream = socket.into();
+                        let _ = stream.set_nodelay(true);
+                        self.link = Link::Up { stream };
+                        self.report.bump(LinkCount::Connects);
+                        self.read = 0;
+                        self.outgoing.clear();
+                        let reset = !self.logged_on_once;
+                        if self.session.logon(now, reset, &mut self.outgoing) {
+                            self.logged_on_once = true;
+                        }
+                        self.report.state = LinkState::LoggingOn;
+                        self.flush();
+                        1
+                    }
+                    Ok(false) if now.mono_ns.saturating_sub(since) <= self.answer_timeout_ns => 0,
+                    _ => {
+                        self.failed_connect(now);
+                        1
+                    }
+                }
+            }
+            _ => 0,
+        }
+    }
+
+    fn failed_connect(&mut self, now: Now) {
+        self.report.bump(LinkCount::ConnectFailures);
+        self.report.last_end = Some(LinkEnd::ConnectFailed);
+        self.wait_to_retry(now);
+    }
+
+    /// The link is down: the session waits for the next connection, which
+    /// is tried after the backoff.
+    fn down(&mut self, why: LinkEnd, now: Now) {
+        self.report.bump(LinkCount::Disconnects);
+        self.report.last_end = Some(why);
+        self.session.disconnected();
+        self.wait_to_retry(now);
+    }
+
+    fn wait_to_retry(&mut self, now: Now) {
+        self.link = Link::Down {
+            retry_at: now.mono_ns + self.backoff_ns,
+        };
+        self.backoff_ns = (self.backoff_ns * 2).min(self.reconnect_max_ns);
+        self.report.state = LinkState::Disconnected;
+        self.read = 0;
+        self.outgoing.clear();
+    }
+
+    /// One read, then every whole message read, as far as `room` allows.
+    fn receive(&mut self, now: Now, room: usize, out: &mut impl FnMut(ExecReport)) -> usize {
+        let Link::Up { stream } = &mut self.link else {
+            return 0;
+        };
+        let mut work = 0;
+        if self.read < self.incoming.len() {
+            match stream.read(&mut self.incoming[self.read..]) {
+                Ok(0) => {
+                    self.down(LinkEnd::Closed, now);
+                    return 1;
+                }
+                Ok(n) => {
+                    self.read += n;
+                    work += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.report.bump(LinkCount::SocketErrors);
+                    self.down(LinkEnd::SocketError, now);
+                    return 1;
+                }
+            }
+        }
+        let mut taken = 0;
+        let mut written = 0;
+        while written < room {
+            let len = match scan(&self.incoming[taken..self.read]) {
+                Ok(Some(len)) => len,
+                Ok(None) => break,
+                Err(_) => {
+                    self.report.bump(LinkCount::Garbled);
+                    self.down(LinkEnd::Garbled, now);
+                    return work + 1;
+                }
+            };
+            let bytes = &self.incoming[taken..taken + len];
+            taken += len;
+            let message = Message::parse(bytes).expect("scanned whole");
+            match self.session.on_message(&message, now, &mut self.outgoing) {
+                Verdict::App => {
+                    let read = take_report(
+                        &self.codec,
+                        &mut self.open,
+                        &mut self.session,
+                        &mut self.outgoing,
+                        &mut self.report,
+                        &message,
+                        now,
+                    );
+                    if let Some(report) = read {
+                        out(report);
+                        written += 1;
+                    }
+                }
+                Verdict::Session | Verdict::Skipped | Verdict::Rejected { .. } => {}
+                Verdict::Ended(end) => {
+                    self.flush();
+                    self.down(LinkEnd::Session(end), now);
+                    return work + written + 1;
+                }
+            }
+            if self.session.state() == State::Active && self.report.state == LinkState::LoggingOn {
+                self.report.state = LinkState::Active;
+                self.report.bump(LinkCount::Logons);
+                self.backoff_ns = self.reconnect_min_ns;
+            }
+        }
+        if taken > 0 {
+            self.incoming.copy_within(taken..self.read, 0);
+            self.read -= taken;
+            work += 1;
+        }
+        work + written
+    }
+
+    /// Writes what waits for the socket, as far as it takes it now.
+    fn flush(&mut self) {
+        let Link::Up { stream } = &mut self.link else {
+            return;
+        };
+        while self.outgoing.start < self.outgoing.end {
+            match stream.write(&self.outgoing.buf[self.outgoing.start..self.outgoing.end]) {
+                Ok(0) => break,
+                Ok(n) => self.outgoing.start += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    // The read side sees the connection end next.
+                    self.report.bump(LinkCount::SocketErrors);
+                    break;
+                }
+            }
+        }
+        if self.outgoing.start == self.outgoing.end {
+            self.outgoing.clear();
+        }
+    }
+
+    fn publish(&mut self) {
+        let counts = self.session.counts();
+        let report = &mut self.report;
+        for (count, value) in [
+            (LinkCount::Sent, counts.sent),
+            (LinkCount::Received, counts.received),
+            (LinkCount::ResendRequests, counts.resend_requests),
+            (LinkCount::GapFills, counts.gap_fills),
+            (LinkCount::TestRequests, counts.test_requests),
+            (LinkCount::SessionRejects, counts.rejects),
+            (LinkCount::Skipped, counts.skipped),
+        ] {
+            report.counts[count as usize] = value;
+        }
+        report.state = match (self.session.state(), &self.link) {
+            (_, Link::Down { .. }) => LinkState::Disconnected,
+            (_, Link::Connecting { .. }) => LinkState::Connecting,
+            (State::Active, _) => LinkState::Active,
+            (State::LogoutSent, _) => LinkState::LoggingOut,
+            _ => LinkState::LoggingOn,
+        };
+        report.next_out = self.session.next_out();
+        report.next_in = self.session.next_in();
+        report.open_orders = self.open.len() as u64;
+        self.stats.publish(report);
+    }
+
+    /// Logs out, for a clean stop: `true` once the session has ended (or
+    /// there was none); poll between calls to let the answer in.
+    pub fn log_out(&mut self, ticks: u64) -> bool {
+        let now = self.now(ticks);
+        match self.session.state() {
+            State::Active => {
+                self.session.logout(now, &mut self.outgoing);
+                self.flush();
+                self.publish();
+                false
+            }
+            State::LogoutSent => false,
+            _ => true,
+        }
+    }
+}
+
+/// A refusal of `id` answered at once, with its order's terms when known.
+fn refusal(id: ClientOrderId, kind: ExecKind, order: Option<&NewOrder>) -> ExecReport {
+    ExecReport {
+        id,
+        instrument: order.map(|o| o.instrument).unwrap_or_default(),
+        side: order.map_or(crate::domain::Side::Buy, |o| o.side),
+        kind,
+        price: order.map_or(Price(0), |o| o.price),
+        filled: Qty(0),
+        leaves: Qty(0),
+    }
+}
+
+fn not_sent(why: NotSent) -> Reject {
+    match why {
+        NotSent::NotActive => Reject::VenueDown,
+        NotSent::NoRoom => Reject::VenueBusy,
+        NotSent::TooLarge => Reject::InvalidOrder,
+    }
+}
+
+/// A TCP connect to `address` that does not wait for the answer.
+fn connect_nonblocking(address: SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&address.into()) {
+        Ok(()) => Ok(socket),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(socket),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a non-blocking connect has finished: `Ok(true)` connected,
+/// `Ok(false)` still going.
+///
+/// # Errors
+///
+/// When it failed.
+fn connected(socket: &Socket) -> io::Result<bool> {
+    if let Some(error) = socket.take_error()? {
+        return Err(error);
+    }
+    match socket.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// An application message in sequence, as a report of an order the
+/// gateway has open; `None` for one that moves nothing, or that cannot
+/// be read (counted, and rejected back to the venue).
+#[allow(clippy::too_many_arguments)]
+fn take_report(
+    codec: &OrderCodec,
+    open: &mut Vec<Open>,
+    session: &mut Session,
+    outgoing: &mut Outgoing,
+    link: &mut LinkReport,
+    message: &Message,
+    now: Now,
+) -> Option<ExecReport> {
+    let kind = message.msg_type();
+    if kind != msg_type::EXECUTION_REPORT && kind != msg_type::ORDER_CANCEL_REJECT {
+        return None;
+    }
+    let read = match codec.report(message) {
+        Ok(Some(read)) => read,
+        Ok(None) => return None,
+        Err(error) => {
+            link.bump(LinkCount::BadReports);
+            let seq = message.uint(tag::MSG_SEQ_NUM).unwrap_or(0);
+            let (field, text) = error.describe();
+            let _ = session.send(msg_type::REJECT, now, outgoing, |w| {
+                w.uint(tag::REF_SEQ_NUM, seq);
+                if let Some(field) = field {
+                    w.uint(tag::REF_TAG_ID, u64::from(field));
+                }
+                w.field(tag::TEXT, text.as_bytes());
+            });
+            return None;
+        }
+    };
+    if read.off_tick {
+        link.bump(LinkCount::OffTickPrices);
+    }
+    let mut report = read.report;
+    let at = open.iter().position(|o| o.order.id == report.id);
+    if let (ExecKind::CancelRejected(_), Some(at)) = (report.kind, at) {
+        report.instrument = open[at].order.instrument;
+        report.side = open[at].order.side;
+    }
+    let done = report.is_final() || report.kind == ExecKind::CancelRejected(Reject::UnknownOrder);
+    if let (true, Some(at)) = (done, at) {
+        open.swap_remove(at);
+    }
+    Some(report)
+}

@@ -1,0 +1,304 @@
+//! A stand-in FIX venue: an acceptor on a loopback port that matches
+//! orders with the [`SimVenue`] against a market it is told, for the
+//! gateway's tests, the binary's, and `redline-bench fix-venue` (to run
+//! an engine against something when no real venue is at hand).
+//!
+//! One connection at a time, on a thread of its own; its session keeps
+//! its numbers across connections, as a venue's does within a day. It
+//! answers a ResendRequest with a gap fill, as redline does; the reports
+//! that come due while no session is logged on wait and go out after the
+//! next logon, so none is lost. It can be told
+//! to drop the connection, or to stop answering, to show what the gateway
+//! does then. Not for the hot path: it allocates and sleeps.
+
+use std::io::{self, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::frame::{scan, Message};
+use super::orders::OrderCodec;
+use super::session::{Now, Session, SessionConfig, State, Verdict, Wire};
+use super::{msg_type, MessageWriter};
+use crate::domain::{ExecReport, Instruments, Quote};
+use crate::venue::{SimVenue, SimVenueConfig};
+
+/// What the stand-in has seen, for tests.
+#[derive(Debug, Default)]
+pub struct StandInCounts {
+    /// Connections taken.
+    pub connections: AtomicU64,
+    /// Sessions logged on.
+    pub logons: AtomicU64,
+    /// NewOrderSingles taken.
+    pub orders: AtomicU64,
+    /// OrderCancelRequests taken.
+    pub cancels: AtomicU64,
+    /// Reports sent.
+    pub reports: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Controls {
+    stop: AtomicBool,
+    drop_connection: AtomicBool,
+    silent: AtomicBool,
+    quotes: Mutex<Vec<Quote>>,
+}
+
+/// The running stand-in; stops when dropped.
+#[derive(Debug)]
+pub struct StandInVenue {
+    address: SocketAddr,
+    controls: Arc<Controls>,
+    counts: Arc<StandInCounts>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Bytes written out and not yet taken by the socket.
+#[derive(Default)]
+struct Pending(Vec<u8>);
+
+impl Wire for Pending {
+    fn room(&self) -> usize {
+        usize::MAX
+    }
+    fn put(&mut self, message: &[u8]) {
+        self.0.extend_from_slice(message);
+    }
+}
+
+impl StandInVenue {
+    /// Listens on `listen` (port 0 takes a free one) as `session` names
+    /// it (its SenderCompID is the venue's), matching with `venue` for
+    /// `instruments`, against `market` until told another.
+    ///
+    /// # Errors
+    ///
+    /// When the port cannot be bound or an instrument cannot be written.
+    pub fn start(
+        listen: SocketAddr,
+        session: SessionConfig,
+        venue: &SimVenueConfig,
+        instruments: &Instruments,
+        market: &[Quote],
+    ) -> io::Result<StandInVenue> {
+        let listener = TcpListener::bind(listen)?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        let codec = OrderCodec::new(instruments).map_err(io::Error::other)?;
+        let controls = Arc::new(Controls {
+            quotes: Mutex::new(market.to_vec()),
+            ..Controls::default()
+        });
+        let counts = Arc::new(StandInCounts::default());
+        let mut run = Run {
+            listener,
+            session: Session::new(&session),
+            codec,
+            venue: SimVenue::new(venue, instruments, 1e9),
+            controls: Arc::clone(&controls),
+            counts: Arc::clone(&counts),
+            epoch: Instant::now(),
+            exec_ids: 0,
+            backlog: Vec::new(),
+        };
+        let thread = thread::Builder::new()
+            .name("fix-stand-in".into())
+            .spawn(move || run.serve())?;
+        Ok(StandInVenue {
+            address,
+            controls,
+            counts,
+            thread: Some(thread),
+        })
+    }
+
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// What it has seen.
+    pub fn counts(&self) -> &StandInCounts {
+        &self.counts
+    }
+
+    /// Closes the connection it has (the next one is taken as usual).
+    pub fn drop_connection(&self) {
+        self.controls.drop_connection.store(true, Ordering::SeqCst);
+    }
+
+    /// While `true`, reads nothing and sends nothing (a venue hung).
+    pub fn set_silent(&self, silent: bool) {
+        self.controls.silent.store(silent, Ordering::SeqCst);
+    }
+
+    /// The market it matches against from now on.
+    pub fn quote(&self, quote: Quote) {
+        self.controls
+            .quotes
+            .lock()
+            .expect("not poisoned")
+            .push(quote);
+    }
+}
+
+impl Drop for StandInVenue {
+    fn drop(&mut self) {
+        self.controls.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Run {
+    listener: TcpListener,
+    session: Session,
+    codec: OrderCodec,
+    venue: SimVenue,
+    controls: Arc<Controls>,
+    counts: Arc<StandInCounts>,
+    epoch: Instant,
+    exec_ids: u64,
+    /// Reports not yet sent: the session was not logged on.
+    backlog: Vec<ExecReport>,
+}
+
+impl Run {
+    fn now(&self) -> Now {
+        Now {
+            mono_ns: self.epoch.elapsed().as_nanos() as u64,
+            unix_ns: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64),
+        }
+    }
+
+    fn serve(&mut self) {
+        while !self.controls.stop.load(Ordering::SeqCst) {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    self.counts.connections.fetch_add(1, Ordering::SeqCst);
+                    self.connection(stream);
+                    self.session.disconnected();
+                }
+                Err(_) => thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    }
+
+    /// Serves one connection until it ends or the stand-in is told.
+    fn connection(&mut self, mut stream: TcpStream) {
+        if stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        self.session.accept(self.now());
+        self.controls.drop_connection.store(false, Ordering::SeqCst);
+        let mut incoming = Vec::new();
+        let mut pending = Pending::default();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if self.controls.stop.load(Ordering::SeqCst)
+                || self.controls.drop_connection.swap(false, Ordering::SeqCst)
+            {
+                return;
+            }
+            if self.controls.silent.load(Ordering::SeqCst) {
+                thread::sleep(Duration::from_millis(1));
+                continue;
+            }
+            let mut idle = true;
+            match stream.read(&mut chunk) {
+                Ok(0) => return,
+                Ok(n) => {
+                    incoming.extend_from_slice(&chunk[..n]);
+                    idle = false;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+            let now = self.now();
+            let mut reports = std::mem::take(&mut self.backlog);
+            while let Ok(Some(len)) = scan(&incoming) {
+                let bytes: Vec<u8> = incoming.drain(..len).collect();
+                let message = Message::parse(&bytes).expect("scanned whole");
+                match self.session.on_message(&message, now, &mut pending) {
+                    Verdict::App => self.take(&message, now, &mut reports),
+                    Verdict::Ended(_) => {
+                        let _ = stream.write_all(&pending.0);
+                        return;
+                    }
+                    _ => {}
+                }
+                if self.session.state() == State::Active && message.msg_type() == msg_type::LOGON {
+                    self.counts.logons.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            if scan(&incoming).is_err() {
+                return;
+            }
+            let ticks = now.mono_ns;
+            for quote in self.controls.quotes.lock().expect("not poisoned").drain(..) {
+                self.venue.on_quote(&quote, usize::MAX, |r| reports.push(r));
+            }
+            self.venue.poll(ticks, usize::MAX, |r| reports.push(r));
+            for report in reports {
+                if !self.send_report(&report, now, &mut pending) {
+                    self.backlog.push(report);
+                }
+            }
+            if self.session.tick(now, &mut pending).is_some() {
+                let _ = stream.write_all(&pending.0);
+                return;
+            }
+            if !pending.0.is_empty() {
+                // Loopback takes it at once; a short block is fine here.
+                let _ = stream.set_nonblocking(false);
+                let written = stream.write_all(&pending.0);
+                let _ = stream.set_nonblocking(true);
+                pending.0.clear();
+                if written.is_err() {
+                    return;
+                }
+                idle = false;
+            }
+            if idle {
+                thread::sleep(Duration::from_micros(200));
+            }
+        }
+    }
+
+    fn take(&mut self, message: &Message, now: Now, reports: &mut Vec<ExecReport>) {
+        let Ok(intent) = self.codec.intent(message) else {
+            return;
+        };
+        let counter = match intent {
+            crate::domain::Intent::New(_) => &self.counts.orders,
+            crate::domain::Intent::Cancel(_) => &self.counts.cancels,
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+        self.venue.submit(intent, now.mono_ns, |r| reports.push(r));
+    }
+
+    /// Sends `report`; `false` when the session is not logged on.
+    fn send_report(&mut self, report: &ExecReport, now: Now, pending: &mut Pending) -> bool {
+        self.exec_ids += 1;
+        let exec_id = self.exec_ids;
+        let codec = &self.codec;
+        let sent = self.session.send(
+            OrderCodec::report_type(report),
+            now,
+            pending,
+            |w: &mut MessageWriter| codec.report_body(report, exec_id, now.unix_ns, w),
+        );
+        if sent.is_ok() {
+            self.counts.reports.fetch_add(1, Ordering::SeqCst);
+        }
+        sent.is_ok()
+    }
+}

@@ -1,0 +1,272 @@
+//! The FIX gateway against the stand-in venue on loopback: logon, orders
+//! and their reports, cancels, a venue that is not there, a connection
+//! dropped (and the reconnection that keeps the sequence numbers), and a
+//! venue that stops answering. Every wait is bounded.
+
+use std::net::SocketAddr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use redline_engine::clock;
+use redline_engine::domain::{
+    ClientOrderId, ExecKind, ExecReport, InstrumentId, InstrumentSpec, Instruments, Intent,
+    NewOrder, Price, Qty, Quote, Reject, Side, TimeInForce,
+};
+use redline_engine::venue::fix::{
+    End, FixConfig, FixVenue, LinkCount, LinkEnd, LinkState, SessionConfig, StandInVenue,
+};
+use redline_engine::venue::SimVenueConfig;
+
+fn instruments() -> Instruments {
+    Instruments::new(&[InstrumentSpec {
+        symbol: "ESZ6".into(),
+        tick_size: "0.25".parse().unwrap(),
+        lot_size: "1".parse().unwrap(),
+        multiplier: "50".parse().unwrap(),
+        reference_price: "6000".parse().unwrap(),
+    }])
+    .unwrap()
+}
+
+/// A market of 23999 bid, 24001 offered, 10 lots each.
+fn market() -> Quote {
+    Quote {
+        instrument: InstrumentId(0),
+        bid: Price(23_999),
+        bid_qty: Qty(10),
+        ask: Price(24_001),
+        ask_qty: Qty(10),
+        seq: 0,
+        received: 0,
+    }
+}
+
+fn stand_in() -> StandInVenue {
+    StandInVenue::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SessionConfig {
+            sender_comp_id: "VENUE".into(),
+            target_comp_id: "REDLINE".into(),
+            heartbeat_s: 1,
+            answer_timeout_ms: 1_000,
+        },
+        &SimVenueConfig {
+            seed: 1,
+            fill_probability: 1.0,
+            latency_us: 0,
+            max_orders: 64,
+            touch_fill_probability: 0.0,
+        },
+        &instruments(),
+        &[market()],
+    )
+    .unwrap()
+}
+
+fn config(venue: SocketAddr) -> FixConfig {
+    FixConfig {
+        connect: venue.to_string(),
+        sender_comp_id: "REDLINE".into(),
+        target_comp_id: "VENUE".into(),
+        heartbeat_s: 1,
+        answer_timeout_ms: 1_000,
+        reconnect_min_ms: 50,
+        reconnect_max_ms: 400,
+        max_orders: 16,
+        buffer_bytes: 65_536,
+    }
+}
+
+/// Polls until `done` says so, at most 10 s; the reports it gave.
+fn poll_until(
+    gateway: &mut FixVenue,
+    reports: &mut Vec<ExecReport>,
+    mut done: impl FnMut(&FixVenue, &[ExecReport]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done(gateway, reports) {
+        assert!(
+            Instant::now() < deadline,
+            "not within 10 s: {:?}, reports {reports:?}",
+            gateway.stats().read()
+        );
+        gateway.poll(clock::ticks(), 64, |r| reports.push(r));
+        thread::sleep(Duration::from_micros(200));
+    }
+}
+
+fn order(id: u64, side: Side, price: i64, tif: TimeInForce) -> Intent {
+    Intent::New(NewOrder {
+        id: ClientOrderId(id),
+        instrument: InstrumentId(0),
+        side,
+        price: Price(price),
+        qty: Qty(2),
+        tif,
+    })
+}
+
+fn kinds_of(reports: &[ExecReport], id: u64) -> Vec<ExecKind> {
+    reports
+        .iter()
+        .filter(|r| r.id == ClientOrderId(id))
+        .map(|r| r.kind)
+        .collect()
+}
+
+fn logged_on(venue: &StandInVenue) -> (FixVenue, Vec<ExecReport>) {
+    let mut gateway = FixVenue::new(&config(venue.address()), &instruments()).unwrap();
+    let mut reports = Vec::new();
+    poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
+    (gateway, reports)
+}
+
+#[test]
+fn orders_go_out_and_their_reports_come_back() {
+    let venue = stand_in();
+    let (mut gateway, mut reports) = logged_on(&venue);
+    // A buy at the offer fills; one below it rests; the resting one is
+    // cancelled.
+    gateway.submit(
+        order(1, Side::Buy, 24_001, TimeInForce::Ioc),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    gateway.submit(
+        order(2, Side::Buy, 23_990, TimeInForce::Limit),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    poll_until(&mut gateway, &mut reports, |_, r| r.len() == 2);
+    let fill = reports[0];
+    assert_eq!(
+        (fill.id, fill.kind, fill.price, fill.filled, fill.leaves),
+        (
+            ClientOrderId(1),
+            ExecKind::Fill,
+            Price(24_001),
+            Qty(2),
+            Qty(0)
+        )
+    );
+    assert_eq!(kinds_of(&reports, 2), [ExecKind::Ack]);
+    assert_eq!(gateway.open_orders(), 1, "the filled one is done");
+    gateway.submit(Intent::Cancel(ClientOrderId(2)), clock::ticks(), |r| {
+        reports.push(r)
+    });
+    poll_until(&mut gateway, &mut reports, |_, r| r.len() == 3);
+    assert_eq!(kinds_of(&reports, 2), [ExecKind::Ack, ExecKind::Cancelled]);
+    assert_eq!(gateway.open_orders(), 0);
+    // A cancel of an order the gateway does not have open is refused at
+    // once, as the simulated venue does.
+    gateway.submit(Intent::Cancel(ClientOrderId(2)), clock::ticks(), |r| {
+        reports.push(r)
+    });
+    assert_eq!(
+        reports.last().unwrap().kind,
+        ExecKind::CancelRejected(Reject::UnknownOrder)
+    );
+    let stats = gateway.stats().read();
+    assert_eq!(stats.state, LinkState::Active);
+    assert_eq!(
+        (stats.get(LinkCount::Connects), stats.get(LinkCount::Logons)),
+        (1, 1)
+    );
+    // Logon, two orders, a cancel.
+    assert_eq!(stats.get(LinkCount::Sent), 4);
+    assert_eq!(
+        venue
+            .counts()
+            .orders
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+}
+
+#[test]
+fn without_a_venue_orders_are_refused_venue_down() {
+    // A port nothing listens on: bind one, note it, let it go.
+    let address = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut gateway = FixVenue::new(&config(address), &instruments()).unwrap();
+    let mut reports = Vec::new();
+    poll_until(&mut gateway, &mut reports, |g, _| {
+        g.stats().read().get(LinkCount::ConnectFailures) >= 2
+    });
+    gateway.submit(
+        order(1, Side::Buy, 24_001, TimeInForce::Ioc),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    assert_eq!(
+        reports.last().map(|r| (r.id, r.kind)),
+        Some((ClientOrderId(1), ExecKind::Rejected(Reject::VenueDown)))
+    );
+    let stats = gateway.stats().read();
+    assert_eq!(stats.get(LinkCount::RefusedDown), 1);
+    assert_eq!(stats.last_end, Some(LinkEnd::ConnectFailed));
+    assert_eq!(gateway.open_orders(), 0);
+}
+
+#[test]
+fn a_dropped_connection_is_made_again_with_the_numbers_kept() {
+    let venue = stand_in();
+    let (mut gateway, mut reports) = logged_on(&venue);
+    gateway.submit(
+        order(1, Side::Buy, 23_990, TimeInForce::Limit),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    poll_until(&mut gateway, &mut reports, |_, r| !r.is_empty());
+    let before = gateway.stats().read();
+    venue.drop_connection();
+    poll_until(&mut gateway, &mut reports, |g, _| {
+        g.stats().read().get(LinkCount::Disconnects) == 1
+    });
+    assert_eq!(gateway.stats().read().last_end, Some(LinkEnd::Closed));
+    // While it is down, a cancel is refused and the order stays open.
+    gateway.submit(Intent::Cancel(ClientOrderId(1)), clock::ticks(), |r| {
+        reports.push(r)
+    });
+    assert_eq!(
+        reports.last().unwrap().kind,
+        ExecKind::CancelRejected(Reject::VenueDown)
+    );
+    assert_eq!(gateway.open_orders(), 1);
+    poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
+    let after = gateway.stats().read();
+    assert_eq!(after.get(LinkCount::Logons), 2);
+    assert!(
+        after.next_out > before.next_out,
+        "the numbers went on from {} (now {}): no reset at a reconnection",
+        before.next_out,
+        after.next_out
+    );
+    // The session is whole: the cancel goes through now.
+    gateway.submit(Intent::Cancel(ClientOrderId(1)), clock::ticks(), |r| {
+        reports.push(r)
+    });
+    poll_until(&mut gateway, &mut reports, |g, _| g.open_orders() == 0);
+    assert_eq!(reports.last().unwrap().kind, ExecKind::Cancelled);
+}
+
+#[test]
+fn a_venue_that_stops_answering_is_given_up_on_and_tried_again() {
+    let venue = stand_in();
+    let (mut gateway, mut reports) = logged_on(&venue);
+    venue.set_silent(true);
+    // Heartbeat 1 s: a TestRequest after 1.2 s of silence, the end a
+    // second after that.
+    poll_until(&mut gateway, &mut reports, |g, _| {
+        g.stats().read().get(LinkCount::Disconnects) == 1
+    });
+    let stats = gateway.stats().read();
+    assert_eq!(stats.last_end, Some(LinkEnd::Session(End::NoHeartbeat)));
+    assert_eq!(stats.get(LinkCount::TestRequests), 1);
+    venue.set_silent(false);
+    venue.drop_connection();
+    poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
+    assert_eq!(gateway.stats().read().get(LinkCount::Logons), 2);
+}
