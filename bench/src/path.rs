@@ -20,7 +20,7 @@ use redline_engine::ring;
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, Idle, PinPolicy, Runtime, StageSpec};
 use redline_engine::strategy::Registry;
-use redline_engine::venue::{SimVenue, SimVenueConfig};
+use redline_engine::venue::{SimVenue, SimVenueConfig, Venue};
 
 /// How a run is made.
 #[derive(Debug, Clone, Copy)]
@@ -112,7 +112,7 @@ fn parts(run: &PathRun, counters: &Arc<PathCounters>) -> PathParts {
             .build("market-maker", &params, &instruments)
             .expect("valid strategy"),
         gate: RiskGate::new(&limits, &instruments, ticks_per_second, now).expect("valid limits"),
-        venue: SimVenue::new(&venue, &instruments, ticks_per_second),
+        venue: Venue::Sim(SimVenue::new(&venue, &instruments, ticks_per_second)),
         counters: Arc::clone(counters),
         // No operator: the command ring stays empty.
         commands: command_ring().1,

@@ -19,7 +19,7 @@ use redline_engine::path::{PathCounters, PathParts, TimeSource};
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::strategy::Registry;
-use redline_engine::venue::SimVenue;
+use redline_engine::venue::{SimVenue, Venue};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::commander::{Commander, InForce};
@@ -84,7 +84,7 @@ pub fn run(
     if time == TimeSource::Wall {
         schedule_trading_days(&log, config, &mut gate, day_began)?;
     }
-    let venue = SimVenue::new(&config.venue, &instruments, ticks_per_second);
+    let venue = Venue::Sim(SimVenue::new(&config.venue, &instruments, ticks_per_second));
     log.info("starting")
         .field("version", env!("CARGO_PKG_VERSION"))
         .field("topology", plan.topology.name())

@@ -226,16 +226,26 @@ fn a_dropped_connection_is_made_again_with_the_numbers_kept() {
         g.stats().read().get(LinkCount::Disconnects) == 1
     });
     assert_eq!(gateway.stats().read().last_end, Some(LinkEnd::Closed));
-    // While it is down, a cancel is refused and the order stays open.
+    // While it is down, a new order is refused; a cancel waits, and the
+    // order stays open.
+    gateway.submit(
+        order(2, Side::Buy, 23_990, TimeInForce::Limit),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    assert_eq!(
+        reports.last().unwrap().kind,
+        ExecKind::Rejected(Reject::VenueDown)
+    );
+    let seen = reports.len();
     gateway.submit(Intent::Cancel(ClientOrderId(1)), clock::ticks(), |r| {
         reports.push(r)
     });
-    assert_eq!(
-        reports.last().unwrap().kind,
-        ExecKind::CancelRejected(Reject::VenueDown)
-    );
+    assert_eq!(reports.len(), seen, "a cancel is not refused");
     assert_eq!(gateway.open_orders(), 1);
-    poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
+    // After the logon, the cancel goes and the order ends.
+    poll_until(&mut gateway, &mut reports, |g, _| g.open_orders() == 0);
+    assert_eq!(reports.last().unwrap().kind, ExecKind::Cancelled);
     let after = gateway.stats().read();
     assert_eq!(after.get(LinkCount::Logons), 2);
     assert!(
@@ -244,12 +254,32 @@ fn a_dropped_connection_is_made_again_with_the_numbers_kept() {
         before.next_out,
         after.next_out
     );
-    // The session is whole: the cancel goes through now.
-    gateway.submit(Intent::Cancel(ClientOrderId(1)), clock::ticks(), |r| {
+}
+
+#[test]
+fn an_order_a_restart_found_open_is_cancelled_at_the_venue() {
+    let venue = stand_in();
+    // The last run left order 7 resting at the venue.
+    {
+        let (mut last_run, mut reports) = logged_on(&venue);
+        last_run.submit(
+            order(7, Side::Buy, 23_990, TimeInForce::Limit),
+            clock::ticks(),
+            |r| reports.push(r),
+        );
+        poll_until(&mut last_run, &mut reports, |_, r| !r.is_empty());
+    }
+    let mut gateway = FixVenue::new(&config(venue.address()), &instruments()).unwrap();
+    let Intent::New(seven) = order(7, Side::Buy, 23_990, TimeInForce::Limit) else {
+        unreachable!()
+    };
+    assert!(gateway.reopen(&seven));
+    let mut reports = Vec::new();
+    gateway.submit(Intent::Cancel(seven.id), clock::ticks(), |r| {
         reports.push(r)
     });
     poll_until(&mut gateway, &mut reports, |g, _| g.open_orders() == 0);
-    assert_eq!(reports.last().unwrap().kind, ExecKind::Cancelled);
+    assert_eq!(kinds_of(&reports, 7), [ExecKind::Cancelled]);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::time::TimeSource;
 use crate::audit::{AuditEvent, AuditLog, Stamps};
 use crate::domain::{ExecReport, Intent};
 use crate::ring;
-use crate::venue::SimVenue;
+use crate::venue::Venue;
 
 /// An intent on its way to the gateway, with the stamps it has so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl Outbox for ring::Producer<Outgoing> {
 /// `reports` until the path takes them.
 pub struct VenueLink<'a> {
     /// The venue.
-    pub venue: &'a mut SimVenue,
+    pub venue: &'a mut Venue,
     /// Its answers; never grows past its capacity.
     pub reports: &'a mut VecDeque<ExecReport>,
     /// For the `sent` stamp.

@@ -21,7 +21,7 @@ use crate::domain::{ExecReport, Quote};
 use crate::feed::Feed;
 use crate::ring;
 use crate::stage::Stage;
-use crate::venue::{SimVenue, MAX_REPORTS_PER_INTENT};
+use crate::venue::{Venue, MAX_REPORTS_PER_INTENT};
 
 /// Events a stage takes per poll at most.
 pub const BATCH: usize = 64;
@@ -31,7 +31,7 @@ pub const BATCH: usize = 64;
 pub struct FusedPath {
     feed: Feed,
     decide: Decide,
-    venue: SimVenue,
+    venue: Venue,
     /// The venue's answers not yet taken; sized once.
     reports: VecDeque<ExecReport>,
     time: TimeSource,
@@ -46,7 +46,7 @@ impl FusedPath {
     pub fn new(
         feed: Feed,
         decide: Decide,
-        venue: SimVenue,
+        venue: Venue,
         report_room: usize,
         time: TimeSource,
     ) -> Self {
@@ -240,7 +240,7 @@ pub struct GatewayStage {
     /// To the decide stage.
     pub reports: ring::Producer<ExecReport>,
     /// The venue.
-    pub venue: SimVenue,
+    pub venue: Venue,
     /// Its own audit log, for `Sent` records.
     pub audit: AuditLog,
 }

@@ -14,7 +14,7 @@ use crate::feed::Feed;
 use crate::ring;
 use crate::risk::RiskGate;
 use crate::strategy::Strategy;
-use crate::venue::SimVenue;
+use crate::venue::Venue;
 
 /// What a path is made of.
 pub struct PathParts {
@@ -25,7 +25,7 @@ pub struct PathParts {
     /// What every intent passes.
     pub gate: RiskGate,
     /// Where orders go.
-    pub venue: SimVenue,
+    pub venue: Venue,
     /// What the path publishes beside the audit stream.
     pub counters: Arc<PathCounters>,
     /// The operator's commands (the reading end of
@@ -64,7 +64,7 @@ pub struct Pipeline {
 }
 
 impl PathParts {
-    fn decide(self, audit: AuditLog) -> (Decide, Feed, SimVenue) {
+    fn decide(self, audit: AuditLog) -> (Decide, Feed, Venue) {
         let decide = Decide::new(
             self.strategy,
             self.gate,

@@ -16,7 +16,7 @@ use redline_engine::path::{PathCounters, PathParts, RingSizes, TimeSource};
 use redline_engine::ring;
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::strategy::{Registry, Strategy, Tuning};
-use redline_engine::venue::{SimVenue, SimVenueConfig};
+use redline_engine::venue::{SimVenue, SimVenueConfig, Venue};
 
 /// The clock rate the tests pretend: one tick per nanosecond.
 pub const TICKS_PER_SECOND: f64 = 1e9;
@@ -138,7 +138,11 @@ pub fn commanded(
         feed: feed(&instruments, feed_seed, rate, now),
         strategy,
         gate: RiskGate::new(&limits(), &instruments, TICKS_PER_SECOND, now).unwrap(),
-        venue: SimVenue::new(&venue_config(venue_seed), &instruments, TICKS_PER_SECOND),
+        venue: Venue::Sim(SimVenue::new(
+            &venue_config(venue_seed),
+            &instruments,
+            TICKS_PER_SECOND,
+        )),
         counters: Arc::clone(&counters),
         commands,
         time,

@@ -10,9 +10,15 @@
 //! `reconnect_max_ms`, then connects again and logs on with its numbers
 //! where they were, so that the venue resends what it sent meanwhile.
 //! While no session is logged on a new order is refused at once with
-//! `VENUE_DOWN` and a cancel with `VENUE_DOWN` (the order stays open:
-//! only the venue can say what became of it). A report that cannot be
-//! read is counted and answered with a session Reject naming it.
+//! `VENUE_DOWN`; a cancel waits, and goes out as soon as a session is
+//! logged on again (the order stays open until then: only the venue can
+//! say what became of it, and a late cancel is always safe). When the
+//! venue asks for messages it missed, cancels are sent again and new
+//! orders gap-filled (one the market has moved past must not arrive
+//! late). Orders a
+//! restart found open are taken back ([`FixVenue::reopen`]) so that their
+//! cancels reach the venue. A report that cannot be read is counted and
+//! answered with a session Reject naming it.
 //!
 //! The socket calls (a non-blocking connect, one read per poll, a write
 //! per order and per poll while bytes wait) are the stage's own I/O;
@@ -30,7 +36,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::frame::{scan, Message};
 use super::link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats};
 use super::orders::OrderCodec;
-use super::session::{NotSent, Now, Session, SessionConfig, State, Verdict, Wire};
+use super::session::{NotSent, Now, OnResend, Session, SessionConfig, State, Verdict, Wire};
 use super::{msg_type, tag, MAX_MESSAGE};
 use crate::clock;
 use crate::domain::{
@@ -159,6 +165,9 @@ struct Open {
     order: NewOrder,
     /// Cancel requests sent for it.
     cancels: u32,
+    /// A cancel asked for while no session was logged on, to send at the
+    /// next logon.
+    cancel_waiting: bool,
 }
 
 /// The connection, as far as it has got.
@@ -303,26 +312,65 @@ impl FixVenue {
         }
         let codec = &self.codec;
         self.session
-            .send(msg_type::NEW_ORDER_SINGLE, now, &mut self.outgoing, |w| {
-                codec.new_order(order, now.unix_ns, w);
-            })
+            .send(
+                msg_type::NEW_ORDER_SINGLE,
+                OnResend::GapFill,
+                now,
+                &mut self.outgoing,
+                |w| {
+                    codec.new_order(order, now.unix_ns, w);
+                },
+            )
             .map_err(not_sent)?;
         self.open.push(Open {
             order: *order,
             cancels: 0,
+            cancel_waiting: false,
         });
         Ok(())
+    }
+
+    /// Takes back an order a restart found open (from the journal), so
+    /// that a cancel of it is sent; `false` when the table is full.
+    pub fn reopen(&mut self, order: &NewOrder) -> bool {
+        if self.open.len() == self.open.capacity() {
+            return false;
+        }
+        self.open.push(Open {
+            order: *order,
+            cancels: 0,
+            cancel_waiting: false,
+        });
+        true
+    }
+
+    /// At a logon, sends the cancels that waited for it. (One sent before
+    /// the line went down and lost with it is sent again when the venue
+    /// asks for it: cancels are resent, new orders gap-filled.)
+    fn send_waiting_cancels(&mut self, now: Now) {
+        for at in 0..self.open.len() {
+            if self.open[at].cancel_waiting {
+                self.open[at].cancel_waiting = false;
+                let id = self.open[at].order.id;
+                let _ = self.send_cancel(id, now);
+            }
+        }
     }
 
     fn send_cancel(&mut self, id: ClientOrderId, now: Now) -> Result<(), Reject> {
         let Some(at) = self.open.iter().position(|o| o.order.id == id) else {
             return Err(Reject::UnknownOrder);
         };
-        let Open { order, cancels } = self.open[at];
+        if self.session.state() != State::Active {
+            self.open[at].cancel_waiting = true;
+            return Ok(());
+        }
+        let Open { order, cancels, .. } = self.open[at];
         let codec = &self.codec;
         self.session
             .send(
                 msg_type::ORDER_CANCEL_REQUEST,
+                OnResend::Send,
                 now,
                 &mut self.outgoing,
                 |w| codec.cancel(&order, cancels + 1, now.unix_ns, w),
@@ -496,6 +544,7 @@ impl FixVenue {
                 self.report.state = LinkState::Active;
                 self.report.bump(LinkCount::Logons);
                 self.backoff_ns = self.reconnect_min_ns;
+                self.send_waiting_cancels(now);
             }
         }
         if taken > 0 {
@@ -650,7 +699,7 @@ fn take_report(
             link.bump(LinkCount::BadReports);
             let seq = message.uint(tag::MSG_SEQ_NUM).unwrap_or(0);
             let (field, text) = error.describe();
-            let _ = session.send(msg_type::REJECT, now, outgoing, |w| {
+            let _ = session.send(msg_type::REJECT, OnResend::GapFill, now, outgoing, |w| {
                 w.uint(tag::REF_SEQ_NUM, seq);
                 if let Some(field) = field {
                     w.uint(tag::REF_TAG_ID, u64::from(field));

@@ -12,6 +12,7 @@ mod frame;
 mod gateway;
 mod link_stats;
 mod orders;
+mod resend_store;
 mod session;
 mod stand_in;
 mod time;
@@ -22,7 +23,10 @@ pub use frame::{scan, FieldError, Fields, FrameError, Message};
 pub use gateway::{FixConfig, FixVenue};
 pub use link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats, LINK_COUNTS};
 pub use orders::{OrderCodec, Read, ReportError};
-pub use session::{End, NotSent, Now, Session, SessionConfig, SessionCounts, State, Verdict, Wire};
+pub use resend_store::ResendStore;
+pub use session::{
+    End, NotSent, Now, OnResend, Session, SessionConfig, SessionCounts, State, Verdict, Wire,
+};
 pub use stand_in::{StandInCounts, StandInVenue};
 pub use time::{civil_from_days, utc_timestamp, TIMESTAMP_LEN};
 pub use value::{read_decimal, read_uint, write_decimal, write_uint};

@@ -6,18 +6,35 @@
 //!
 //! Sequence numbers outlive a connection: a reconnection logs on with the
 //! numbers where they were, so the venue resends (PossDupFlag=Y) the
-//! execution reports sent while the line was down. The venue's
-//! ResendRequests for redline's own messages are answered with one
-//! gap-fill SequenceReset: an order is never sent twice, since one that
-//! the market has moved past must not reach it late. A gap in what the
-//! venue sends is asked for once (ResendRequest to infinity); messages
-//! past it are skipped, as the resend brings them again in order.
+//! execution reports sent while the line was down. A ResendRequest from
+//! the other side is answered message by message: those sent as
+//! [`OnResend::Send`] (a cancel; a stand-in venue's reports) are sent
+//! again from the [`ResendStore`] with PossDupFlag, and every other
+//! number, or one no longer held, is covered by a gap-fill
+//! SequenceReset: a new order is never sent twice, since one the market
+//! has moved past must not reach it late. A gap in what the other side
+//! sends is asked for once (ResendRequest to infinity); messages past it
+//! are skipped, as the resend brings them again in order.
 //!
 //! Nothing here allocates after [`Session::new`] or formats text.
 
 use super::frame::Message;
-use super::writer::MessageWriter;
+use super::resend_store::ResendStore;
+use super::writer::{MessageWriter, MAX_MESSAGE};
 use super::{msg_type, tag};
+
+/// Bytes and messages a session holds for resending.
+const STORE_BYTES: usize = 1 << 20;
+const STORE_MESSAGES: usize = 8192;
+
+/// What a message sent is, should the other side ask for it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnResend {
+    /// Sent again, with PossDupFlag=Y.
+    Send,
+    /// Covered by a gap fill: never sent twice.
+    GapFill,
+}
 
 /// Where the session writes whole messages: the gateway's outgoing bytes.
 pub trait Wire {
@@ -159,8 +176,10 @@ pub struct SessionCounts {
     pub received: u64,
     /// ResendRequests sent, one per gap.
     pub resend_requests: u64,
-    /// Gap fills sent in answer to the venue's ResendRequests.
+    /// Gap fills sent in answer to the other side's ResendRequests.
     pub gap_fills: u64,
+    /// Messages sent again in answer to them.
+    pub resent: u64,
     /// TestRequests sent.
     pub test_requests: u64,
     /// Session-level Rejects received.
@@ -194,6 +213,9 @@ pub struct Session {
     /// When the awaited resend was asked for or last moved on.
     resend_moved_at: u64,
     writer: MessageWriter,
+    store: ResendStore,
+    /// A held message being sent again.
+    scratch: Box<[u8]>,
     counts: SessionCounts,
 }
 
@@ -217,6 +239,8 @@ impl Session {
             resend_through: None,
             resend_moved_at: 0,
             writer: MessageWriter::default(),
+            store: ResendStore::new(STORE_BYTES, STORE_MESSAGES),
+            scratch: vec![0; MAX_MESSAGE].into_boxed_slice(),
             counts: SessionCounts::default(),
         }
     }
@@ -253,6 +277,7 @@ impl Session {
         if reset {
             self.next_out = 1;
             self.next_in = 1;
+            self.store.clear();
         }
         self.test_request = None;
         self.resend_through = None;
@@ -305,7 +330,7 @@ impl Session {
     }
 
     /// Sends an application message whose body `body` writes after the
-    /// session's header.
+    /// session's header; `resend` says what a ResendRequest for it gets.
     ///
     /// # Errors
     ///
@@ -314,6 +339,7 @@ impl Session {
     pub fn send(
         &mut self,
         msg_type: &[u8],
+        resend: OnResend,
         now: Now,
         wire: &mut impl Wire,
         body: impl FnOnce(&mut MessageWriter),
@@ -329,6 +355,9 @@ impl Session {
             return Err(NotSent::NoRoom);
         }
         wire.put(bytes);
+        if resend == OnResend::Send {
+            self.store.keep(self.next_out, bytes);
+        }
         self.sent(now);
         Ok(())
     }
@@ -407,6 +436,7 @@ impl Session {
             if reset {
                 self.next_in = 1;
                 self.next_out = 1;
+                self.store.clear();
             }
             let heartbeat_s = u64::from(self.heartbeat_s);
             self.begin(msg_type::LOGON, now)
@@ -500,9 +530,11 @@ impl Session {
             }
             msg_type::RESEND_REQUEST => {
                 let begin = message.uint(tag::BEGIN_SEQ_NO).unwrap_or(1).max(1);
-                if begin < self.next_out {
-                    self.gap_fill(begin, now, wire);
-                }
+                let end = match message.uint(tag::END_SEQ_NO) {
+                    Some(end) if end > 0 => end.min(self.next_out - 1),
+                    _ => self.next_out - 1,
+                };
+                self.resend(begin, end, now, wire);
                 Verdict::Session
             }
             msg_type::SEQUENCE_RESET => {
@@ -580,11 +612,29 @@ impl Session {
         self.resend_through = None;
     }
 
-    /// Answers a ResendRequest from `begin`: one SequenceReset-GapFill
-    /// numbered `begin`, moving the venue on to the next number redline
-    /// sends.
-    fn gap_fill(&mut self, begin: u64, now: Now, wire: &mut impl Wire) {
-        let next = self.next_out;
+    /// Answers a ResendRequest for `begin ..= end`: each held message
+    /// again, and a gap fill over each run of numbers between them.
+    fn resend(&mut self, begin: u64, end: u64, now: Now, wire: &mut impl Wire) {
+        let mut seq = begin;
+        while seq <= end {
+            let held = self.store.next_held(seq).filter(|&h| h <= end);
+            let upto = held.unwrap_or(end + 1);
+            if upto > seq && !self.gap_fill(seq, upto, now, wire) {
+                return;
+            }
+            let Some(held) = held else {
+                return;
+            };
+            if !self.send_again(held, now, wire) {
+                return;
+            }
+            seq = held + 1;
+        }
+    }
+
+    /// One gap-fill SequenceReset numbered `begin`, moving the other side
+    /// on to `next`; `false` when the wire had no room.
+    fn gap_fill(&mut self, begin: u64, next: u64, now: Now, wire: &mut impl Wire) -> bool {
         self.writer
             .begin(msg_type::SEQUENCE_RESET)
             .field(tag::SENDER_COMP_ID, &self.sender)
@@ -595,13 +645,65 @@ impl Session {
             .timestamp(tag::ORIG_SENDING_TIME, now.unix_ns)
             .field(tag::GAP_FILL_FLAG, b"Y")
             .uint(tag::NEW_SEQ_NO, next);
-        if let Some(bytes) = self.writer.finish() {
-            if bytes.len() <= wire.room() {
+        if !self.put_again(now, wire) {
+            return false;
+        }
+        self.counts.gap_fills += 1;
+        true
+    }
+
+    /// The held message numbered `seq` again: its header marked
+    /// PossDupFlag=Y with the first SendingTime as OrigSendingTime, its
+    /// body as it was; `false` when the wire had no room.
+    fn send_again(&mut self, seq: u64, now: Now, wire: &mut impl Wire) -> bool {
+        let Some(len) = self.store.get(seq, &mut self.scratch) else {
+            return true;
+        };
+        let Ok(held) = Message::parse(&self.scratch[..len]) else {
+            return true;
+        };
+        let orig = held.get(tag::SENDING_TIME).unwrap_or_default();
+        self.writer
+            .begin(held.msg_type())
+            .field(tag::SENDER_COMP_ID, &self.sender)
+            .field(tag::TARGET_COMP_ID, &self.target)
+            .uint(tag::MSG_SEQ_NUM, seq)
+            .field(tag::POSS_DUP_FLAG, b"Y")
+            .timestamp(tag::SENDING_TIME, now.unix_ns)
+            .field(tag::ORIG_SENDING_TIME, orig);
+        for (t, value) in held.fields().map_while(Result::ok) {
+            let header = matches!(
+                t,
+                tag::MSG_TYPE
+                    | tag::SENDER_COMP_ID
+                    | tag::TARGET_COMP_ID
+                    | tag::MSG_SEQ_NUM
+                    | tag::SENDING_TIME
+                    | tag::POSS_DUP_FLAG
+                    | tag::ORIG_SENDING_TIME
+            );
+            if !header {
+                self.writer.field(t, value);
+            }
+        }
+        if !self.put_again(now, wire) {
+            return false;
+        }
+        self.counts.resent += 1;
+        true
+    }
+
+    /// Puts a message of an old number on the wire (no new number is
+    /// taken); `false` when it has no room.
+    fn put_again(&mut self, now: Now, wire: &mut impl Wire) -> bool {
+        match self.writer.finish() {
+            Some(bytes) if bytes.len() <= wire.room() => {
                 wire.put(bytes);
                 self.last_sent = now.mono_ns;
-                self.counts.gap_fills += 1;
                 self.counts.sent += 1;
+                true
             }
+            _ => false,
         }
     }
 
@@ -939,9 +1041,15 @@ mod tests {
         let (mut session, mut wire) = active();
         for _ in 0..3 {
             session
-                .send(msg_type::NEW_ORDER_SINGLE, at(1.0), &mut wire, |w| {
-                    w.uint(tag::CL_ORD_ID, 9);
-                })
+                .send(
+                    msg_type::NEW_ORDER_SINGLE,
+                    OnResend::GapFill,
+                    at(1.0),
+                    &mut wire,
+                    |w| {
+                        w.uint(tag::CL_ORD_ID, 9);
+                    },
+                )
                 .unwrap();
         }
         wire.take();
@@ -970,6 +1078,92 @@ mod tests {
             "a gap fill takes no number of its own"
         );
         assert_eq!(session.counts().gap_fills, 1);
+    }
+
+    #[test]
+    fn a_resend_request_sends_cancels_again_and_gap_fills_orders() {
+        let (mut session, mut wire) = active();
+        let send = |session: &mut Session, wire: &mut Captured, kind, resend, id| {
+            session
+                .send(kind, resend, at(1.0), wire, |w| {
+                    w.uint(tag::CL_ORD_ID, id);
+                })
+                .unwrap();
+        };
+        send(
+            &mut session,
+            &mut wire,
+            msg_type::NEW_ORDER_SINGLE,
+            OnResend::GapFill,
+            1,
+        );
+        send(
+            &mut session,
+            &mut wire,
+            msg_type::ORDER_CANCEL_REQUEST,
+            OnResend::Send,
+            1,
+        );
+        send(
+            &mut session,
+            &mut wire,
+            msg_type::NEW_ORDER_SINGLE,
+            OnResend::GapFill,
+            2,
+        );
+        send(
+            &mut session,
+            &mut wire,
+            msg_type::ORDER_CANCEL_REQUEST,
+            OnResend::Send,
+            2,
+        );
+        let first = wire.take();
+        assert_eq!(session.next_out(), 6);
+        let request = venue(
+            2,
+            msg_type::RESEND_REQUEST,
+            &[(tag::BEGIN_SEQ_NO, b"1"), (tag::END_SEQ_NO, b"0")],
+        );
+        receive(&mut session, &request, at(2.0), &mut wire);
+        let sent = wire.take();
+        assert_eq!(sent.len(), 4, "{sent:?}");
+        // 1 (the Logon) and 2 (an order): one gap fill to 3.
+        assert!(
+            sent[0].contains("|35=4|") && sent[0].contains("|34=1|") && sent[0].contains("|36=3|")
+        );
+        // 3, the cancel, again: marked, first time kept, body the same.
+        assert!(sent[1].contains("|35=F|49=REDLINE|56=VENUE|34=3|43=Y|52=20261203-14:19:34.000|122=20261203-14:19:33.000|11=1|10="), "{}", sent[1]);
+        assert!(
+            first[1].contains("|34=3|52=20261203-14:19:33.000|11=1|"),
+            "{}",
+            first[1]
+        );
+        assert!(
+            sent[2].contains("|35=4|") && sent[2].contains("|34=4|") && sent[2].contains("|36=5|")
+        );
+        assert!(
+            sent[3].contains("|35=F|")
+                && sent[3].contains("|34=5|43=Y|")
+                && sent[3].contains("|11=2|")
+        );
+        assert_eq!(session.next_out(), 6, "a resend takes no new number");
+        let counts = session.counts();
+        assert_eq!((counts.gap_fills, counts.resent), (2, 2));
+        // A range that ends early stops there.
+        let request = venue(
+            3,
+            msg_type::RESEND_REQUEST,
+            &[(tag::BEGIN_SEQ_NO, b"3"), (tag::END_SEQ_NO, b"4")],
+        );
+        receive(&mut session, &request, at(3.0), &mut wire);
+        let sent = wire.take();
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert!(
+            sent[0].contains("|34=3|43=Y|")
+                && sent[1].contains("|34=4|")
+                && sent[1].contains("|36=5|")
+        );
     }
 
     #[test]
@@ -1063,9 +1257,15 @@ mod tests {
     fn a_reconnection_keeps_the_numbers_and_asks_for_what_it_missed() {
         let (mut session, mut wire) = active();
         session
-            .send(msg_type::NEW_ORDER_SINGLE, at(1.0), &mut wire, |w| {
-                w.uint(tag::CL_ORD_ID, 9);
-            })
+            .send(
+                msg_type::NEW_ORDER_SINGLE,
+                OnResend::GapFill,
+                at(1.0),
+                &mut wire,
+                |w| {
+                    w.uint(tag::CL_ORD_ID, 9);
+                },
+            )
             .unwrap();
         receive(
             &mut session,
@@ -1172,25 +1372,49 @@ mod tests {
             w.uint(tag::CL_ORD_ID, 1);
         };
         assert_eq!(
-            session.send(msg_type::NEW_ORDER_SINGLE, at(0.0), &mut wire, order),
+            session.send(
+                msg_type::NEW_ORDER_SINGLE,
+                OnResend::GapFill,
+                at(0.0),
+                &mut wire,
+                order
+            ),
             Err(NotSent::NotActive)
         );
         let (mut session, mut wire) = active();
         wire.full = true;
         assert_eq!(
-            session.send(msg_type::NEW_ORDER_SINGLE, at(1.0), &mut wire, order),
+            session.send(
+                msg_type::NEW_ORDER_SINGLE,
+                OnResend::GapFill,
+                at(1.0),
+                &mut wire,
+                order
+            ),
             Err(NotSent::NoRoom)
         );
         assert_eq!(
-            session.send(msg_type::NEW_ORDER_SINGLE, at(1.0), &mut wire, |w| {
-                w.field(tag::TEXT, &[b'x'; 5000]);
-            }),
+            session.send(
+                msg_type::NEW_ORDER_SINGLE,
+                OnResend::GapFill,
+                at(1.0),
+                &mut wire,
+                |w| {
+                    w.field(tag::TEXT, &[b'x'; 5000]);
+                }
+            ),
             Err(NotSent::TooLarge)
         );
         assert_eq!(session.next_out(), 2, "a message not sent takes no number");
         wire.full = false;
         session
-            .send(msg_type::NEW_ORDER_SINGLE, at(1.0), &mut wire, order)
+            .send(
+                msg_type::NEW_ORDER_SINGLE,
+                OnResend::GapFill,
+                at(1.0),
+                &mut wire,
+                order,
+            )
             .unwrap();
         assert!(wire.take()[0].contains("|35=D|49=REDLINE|56=VENUE|34=2|"));
     }

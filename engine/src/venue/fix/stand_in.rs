@@ -4,10 +4,10 @@
 //! an engine against something when no real venue is at hand).
 //!
 //! One connection at a time, on a thread of its own; its session keeps
-//! its numbers across connections, as a venue's does within a day. It
-//! answers a ResendRequest with a gap fill, as redline does; the reports
-//! that come due while no session is logged on wait and go out after the
-//! next logon, so none is lost. It can be told
+//! its numbers across connections, as a venue's does within a day, and
+//! sends its reports again when asked; the reports that come due while
+//! no session is logged on wait and go out after the next logon, so none
+//! is lost. It can be told
 //! to drop the connection, or to stop answering, to show what the gateway
 //! does then. Not for the hot path: it allocates and sleeps.
 
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::frame::{scan, Message};
 use super::orders::OrderCodec;
-use super::session::{Now, Session, SessionConfig, State, Verdict, Wire};
+use super::session::{Now, OnResend, Session, SessionConfig, State, Verdict, Wire};
 use super::{msg_type, MessageWriter};
 use crate::domain::{ExecReport, Instruments, Quote};
 use crate::venue::{SimVenue, SimVenueConfig};
@@ -292,6 +292,7 @@ impl Run {
         let codec = &self.codec;
         let sent = self.session.send(
             OrderCodec::report_type(report),
+            OnResend::Send,
             now,
             pending,
             |w: &mut MessageWriter| codec.report_body(report, exec_id, now.unix_ns, w),
