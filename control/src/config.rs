@@ -17,6 +17,7 @@ use redline_engine::path::{RingSizes, TimeSource, MAX_INTENTS, RECORDS_PER_EVENT
 use redline_engine::risk::RiskLimits;
 use redline_engine::stage::{available_cores, Idle, PinPolicy, Topology};
 use redline_engine::strategy::{Registry, Strategy, StrategyError};
+use redline_engine::venue::fix::{FixConfig, OrderCodec};
 use redline_engine::venue::SimVenueConfig;
 use serde::{Deserialize, Serialize};
 
@@ -46,8 +47,8 @@ pub struct Config {
     pub risk: RiskLimits,
     /// When the trading day begins.
     pub trading_day: TradingDayConfig,
-    /// The simulated venue.
-    pub venue: SimVenueConfig,
+    /// Where orders go.
+    pub venue: VenueConfig,
     /// The path's time source.
     pub clock: ClockConfig,
     /// The control plane's listener.
@@ -234,6 +235,28 @@ pub struct StrategyConfig {
 pub struct ClockConfig {
     /// `wall` or `simulated`.
     pub source: TimeSource,
+}
+
+/// `[venue]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenueConfig {
+    /// Which venue the path sends to.
+    pub kind: VenueKind,
+    /// The simulated venue's parameters.
+    pub sim: SimVenueConfig,
+    /// The FIX gateway's connection and session.
+    pub fix: FixConfig,
+}
+
+/// `venue.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VenueKind {
+    /// `[venue.sim]`.
+    Sim,
+    /// `[venue.fix]`.
+    Fix,
 }
 
 /// `[feed]`.
@@ -440,7 +463,7 @@ impl Config {
         let rings = [
             ("quotes", self.rings.quotes, 2),
             ("orders", self.rings.orders, MAX_INTENTS),
-            ("reports", self.rings.reports, 2 * self.venue.max_orders),
+            ("reports", self.rings.reports, 2 * self.venue.sim.max_orders),
             ("audit", self.rings.audit, RECORDS_PER_EVENT),
         ];
         for (name, slots, min) in rings {
@@ -448,7 +471,7 @@ impl Config {
             if !(slots.is_power_of_two() && (min..=1 << 24).contains(&slots)) {
                 let why = match name {
                     "orders" => " (room for every intent one event may make)",
-                    "reports" => " (twice venue.max_orders)",
+                    "reports" => " (twice venue.sim.max_orders)",
                     "audit" => " (room for every record one event may make)",
                     _ => "",
                 };
@@ -501,6 +524,41 @@ impl Config {
                 ));
             }
         }
+        if self.venue.kind == VenueKind::Fix
+            && self.venue.fix.max_orders < self.risk.max_open_orders
+        {
+            errors.push(ConfigError {
+                key: "venue.fix.max_orders".into(),
+                message: format!(
+                    "must be at least risk.max_open_orders ({}), or orders the gate lets \
+                     through are refused VENUE_BUSY; got {}",
+                    self.risk.max_open_orders, self.venue.fix.max_orders
+                ),
+            });
+        }
+        if let (VenueKind::Fix, Ok(instruments)) = (self.venue.kind, &instruments) {
+            for (index, instrument) in instruments.iter().enumerate() {
+                let symbol = &instrument.spec.symbol;
+                if !symbol.bytes().all(|b| b.is_ascii_graphic()) {
+                    errors.push(ConfigError {
+                        key: format!("instruments[{index}].symbol"),
+                        message: format!(
+                            "{symbol:?} is sent as Symbol(55) to the FIX venue, which takes \
+                             printable ASCII without spaces, which venue.kind = \"fix\" needs"
+                        ),
+                    });
+                }
+            }
+            if let Err(symbol) = OrderCodec::new(instruments) {
+                errors.push(ConfigError {
+                    key: "instruments".into(),
+                    message: format!(
+                        "{symbol}: its tick or lot size has more than 18 decimals, which FIX \
+                         cannot carry exactly"
+                    ),
+                });
+            }
+        }
         if self.feed.source == FeedSource::Itch
             && self.feed.itch.refresh_ms >= self.risk.stale_quote_ms
         {
@@ -521,7 +579,8 @@ impl Config {
         }
         for (table, problems) in [
             ("risk", self.risk.problems()),
-            ("venue", self.venue.problems()),
+            ("venue.sim", self.venue.sim.problems()),
+            ("venue.fix", self.venue.fix.problems()),
         ] {
             errors.extend(problems.into_iter().map(|(key, message)| ConfigError {
                 key: format!("{table}.{key}"),
@@ -700,6 +759,14 @@ impl Config {
                 FeedSource::Replay => self.feed.replay.pace == Pace::Recorded,
                 FeedSource::Itch => false,
             };
+            if self.venue.kind == VenueKind::Fix {
+                errors.push(ConfigError {
+                    key: "clock.source".into(),
+                    message: "a FIX venue runs on the wall clock; set clock.source = \"wall\" \
+                              (or venue.kind = \"sim\" for a backtest)"
+                        .into(),
+                });
+            }
             if self.feed.source == FeedSource::Itch {
                 errors.push(ConfigError {
                     key: "clock.source".into(),

@@ -18,6 +18,7 @@ mod side;
 mod systemd;
 mod timestamp;
 mod trading_day;
+mod venue_log;
 
 #[cfg(test)]
 #[allow(dead_code)]

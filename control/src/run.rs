@@ -19,16 +19,17 @@ use redline_engine::path::{PathCounters, PathParts, TimeSource};
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::strategy::Registry;
+use redline_engine::venue::fix::FixVenue;
 use redline_engine::venue::{SimVenue, Venue};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::commander::{Commander, InForce};
 use crate::config::BacklogAction;
-use crate::config::{Config, FeedSource};
+use crate::config::{Config, FeedSource, VenueKind};
 use crate::db::{PersistSettings, PersistStatus, Persister};
 use crate::feed_log::FeedLog;
 use crate::freeze;
-use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, Network, View};
+use crate::http::{AdminToken, Bounds, ControlPlane, Desk, DoorLimits, Network, VenueLink, View};
 use crate::journal::{
     CheckpointSettings, CheckpointStatus, Checkpointer, DiskWait, Journal, Rebuild, StallLog,
 };
@@ -37,6 +38,7 @@ use crate::placement;
 use crate::reload::Reloader;
 use crate::side::{SideParts, SideThread, Tally};
 use crate::systemd::Notifier;
+use crate::venue_log::VenueLog;
 use crate::{timestamp, trading_day};
 
 /// Runs until a drain (SIGINT, SIGTERM, `POST /admin/drain`) or the end of
@@ -84,7 +86,7 @@ pub fn run(
     if time == TimeSource::Wall {
         schedule_trading_days(&log, config, &mut gate, day_began)?;
     }
-    let venue = Venue::Sim(SimVenue::new(&config.venue, &instruments, ticks_per_second));
+    let (venue, venue_link) = build_venue(config, &instruments, &gate, ticks_per_second)?;
     log.info("starting")
         .field("version", env!("CARGO_PKG_VERSION"))
         .field("topology", plan.topology.name())
@@ -97,6 +99,13 @@ pub fn run(
             },
         )
         .field("feed", source)
+        .field(
+            "venue",
+            match &venue_link {
+                Some(link) => format!("fix {} ({})", link.address, link.target),
+                None => "simulated".to_owned(),
+            },
+        )
         .field("instruments", instruments.len())
         .field("strategy", &config.strategy.name)
         .field(
@@ -127,7 +136,9 @@ pub fn run(
     if restored_open > 0 {
         // The simulated venue's book did not outlive the last run: the
         // orders the journal left open are cancelled (the venue answers
-        // that it does not know them, which ends them) before trading.
+        // that it does not know them, which ends them) before trading. A
+        // FIX venue's may have: the gateway took them back, and their
+        // cancels wait for its logon.
         commander
             .send(0, Action::CancelAll)
             .map_err(|_| anyhow::anyhow!("cannot queue the restart's cancel-all"))?;
@@ -202,10 +213,12 @@ pub fn run(
             persisted: persist_status.clone(),
             checkpoints: checkpointer.as_ref().map(Checkpointer::status_handle),
             network: network.clone(),
+            venue: venue_link.clone(),
             disk_wait: journal.disk_wait(),
         },
     )?;
     let mut feed_log = network.map(|network| FeedLog::new(network, log.clone()));
+    let mut venue_log = venue_link.map(|link| VenueLog::new(link, log.clone()));
     let mut stall_log = StallLog::new(
         journal.disk_wait(),
         Duration::from_millis(config.control.stall_ms),
@@ -253,6 +266,9 @@ pub fn run(
         }
         if let Some(feed_log) = &mut feed_log {
             feed_log.tick(Instant::now());
+        }
+        if let Some(venue_log) = &mut venue_log {
+            venue_log.tick(Instant::now());
         }
         stall_log.tick();
         // Relaxed: the flag carries no data; the commander's lock orders
@@ -688,6 +704,8 @@ struct Published {
     checkpoints: Option<Arc<Mutex<CheckpointStatus>>>,
     /// The network feed, when it is the source.
     network: Option<Network>,
+    /// The FIX venue's link, when it is the venue.
+    venue: Option<VenueLink>,
     /// The journal's write or sync in progress.
     disk_wait: Arc<DiskWait>,
 }
@@ -724,6 +742,7 @@ fn control_plane(
         checkpoints: published.checkpoints,
         max_backlog: config.persistence.max_backlog_entries,
         network: published.network,
+        venue: published.venue,
         disk_wait: published.disk_wait,
     };
     let listen = control
@@ -749,6 +768,53 @@ fn control_plane(
         .field("admin", admin)
         .emit();
     Ok(Some(plane))
+}
+
+/// The configured venue, and for a FIX one its link for the control
+/// plane. A FIX gateway takes back the orders the journal left open (in
+/// `gate`), so that their cancels reach the venue.
+fn build_venue(
+    config: &Config,
+    instruments: &Instruments,
+    gate: &RiskGate,
+    ticks_per_second: f64,
+) -> anyhow::Result<(Venue, Option<VenueLink>)> {
+    match config.venue.kind {
+        VenueKind::Sim => Ok((
+            Venue::Sim(SimVenue::new(
+                &config.venue.sim,
+                instruments,
+                ticks_per_second,
+            )),
+            None,
+        )),
+        VenueKind::Fix => {
+            let fix = &config.venue.fix;
+            let mut gateway =
+                FixVenue::new(fix, instruments).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for open in gate.orders() {
+                let order = redline_engine::domain::NewOrder {
+                    id: open.id,
+                    instrument: open.instrument,
+                    side: open.side,
+                    price: open.price,
+                    qty: redline_engine::domain::Qty(open.leaves),
+                    tif: redline_engine::domain::TimeInForce::Limit,
+                };
+                anyhow::ensure!(
+                    gateway.reopen(&order),
+                    "the journal left more orders open than venue.fix.max_orders ({}) holds",
+                    fix.max_orders
+                );
+            }
+            let link = VenueLink {
+                stats: gateway.stats(),
+                address: fix.connect.clone(),
+                target: fix.target_comp_id.clone(),
+            };
+            Ok((Venue::Fix(Box::new(gateway)), Some(link)))
+        }
+    }
 }
 
 /// The configured feed, the replay's length (the run ends after it),

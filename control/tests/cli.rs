@@ -303,7 +303,7 @@ fn a_simulated_replay_makes_the_same_decisions_every_time() {
     let (csv, _) = replay_setup(20_000, "recorded", "fused");
     let config = |venue_seed: u64| {
         write_config(&format!(
-            "[clock]\nsource = \"simulated\"\n[venue]\nseed = {venue_seed}\n\
+            "[clock]\nsource = \"simulated\"\n[venue.sim]\nseed = {venue_seed}\n\
              [feed]\nsource = \"replay\"\n[feed.replay]\npath = \"{}\"\n\
              pace = \"recorded\"\n",
             csv.path().display()
@@ -332,7 +332,8 @@ fn check_config_names_strategy_risk_venue_ring_and_trading_day_errors() {
         "[strategy]\nname = \"market-maker\"\n\
          [strategy.params.market-maker]\nqty = 0\n\
          [risk]\nmax_order_qty = 0\n\
-         [venue]\nfill_probability = 1.5\n\
+         [venue.sim]\nfill_probability = 1.5\n\
+         [venue.fix]\nconnect = \"venue:9878\"\nheartbeat_s = 0\n\
          [rings]\norders = 8\n\
          [trading_day]\nstarts_utc = \"5pm\"\n",
     );
@@ -342,7 +343,9 @@ fn check_config_names_strategy_risk_venue_ring_and_trading_day_errors() {
         "`trading_day.starts_utc`: must be a UTC time of day, HH:MM or HH:MM:SS, got \"5pm\"",
         "`rings.orders`: must be a power of two from 32",
         "`risk.max_order_qty`: must be at least 1, got 0",
-        "`venue.fill_probability`: must be from 0 to 1",
+        "`venue.sim.fill_probability`: must be from 0 to 1",
+        "`venue.fix.connect`: \"venue:9878\" is not an address and port (\"10.0.0.7:9878\")",
+        "`venue.fix.heartbeat_s`: must be in 1 ..= 3600, got 0",
         "`strategy.params.market-maker`: `qty` must be at least 1, got 0",
     ] {
         assert!(stderr.contains(expected), "{expected:?} in {stderr}");

@@ -14,6 +14,7 @@ use redline_engine::risk::TradingState;
 use redline_engine::stage::{PinOutcome, StageStatus};
 
 use super::process::CpuSampler;
+use super::venue_link::VenueLink;
 use crate::db::PersistStatus;
 use crate::journal::JournalStats;
 use crate::log::money;
@@ -69,6 +70,7 @@ pub struct Component {
 pub struct Watch {
     stages: Vec<Beat>,
     network: Option<Network>,
+    venue: Option<VenueLink>,
     quotes: u64,
     quoted_at: Instant,
     cpu: CpuSampler,
@@ -84,10 +86,16 @@ struct Beat {
 
 impl Watch {
     /// Starts watching `stages` (and the network feed, when it is the
-    /// source) at `now`.
-    pub fn new(stages: Vec<StageStatus>, network: Option<Network>, now: Instant) -> Self {
+    /// source, and the FIX venue's link, when it is the venue) at `now`.
+    pub fn new(
+        stages: Vec<StageStatus>,
+        network: Option<Network>,
+        venue: Option<VenueLink>,
+        now: Instant,
+    ) -> Self {
         Watch {
             network,
+            venue,
             stages: stages
                 .into_iter()
                 .map(|stage| Beat {
@@ -146,6 +154,11 @@ impl Watch {
     /// The network feed as it last published, when it is the source.
     pub fn network(&self) -> Option<NetworkFeed> {
         self.network.as_ref().map(Network::read)
+    }
+
+    /// The FIX venue's link, when it is the venue.
+    pub fn venue(&self) -> Option<&VenueLink> {
+        self.venue.as_ref()
     }
 
     /// CPU use over the last second, as a percentage of one core.
@@ -349,10 +362,14 @@ impl Assessment {
             message,
             stage: None,
         });
+        let (status, message, venue_unready) = match watch.venue() {
+            Some(link) => link.judge(),
+            None => (Status::Healthy, "simulated venue, connected".into(), None),
+        };
         components.push(Component {
             name: "venue".into(),
-            status: Status::Healthy,
-            message: "simulated venue, connected".into(),
+            status,
+            message,
             stage: None,
         });
         let journal_failing = journal.error.as_ref().map(|error| {
@@ -466,6 +483,7 @@ impl Assessment {
             not_ready.push("draining".into());
         }
         not_ready.extend(feed_unready);
+        not_ready.extend(venue_unready);
         if !feed_fresh {
             not_ready.push(format!(
                 "market data stale: no quote for {:.1}s",

@@ -13,6 +13,7 @@ use redline_engine::feed::{Count, FeedReport, FeedState};
 use redline_engine::path::PathCounters;
 use redline_engine::ring::RingLevel;
 use redline_engine::risk::TradingState;
+use redline_engine::venue::fix::{LinkCount, LinkState, LINK_COUNTS};
 
 use super::door::{DoorCounters, CLOSE_REASONS};
 use super::health::Database;
@@ -132,6 +133,7 @@ pub fn render(s: &Sources<'_>) -> String {
     risk(&mut out, s);
     rings(&mut out, s);
     feed(&mut out, s.watch.network().map(|n| n.report).as_ref());
+    venue(&mut out, s.watch);
     out.counter(
         "audit_waits",
         "Times the decide stage waited for room in the audit ring.",
@@ -180,6 +182,14 @@ pub fn render(s: &Sources<'_>) -> String {
             "malformed_inputs_total",
             &[("source", "feed")],
             network.report.get(Count::Malformed),
+        );
+    }
+    if let Some(link) = s.watch.venue() {
+        let r = link.stats.read();
+        out.sample(
+            "malformed_inputs_total",
+            &[("source", "venue")],
+            r.get(LinkCount::Garbled) + r.get(LinkCount::BadReports),
         );
     }
     out.counter(
@@ -374,6 +384,53 @@ fn feed(out: &mut Exposition, network: Option<&FeedReport>) {
     if let Some(r) = network {
         network_counts(out, r);
     }
+}
+
+/// The venue's link: its state (the simulated venue is always active),
+/// and for a FIX venue its events, sequence numbers and open orders.
+fn venue(out: &mut Exposition, watch: &Watch) {
+    out.gauge(
+        "venue_state",
+        "1 for the venue link's state: disconnected, connecting, logging_on, active (orders \
+         go), logging_out. The simulated venue is always active.",
+    );
+    let report = watch.venue().map(|link| link.stats.read());
+    let state = report.map_or(LinkState::Active, |r| r.state);
+    for each in LinkState::ALL {
+        out.sample(
+            "venue_state",
+            &[("state", each.name())],
+            u8::from(state == each),
+        );
+    }
+    let Some(r) = report else {
+        return;
+    };
+    out.counter(
+        "venue_events",
+        "What the FIX gateway counted: connections made and failed, logons, disconnects, \
+         messages sent and received in sequence, resend requests, gap fills, test requests, \
+         session rejects of its messages, messages skipped, garbled bytes, unreadable reports, \
+         fills between ticks, orders refused while down, socket errors.",
+    );
+    for count in LINK_COUNTS {
+        out.sample(
+            "venue_events_total",
+            &[("event", count.name())],
+            r.get(count),
+        );
+    }
+    out.gauge(
+        "venue_seq_num",
+        "The next MsgSeqNum the FIX session sends (out) and expects (in).",
+    );
+    out.sample("venue_seq_num", &[("direction", "out")], r.next_out);
+    out.sample("venue_seq_num", &[("direction", "in")], r.next_in);
+    out.gauge(
+        "venue_open_orders",
+        "Orders the FIX gateway sent that the venue has not finished.",
+    );
+    out.sample("venue_open_orders", &[], r.open_orders);
 }
 
 /// The network feed's counts and its books' size.

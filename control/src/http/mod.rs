@@ -12,11 +12,13 @@ mod door;
 mod health;
 mod metrics;
 mod process;
+mod venue_link;
 
 pub use admin::Desk;
 pub use auth::AdminToken;
 pub use door::Limits as DoorLimits;
 pub use health::{Bounds, Network};
+pub use venue_link::VenueLink;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,6 +69,8 @@ pub struct View {
     pub max_backlog: u64,
     /// The network feed, when it is the source.
     pub network: Option<Network>,
+    /// The FIX venue's link, when the venue is a FIX one.
+    pub venue: Option<VenueLink>,
 }
 
 /// The listener's own counts.
@@ -124,7 +128,12 @@ impl ControlPlane {
             server,
             door,
             door_counters,
-            watch: Watch::new(view.stages.clone(), view.network.clone(), now),
+            watch: Watch::new(
+                view.stages.clone(),
+                view.network.clone(),
+                view.venue.clone(),
+                now,
+            ),
             view,
             desk,
             token,

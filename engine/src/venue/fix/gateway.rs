@@ -495,6 +495,12 @@ impl FixVenue {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Closed with bytes of ours unread: a reset, but closed all
+                // the same.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    self.down(LinkEnd::Closed, now);
+                    return 1;
+                }
                 Err(_) => {
                     self.report.bump(LinkCount::SocketErrors);
                     self.down(LinkEnd::SocketError, now);

@@ -22,7 +22,7 @@ use super::frame::{scan, Message};
 use super::orders::OrderCodec;
 use super::session::{Now, OnResend, Session, SessionConfig, State, Verdict, Wire};
 use super::{msg_type, MessageWriter};
-use crate::domain::{ExecReport, Instruments, Quote};
+use crate::domain::{ExecReport, Instruments, Intent, Quote};
 use crate::venue::{SimVenue, SimVenueConfig};
 
 /// What the stand-in has seen, for tests.
@@ -46,6 +46,7 @@ struct Controls {
     drop_connection: AtomicBool,
     silent: AtomicBool,
     quotes: Mutex<Vec<Quote>>,
+    taken: Mutex<Vec<Intent>>,
 }
 
 /// The running stand-in; stops when dropped.
@@ -124,6 +125,11 @@ impl StandInVenue {
     /// What it has seen.
     pub fn counts(&self) -> &StandInCounts {
         &self.counts
+    }
+
+    /// Every order and cancel it has taken, in order.
+    pub fn taken(&self) -> Vec<Intent> {
+        self.controls.taken.lock().expect("not poisoned").clone()
     }
 
     /// Closes the connection it has (the next one is taken as usual).
@@ -278,10 +284,15 @@ impl Run {
             return;
         };
         let counter = match intent {
-            crate::domain::Intent::New(_) => &self.counts.orders,
-            crate::domain::Intent::Cancel(_) => &self.counts.cancels,
+            Intent::New(_) => &self.counts.orders,
+            Intent::Cancel(_) => &self.counts.cancels,
         };
         counter.fetch_add(1, Ordering::SeqCst);
+        self.controls
+            .taken
+            .lock()
+            .expect("not poisoned")
+            .push(intent);
         self.venue.submit(intent, now.mono_ns, |r| reports.push(r));
     }
 

@@ -1,0 +1,127 @@
+//! The FIX venue as the control plane sees it: what the gateway
+//! publishes, where it connects, and health's judgement of it (the
+//! `venue` component of `/health` and a reason for `/health/ready`).
+
+use std::sync::Arc;
+
+use redline_engine::venue::fix::{LinkCount, LinkReport, LinkState, LinkStats};
+
+use super::health::Status;
+
+/// The FIX gateway's link, when the venue is a FIX one.
+#[derive(Debug, Clone)]
+pub struct VenueLink {
+    /// What the gateway publishes.
+    pub stats: Arc<LinkStats>,
+    /// `venue.fix.connect`.
+    pub address: String,
+    /// `venue.fix.target_comp_id`.
+    pub target: String,
+}
+
+impl VenueLink {
+    /// Its status and message, and why it keeps the engine from trading,
+    /// if it does.
+    pub fn judge(&self) -> (Status, String, Option<String>) {
+        judge(&self.stats.read(), &self.address, &self.target)
+    }
+}
+
+fn judge(r: &LinkReport, address: &str, target: &str) -> (Status, String, Option<String>) {
+    let open = r.open_orders;
+    let last = r.last_end.map_or_else(String::new, |end| {
+        format!("; last down: {}", end.describe())
+    });
+    let doubts = [
+        (LinkCount::BadReports, "reports unreadable"),
+        (LinkCount::SessionRejects, "messages rejected by the venue"),
+        (LinkCount::OffTickPrices, "fills between ticks, rounded"),
+    ]
+    .iter()
+    .filter(|(count, _)| r.get(*count) > 0)
+    .map(|(count, words)| format!("; {} {words}", r.get(*count)))
+    .collect::<String>();
+    match r.state {
+        LinkState::Active => (
+            Status::Healthy,
+            format!(
+                "FIX session with {target} at {address} logged on; next MsgSeqNum out {}, in {}; \
+                 {open} orders open{doubts}",
+                r.next_out, r.next_in
+            ),
+            None,
+        ),
+        LinkState::LoggingOut => (
+            Status::Degraded,
+            format!("FIX session with {target} at {address} logging out; {open} orders open"),
+            Some("venue: logging out".into()),
+        ),
+        state => {
+            let doing = match state {
+                LinkState::Connecting => "connecting",
+                LinkState::LoggingOn => "connected, logging on",
+                _ => "not connected, waiting to try again",
+            };
+            let orders = if open > 0 {
+                format!(
+                    "; {open} orders open, as the venue last said (it says what became of them \
+                     once logged on again)"
+                )
+            } else {
+                String::new()
+            };
+            (
+                Status::Unhealthy,
+                format!(
+                    "FIX venue {target} at {address}: {doing} ({} connections made, {} attempts \
+                     failed){last}; new orders are refused VENUE_DOWN{orders}{doubts}",
+                    r.get(LinkCount::Connects),
+                    r.get(LinkCount::ConnectFailures),
+                ),
+                Some(format!("venue: no FIX session logged on ({doing})")),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redline_engine::venue::fix::{End, LinkEnd};
+
+    #[test]
+    fn a_logged_on_session_is_healthy_and_a_lost_one_not_ready() {
+        let mut r = LinkReport {
+            state: LinkState::Active,
+            next_out: 12,
+            next_in: 40,
+            open_orders: 3,
+            ..LinkReport::default()
+        };
+        let (status, message, unready) = judge(&r, "10.0.0.7:9878", "XNAS");
+        assert_eq!(status, Status::Healthy);
+        assert_eq!(
+            message,
+            "FIX session with XNAS at 10.0.0.7:9878 logged on; next MsgSeqNum out 12, in 40; 3 \
+             orders open"
+        );
+        assert_eq!(unready, None);
+        r.state = LinkState::Disconnected;
+        r.last_end = Some(LinkEnd::Session(End::NoHeartbeat));
+        r.bump(LinkCount::Connects);
+        r.bump(LinkCount::BadReports);
+        let (status, message, unready) = judge(&r, "10.0.0.7:9878", "XNAS");
+        assert_eq!(status, Status::Unhealthy);
+        assert!(
+            message.contains("not connected, waiting to try again (1 connections made")
+                && message.contains("last down: no answer to a TestRequest")
+                && message.contains("3 orders open, as the venue last said")
+                && message.contains("1 reports unreadable"),
+            "{message}"
+        );
+        assert_eq!(
+            unready.as_deref(),
+            Some("venue: no FIX session logged on (not connected, waiting to try again)")
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! The FIX venue's log lines: a session logged on, the link gone down
+//! (and why, with the orders it leaves in doubt), and what the venue sent
+//! that could not be taken or refused of redline's, added up over at most
+//! a second. The gateway publishes; the main thread reads and writes the
+//! log here, so no line is ever made on a hot-path stage.
+
+use std::time::{Duration, Instant};
+
+use redline_engine::venue::fix::{LinkCount, LinkReport};
+
+use crate::http::VenueLink;
+use crate::log::Log;
+
+/// Counts told together when they move.
+const DOUBTS: [LinkCount; 5] = [
+    LinkCount::Garbled,
+    LinkCount::BadReports,
+    LinkCount::SessionRejects,
+    LinkCount::OffTickPrices,
+    LinkCount::RefusedDown,
+];
+
+/// What the venue's log has said so far.
+pub struct VenueLog {
+    link: VenueLink,
+    said: LinkReport,
+    told: Instant,
+    /// Whether failed connects were told since the last logon.
+    complained: bool,
+    log: Log,
+}
+
+impl VenueLog {
+    /// Watches `link`, logging to `log`; what the gateway did before
+    /// (it may have logged on already) is told at the first tick.
+    pub fn new(link: VenueLink, log: Log) -> VenueLog {
+        VenueLog {
+            said: LinkReport::default(),
+            link,
+            told: Instant::now(),
+            complained: false,
+            log,
+        }
+    }
+
+    /// Logs what changed since the last call.
+    pub fn tick(&mut self, now: Instant) {
+        let r = self.link.stats.read();
+        let logons = r.get(LinkCount::Logons) - self.said.get(LinkCount::Logons);
+        let downs = r.get(LinkCount::Disconnects) - self.said.get(LinkCount::Disconnects);
+        let failed = r.get(LinkCount::ConnectFailures) - self.said.get(LinkCount::ConnectFailures);
+        if downs > 0 {
+            let why = r.last_end.map_or("unknown", |end| end.describe());
+            self.log
+                .warn("venue: FIX link down; new orders are refused VENUE_DOWN until it is back")
+                .field("address", self.link.address.as_str())
+                .field("why", why)
+                .field("open_orders", r.open_orders)
+                .emit();
+        }
+        if failed > 0 && !self.complained {
+            // Once until the next logon, not at every attempt: the backoff
+            // tries on quietly.
+            self.complained = true;
+            self.log
+                .warn("venue: cannot connect; trying again with a growing backoff")
+                .field("address", self.link.address.as_str())
+                .emit();
+        }
+        if logons > 0 {
+            self.complained = false;
+            self.log
+                .info("venue: FIX session logged on")
+                .field("address", self.link.address.as_str())
+                .field("target", self.link.target.as_str())
+                .field("next_out", r.next_out)
+                .field("next_in", r.next_in)
+                .field("open_orders", r.open_orders)
+                .emit();
+        }
+        if now.duration_since(self.told) >= Duration::from_secs(1) {
+            let deltas: Vec<_> = DOUBTS
+                .iter()
+                .map(|&c| (c, r.get(c) - self.said.get(c)))
+                .filter(|&(_, d)| d > 0)
+                .collect();
+            if !deltas.is_empty() {
+                let mut event = self.log.warn("venue: messages refused or doubted");
+                for (count, delta) in deltas {
+                    event = event.field(count.name(), delta);
+                }
+                event.field("address", self.link.address.as_str()).emit();
+            }
+            self.told = now;
+            self.said = r;
+        } else {
+            // The doubts wait for their second; the rest moves on.
+            let kept = DOUBTS.map(|c| (c, self.said.get(c)));
+            self.said = r;
+            for (count, value) in kept {
+                self.said.counts[count as usize] = value;
+            }
+        }
+    }
+}

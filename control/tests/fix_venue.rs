@@ -1,0 +1,267 @@
+//! A FIX venue as a user runs one: `redline run` with `venue.kind =
+//! "fix"` sending its orders over FIX 4.4 on loopback to the stand-in
+//! venue, trading on its answers, losing the connection and making it
+//! again, and telling all of it through /health, /health/ready, /metrics
+//! and its log; a venue that is not there; and a restart that cancels at
+//! the venue the orders the journal left open.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use redline_engine::domain::{InstrumentSpec, Instruments, Intent, Price, Qty, Quote};
+use redline_engine::venue::fix::{SessionConfig, StandInVenue};
+use redline_engine::venue::SimVenueConfig;
+use support::{assert_promtool_passes, event, events, json, sample, Engine};
+
+/// Two instruments, as both the engine and the stand-in know them.
+const INSTRUMENTS: &str = "[[instruments]]\nsymbol = \"ESZ6\"\ntick_size = \"0.25\"\n\
+     lot_size = \"1\"\nmultiplier = \"50\"\nreference_price = \"6000.00\"\n\
+     [[instruments]]\nsymbol = \"CLF7\"\ntick_size = \"0.01\"\nlot_size = \"1\"\n\
+     multiplier = \"1000\"\nreference_price = \"70.00\"\n";
+
+fn instruments() -> Instruments {
+    let spec = |symbol: &str, tick: &str, multiplier: &str, reference: &str| InstrumentSpec {
+        symbol: symbol.into(),
+        tick_size: tick.parse().unwrap(),
+        lot_size: "1".parse().unwrap(),
+        multiplier: multiplier.parse().unwrap(),
+        reference_price: reference.parse().unwrap(),
+    };
+    Instruments::new(&[
+        spec("ESZ6", "0.25", "50", "6000.00"),
+        spec("CLF7", "0.01", "1000", "70.00"),
+    ])
+    .unwrap()
+}
+
+/// The stand-in, its market a tick either side of each reference price.
+fn stand_in() -> StandInVenue {
+    let instruments = instruments();
+    let market: Vec<Quote> = instruments
+        .iter()
+        .map(|i| Quote {
+            instrument: i.id,
+            bid: Price(i.reference.0 - 1),
+            bid_qty: Qty(50),
+            ask: Price(i.reference.0 + 1),
+            ask_qty: Qty(50),
+            seq: 0,
+            received: 0,
+        })
+        .collect();
+    StandInVenue::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SessionConfig {
+            sender_comp_id: "STANDIN".into(),
+            target_comp_id: "REDLINE".into(),
+            heartbeat_s: 2,
+            answer_timeout_ms: 2_000,
+        },
+        &SimVenueConfig {
+            seed: 5,
+            fill_probability: 0.5,
+            latency_us: 100,
+            max_orders: 4_096,
+            touch_fill_probability: 0.0,
+        },
+        &instruments,
+        &market,
+    )
+    .unwrap()
+}
+
+/// The engine's config: a calm synthetic feed, the two instruments, and
+/// the FIX venue at `venue`, trying again after `reconnect_ms`.
+fn fix_config(venue: SocketAddr, reconnect_ms: u64) -> String {
+    format!(
+        "[feed.synthetic]\nrate = 5000\n{INSTRUMENTS}\
+         [venue]\nkind = \"fix\"\n\
+         [venue.fix]\nconnect = \"{venue}\"\ntarget_comp_id = \"STANDIN\"\nheartbeat_s = 2\n\
+         answer_timeout_ms = 2000\nreconnect_min_ms = {reconnect_ms}\n\
+         reconnect_max_ms = {reconnect_ms}\n"
+    )
+}
+
+/// Polls `get` until `done` holds, up to 15 s.
+fn until(engine: &Engine, what: &str, mut done: impl FnMut(&Engine) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !done(engine) {
+        assert!(
+            Instant::now() < deadline,
+            "not within 15 s: {what}\n{}",
+            engine.out
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn venue_component(engine: &Engine) -> serde_json::Value {
+    let (_, body) = engine.get("/health");
+    json(&body)["components"]["venue"].clone()
+}
+
+#[test]
+fn orders_go_to_a_fix_venue_and_a_lost_connection_is_made_again() {
+    let venue = stand_in();
+    let mut engine = Engine::start(&fix_config(venue.address(), 1_500), &[]);
+    engine.wait_for("msg=\"venue: FIX session logged on\"");
+    let started = event(&engine.out, "starting");
+    assert_eq!(
+        started.get("venue"),
+        format!("fix {} (STANDIN)", venue.address())
+    );
+    until(&engine, "orders reach the venue and it answers", |_| {
+        venue.counts().orders.load(Ordering::SeqCst) >= 20
+            && venue.counts().reports.load(Ordering::SeqCst) >= 20
+    });
+    until(&engine, "ready", |e| e.get("/health/ready").0 == 200);
+    let component = venue_component(&engine);
+    assert_eq!(component["status"], "healthy", "{component}");
+    let message = component["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "FIX session with STANDIN at {} logged on; next MsgSeqNum out",
+            venue.address()
+        )),
+        "{message}"
+    );
+    let (_, metrics) = engine.get("/metrics");
+    assert_promtool_passes(&metrics);
+    assert_eq!(
+        sample(&metrics, "redline_venue_state{state=\"active\"}"),
+        1.0
+    );
+    assert!(sample(&metrics, "redline_venue_events_total{event=\"sent\"}") >= 20.0);
+    assert!(sample(&metrics, "redline_venue_events_total{event=\"received\"}") >= 20.0);
+    assert!(sample(&metrics, "redline_orders_sent_total{kind=\"new\"}") >= 20.0);
+    let fills = sample(&metrics, "redline_executions_total{type=\"fill\"}")
+        + sample(&metrics, "redline_executions_total{type=\"partial_fill\"}");
+    assert!(fills > 0.0, "the venue's fills reach the engine: {metrics}");
+
+    // The venue drops the line: not ready, the venue unhealthy, orders
+    // refused VENUE_DOWN; then it is made again.
+    venue.drop_connection();
+    engine.wait_for("msg=\"venue: FIX link down");
+    let down = events(
+        &engine.out,
+        "venue: FIX link down; new orders are refused VENUE_DOWN until it is back",
+    );
+    assert_eq!(down[0].get("why"), "the venue closed the connection");
+    let (status, body) = engine.get("/health/ready");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("venue: no FIX session logged on"), "{body}");
+    let component = venue_component(&engine);
+    assert_eq!(component["status"], "unhealthy", "{component}");
+    until(&engine, "orders refused while down", |e| {
+        let (_, metrics) = e.get("/metrics");
+        sample(
+            &metrics,
+            "redline_venue_rejections_total{reason=\"VENUE_DOWN\"}",
+        ) > 0.0
+            && sample(
+                &metrics,
+                "redline_venue_events_total{event=\"refused_down\"}",
+            ) > 0.0
+    });
+    engine.wait_for_n(
+        "msg=\"venue: FIX session logged on\"",
+        2,
+        Duration::from_secs(10),
+    );
+    until(&engine, "ready again", |e| e.get("/health/ready").0 == 200);
+    assert_eq!(venue.counts().logons.load(Ordering::SeqCst), 2);
+    let orders = venue.counts().orders.load(Ordering::SeqCst);
+    until(&engine, "orders flow again", |_| {
+        venue.counts().orders.load(Ordering::SeqCst) > orders + 10
+    });
+    // A drain cancels what rests at the venue, which answers, and exits 0.
+    assert!(engine.stop(), "{}", engine.out);
+    assert!(
+        engine.out.contains("msg=\"drained: no order open\""),
+        "{}",
+        engine.out
+    );
+}
+
+#[test]
+fn with_no_venue_there_the_engine_runs_and_says_why_it_cannot_trade() {
+    let address = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut engine = Engine::start(&fix_config(address, 200), &[]);
+    engine.wait_for("msg=\"venue: cannot connect; trying again with a growing backoff\"");
+    let (status, body) = engine.get("/health/ready");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("venue: no FIX session logged on"), "{body}");
+    let component = venue_component(&engine);
+    assert_eq!(component["status"], "unhealthy");
+    assert!(
+        component["message"]
+            .as_str()
+            .unwrap()
+            .contains("last down: the connection could not be made"),
+        "{component}"
+    );
+    until(&engine, "several attempts", |e| {
+        let (_, metrics) = e.get("/metrics");
+        sample(
+            &metrics,
+            "redline_venue_events_total{event=\"connect_failures\"}",
+        ) >= 3.0
+            && sample(&metrics, "redline_venue_state{state=\"active\"}") == 0.0
+    });
+    assert_eq!(
+        events(
+            &engine.out,
+            "venue: cannot connect; trying again with a growing backoff"
+        )
+        .len(),
+        1,
+        "said once, not at every attempt"
+    );
+    assert!(engine.stop(), "{}", engine.out);
+}
+
+#[test]
+fn a_restart_cancels_at_the_venue_what_the_journal_left_open() {
+    let venue = stand_in();
+    let mut first = Engine::start(&fix_config(venue.address(), 200), &[]);
+    until(&first, "orders rest at the venue", |e| {
+        let (_, metrics) = e.get("/metrics");
+        sample(&metrics, "redline_venue_open_orders") >= 3.0
+    });
+    // kill -9: the journal holds orders that rest at the venue.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let journal = std::mem::replace(&mut first.journal, tempfile::tempdir().unwrap());
+    let before = venue.taken().len();
+    let mut second = Engine::start_on(journal, &fix_config(venue.address(), 200), &[]);
+    let left_open = event(&second.out, "cancelling the orders the journal left open").num("orders");
+    let last_run =
+        event(&second.out, "state restored from the journal").num("last_order_id") as u64;
+    assert!(left_open >= 1.0, "{}", second.out);
+    second.wait_for("msg=\"venue: FIX session logged on\"");
+    // The venue gets a cancel of each order of the last run that was
+    // open; this run's own orders have higher ids.
+    until(
+        &second,
+        "a cancel of each order the journal left open",
+        |_| {
+            let mut ids: Vec<u64> = venue.taken()[before..]
+                .iter()
+                .filter_map(|intent| match intent {
+                    Intent::Cancel(id) if id.0 <= last_run => Some(id.0),
+                    _ => None,
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.len() as f64 >= left_open
+        },
+    );
+    assert!(second.stop(), "{}", second.out);
+}
