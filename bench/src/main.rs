@@ -13,6 +13,7 @@
 mod control;
 mod exchange;
 mod feed;
+mod fix_venue;
 mod harness;
 mod limits;
 mod path;
@@ -56,6 +57,9 @@ enum Scenario {
     /// `feed.source = "itch"`: a paced ITCH flow over MoldUDP64 to its feed,
     /// and a re-request server for what it loses.
     Exchange(ExchangeArgs),
+    /// A stand-in venue for a running `redline` on `venue.kind = "fix"`:
+    /// a FIX 4.4 acceptor matching its orders with the simulated venue.
+    FixVenue(FixVenueArgs),
     /// The `redline` binary's quote-to-order latency quiet and with its
     /// control plane hammered (`/metrics` and `/health` back to back), in
     /// one run.
@@ -126,6 +130,32 @@ struct ExchangeArgs {
     /// the engine with the same symbols).
     #[arg(long, default_value = "AAPL,MSFT", value_delimiter = ',')]
     symbols: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct FixVenueArgs {
+    /// Where to listen (the engine's `venue.fix.connect`).
+    #[arg(long, default_value = "127.0.0.1:9878")]
+    listen: std::net::SocketAddr,
+    /// A redline config file whose instruments to trade (default: the
+    /// embedded default's).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// The venue's CompID (the engine's `venue.fix.target_comp_id`).
+    #[arg(long, default_value = "VENUE")]
+    comp_id: String,
+    /// The engine's CompID (its `venue.fix.sender_comp_id`).
+    #[arg(long, default_value = "REDLINE")]
+    engine_comp_id: String,
+    /// HeartBtInt, in seconds.
+    #[arg(long, default_value_t = 30)]
+    heartbeat_s: u32,
+    /// The chance, 0 to 1, that a marketable order fills on arrival.
+    #[arg(long, default_value_t = 0.3)]
+    fill_probability: f64,
+    /// How long to serve, in seconds; 0 until stopped.
+    #[arg(long, default_value_t = 0)]
+    seconds: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -224,6 +254,21 @@ fn main() {
             });
             if let Err(e) = run {
                 eprintln!("redline-bench exchange: {e:#}");
+                std::process::exit(1);
+            }
+        }
+        Scenario::FixVenue(args) => {
+            let run = fix_venue::run(&fix_venue::FixVenueRun {
+                listen: args.listen,
+                config: args.config.as_deref(),
+                comp_id: args.comp_id,
+                engine_comp_id: args.engine_comp_id,
+                heartbeat_s: args.heartbeat_s,
+                fill_probability: args.fill_probability,
+                seconds: args.seconds,
+            });
+            if let Err(e) = run {
+                eprintln!("redline-bench fix-venue: {e:#}");
                 std::process::exit(1);
             }
         }
