@@ -116,11 +116,14 @@ impl Stage for FusedPath {
                 time: self.time,
             };
             work += self.decide.on_command(now, &mut link);
+            self.venue.flush();
         }
         while work < BATCH {
             // Reports first, so that the strategy sees its fills before the
             // next quote.
-            let Some(taken) = self.take_reports(now) else {
+            let taken = self.take_reports(now);
+            self.venue.flush();
+            let Some(taken) = taken else {
                 break;
             };
             work += taken;
@@ -133,6 +136,7 @@ impl Stage for FusedPath {
                 time: self.time,
             };
             if self.decide.on_timer(now, &mut link) {
+                self.venue.flush();
                 work += 1;
                 continue;
             }
@@ -142,6 +146,8 @@ impl Stage for FusedPath {
                 break;
             };
             self.decide.on_quote(quote, now, &mut link);
+            // What the quote made goes out together, at once.
+            self.venue.flush();
             // The venue sees the market after the strategy has reacted; its
             // passive fills come back as reports on the next round.
             let room = self.reports.capacity() - self.reports.len();
@@ -277,6 +283,8 @@ impl Stage for GatewayStage {
             });
             work += 1;
         }
+        // What was waiting in the ring goes out together.
+        venue.flush();
         work
     }
 }

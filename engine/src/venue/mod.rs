@@ -22,12 +22,23 @@ pub enum Venue {
 
 impl Venue {
     /// Sends an intent at path time `now`; a refusal made at once (at
-    /// most one report) comes through `out`.
+    /// most one report) comes through `out`. A FIX venue's bytes wait for
+    /// [`Venue::flush`], so that the intents one event makes leave in one
+    /// write.
     #[inline]
     pub fn submit(&mut self, intent: Intent, now: u64, out: impl FnMut(ExecReport)) {
         match self {
             Venue::Sim(venue) => venue.submit(intent, now, out),
             Venue::Fix(venue) => venue.submit(intent, now, out),
+        }
+    }
+
+    /// Sends what [`Venue::submit`] left waiting; the path calls it after
+    /// each event. Nothing to do for the simulated venue.
+    #[inline]
+    pub fn flush(&mut self) {
+        if let Venue::Fix(venue) = self {
+            venue.flush_now();
         }
     }
 

@@ -279,7 +279,8 @@ impl FixVenue {
     }
 
     /// Sends an intent now; what must be answered at once (a refusal) is
-    /// answered through `out`.
+    /// answered through `out`. Its bytes leave at [`FixVenue::flush_now`]
+    /// (or the next poll), so that several intents share one write.
     pub fn submit(&mut self, intent: Intent, ticks: u64, mut out: impl FnMut(ExecReport)) {
         let now = self.now(ticks);
         match intent {
@@ -302,8 +303,16 @@ impl FixVenue {
                 }
             }
         }
-        self.flush();
         self.publish();
+    }
+
+    /// Writes what waits for the socket, as far as it takes it now; one
+    /// write when anything waits, none otherwise.
+    #[inline]
+    pub fn flush_now(&mut self) {
+        if self.outgoing.start < self.outgoing.end {
+            self.flush();
+        }
     }
 
     fn send_new(&mut self, order: &NewOrder, now: Now) -> Result<(), Reject> {
