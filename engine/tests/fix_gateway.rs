@@ -300,3 +300,28 @@ fn a_venue_that_stops_answering_is_given_up_on_and_tried_again() {
     poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
     assert_eq!(gateway.stats().read().get(LinkCount::Logons), 2);
 }
+
+#[test]
+fn a_clean_stop_logs_out() {
+    let venue = stand_in();
+    let (mut gateway, _) = logged_on(&venue);
+    gateway.close(Duration::from_secs(1));
+    let stats = gateway.stats().read();
+    assert_eq!(stats.last_end, Some(LinkEnd::Session(End::LoggedOut)));
+    assert_eq!(stats.state, LinkState::Disconnected);
+    assert_eq!(
+        venue
+            .counts()
+            .logouts
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the venue saw the Logout"
+    );
+    // It stays down: a stopped gateway does not connect again.
+    let mut reports = Vec::new();
+    for _ in 0..20 {
+        gateway.poll(clock::ticks(), 64, |r| reports.push(r));
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(gateway.stats().read().get(LinkCount::Connects), 1);
+}

@@ -160,6 +160,10 @@ impl Stage for FusedPath {
         }
         work
     }
+
+    fn finish(&mut self) {
+        self.venue.close();
+    }
 }
 
 /// The pipeline's feed stage: makes quotes only as far as both rings it
@@ -286,5 +290,9 @@ impl Stage for GatewayStage {
         // What was waiting in the ring goes out together.
         venue.flush();
         work
+    }
+
+    fn finish(&mut self) {
+        self.venue.close();
     }
 }

@@ -25,12 +25,21 @@ pub trait Stage: Send + 'static {
     /// Does the work that is ready and returns how many items it handled
     /// (0 means idle).
     fn poll(&mut self) -> usize;
+
+    /// Called once on the stage's thread after its last poll, when it is
+    /// stopped: to end what it holds cleanly (a venue session's Logout).
+    /// Bounded in time; nothing by default.
+    fn finish(&mut self) {}
 }
 
 impl<S: Stage + ?Sized> Stage for Box<S> {
     #[inline]
     fn poll(&mut self) -> usize {
         (**self).poll()
+    }
+
+    fn finish(&mut self) {
+        (**self).finish();
     }
 }
 
@@ -43,5 +52,11 @@ impl Stage for Fused {
     #[inline]
     fn poll(&mut self) -> usize {
         self.0.iter_mut().map(|stage| stage.poll()).sum()
+    }
+
+    fn finish(&mut self) {
+        for stage in &mut self.0 {
+            stage.finish();
+        }
     }
 }

@@ -264,6 +264,7 @@ fn run<S: Stage, I: IdleStrategy>(mut stage: S, idle: I, stop: &AtomicBool, hear
             idle_polls = idle_polls.saturating_add(1);
         }
     }
+    stage.finish();
 }
 
 /// Sets the stop flag if the stage thread unwinds.

@@ -486,7 +486,8 @@ impl FixVenue {
         self.outgoing.clear();
     }
 
-    /// One read, then every whole message read, as far as `room` allows.
+    /// One read, then every whole message read: reports as far as `room`
+    /// allows, session messages whatever it is.
     fn receive(&mut self, now: Now, room: usize, out: &mut impl FnMut(ExecReport)) -> usize {
         let Link::Up { stream } = &mut self.link else {
             return 0;
@@ -519,7 +520,7 @@ impl FixVenue {
         }
         let mut taken = 0;
         let mut written = 0;
-        while written < room {
+        loop {
             let len = match scan(&self.incoming[taken..self.read]) {
                 Ok(Some(len)) => len,
                 Ok(None) => break,
@@ -530,8 +531,16 @@ impl FixVenue {
                 }
             };
             let bytes = &self.incoming[taken..taken + len];
-            taken += len;
             let message = Message::parse(bytes).expect("scanned whole");
+            // A report waits for room; session messages are always taken,
+            // so that heartbeats and a Logout's answer are never held up.
+            let kind = message.msg_type();
+            let report =
+                kind == msg_type::EXECUTION_REPORT || kind == msg_type::ORDER_CANCEL_REJECT;
+            if report && written >= room {
+                break;
+            }
+            taken += len;
             match self.session.on_message(&message, now, &mut self.outgoing) {
                 Verdict::App => {
                     let read = take_report(
@@ -620,20 +629,29 @@ impl FixVenue {
         self.stats.publish(report);
     }
 
-    /// Logs out, for a clean stop: `true` once the session has ended (or
-    /// there was none); poll between calls to let the answer in.
-    pub fn log_out(&mut self, ticks: u64) -> bool {
-        let now = self.now(ticks);
-        match self.session.state() {
-            State::Active => {
-                self.session.logout(now, &mut self.outgoing);
-                self.flush();
-                self.publish();
-                false
+    /// Logs out, for a clean stop, and waits up to `within` for the
+    /// venue's answer, then closes the connection. Reports that arrive
+    /// meanwhile (none after a drain: every order has ended) are not
+    /// taken; the venue keeps them for the next logon.
+    pub fn close(&mut self, within: std::time::Duration) {
+        let start = clock::ticks();
+        let deadline = start + clock::ns_to_ticks(within.as_nanos() as u64);
+        if self.session.state() == State::Active {
+            let now = self.now(start);
+            self.session.logout(now, &mut self.outgoing);
+            self.flush();
+            while self.session.state() == State::LogoutSent && clock::ticks() < deadline {
+                // Room for nothing: only session messages are taken.
+                self.poll(clock::ticks(), 0, |_| {});
+                std::thread::sleep(std::time::Duration::from_micros(100));
             }
-            State::LogoutSent => false,
-            _ => true,
         }
+        if let Link::Up { stream } = &self.link {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        self.session.disconnected();
+        self.link = Link::Down { retry_at: u64::MAX };
+        self.publish();
     }
 }
 

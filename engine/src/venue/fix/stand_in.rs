@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::frame::{scan, Message};
 use super::orders::OrderCodec;
-use super::session::{Now, OnResend, Session, SessionConfig, State, Verdict, Wire};
+use super::session::{End, Now, OnResend, Session, SessionConfig, State, Verdict, Wire};
 use super::{msg_type, MessageWriter};
 use crate::domain::{ExecReport, Instruments, Intent, Quote};
 use crate::venue::{SimVenue, SimVenueConfig};
@@ -38,6 +38,8 @@ pub struct StandInCounts {
     pub cancels: AtomicU64,
     /// Reports sent.
     pub reports: AtomicU64,
+    /// Logouts of the other side.
+    pub logouts: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -235,7 +237,10 @@ impl Run {
                 let message = Message::parse(&bytes).expect("scanned whole");
                 match self.session.on_message(&message, now, &mut pending) {
                     Verdict::App => self.take(&message, now, &mut reports),
-                    Verdict::Ended(_) => {
+                    Verdict::Ended(end) => {
+                        if end == End::VenueLoggedOut {
+                            self.counts.logouts.fetch_add(1, Ordering::SeqCst);
+                        }
                         let _ = stream.write_all(&pending.0);
                         return;
                     }
