@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use redline_engine::domain::{InstrumentSpec, Instruments, Price, Qty, Quote};
+use redline_engine::domain::{InstrumentSpec, Instruments};
 use redline_engine::venue::fix::{SessionConfig, StandInVenue};
 use redline_engine::venue::SimVenueConfig;
 
@@ -59,18 +59,7 @@ fn instruments(path: Option<&Path>) -> anyhow::Result<Instruments> {
 /// Runs it.
 pub fn run(args: &FixVenueRun<'_>) -> anyhow::Result<()> {
     let instruments = instruments(args.config)?;
-    let market: Vec<Quote> = instruments
-        .iter()
-        .map(|i| Quote {
-            instrument: i.id,
-            bid: Price(i.reference.0 - 1),
-            bid_qty: Qty(10),
-            ask: Price(i.reference.0 + 1),
-            ask_qty: Qty(10),
-            seq: 0,
-            received: 0,
-        })
-        .collect();
+    let market = StandInVenue::market_at_references(&instruments, 10);
     let matching = SimVenueConfig {
         seed: 11,
         fill_probability: args.fill_probability,

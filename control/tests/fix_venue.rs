@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use redline_engine::domain::{InstrumentSpec, Instruments, Intent, Price, Qty, Quote};
+use redline_engine::domain::{InstrumentSpec, Instruments, Intent};
 use redline_engine::venue::fix::{SessionConfig, StandInVenue};
 use redline_engine::venue::SimVenueConfig;
 use support::{assert_promtool_passes, event, events, json, sample, Engine};
@@ -40,18 +40,7 @@ fn instruments() -> Instruments {
 /// The stand-in, its market a tick either side of each reference price.
 fn stand_in() -> StandInVenue {
     let instruments = instruments();
-    let market: Vec<Quote> = instruments
-        .iter()
-        .map(|i| Quote {
-            instrument: i.id,
-            bid: Price(i.reference.0 - 1),
-            bid_qty: Qty(50),
-            ask: Price(i.reference.0 + 1),
-            ask_qty: Qty(50),
-            seq: 0,
-            received: 0,
-        })
-        .collect();
+    let market = StandInVenue::market_at_references(&instruments, 50);
     StandInVenue::start(
         "127.0.0.1:0".parse().unwrap(),
         SessionConfig {

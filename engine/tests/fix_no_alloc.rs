@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use redline_engine::clock;
 use redline_engine::domain::{
-    ClientOrderId, ExecKind, ExecReport, InstrumentId, Intent, NewOrder, Price, Qty, Quote, Side,
+    ClientOrderId, ExecKind, ExecReport, InstrumentId, Intent, NewOrder, Price, Qty, Side,
     TimeInForce,
 };
 use redline_engine::venue::fix::{FixConfig, FixVenue, LinkCount, SessionConfig, StandInVenue};
@@ -49,18 +49,7 @@ fn poll_until(
 #[test]
 fn the_fix_gateway_sends_and_reads_without_allocating() {
     let instruments = instruments();
-    let market: Vec<Quote> = instruments
-        .iter()
-        .map(|i| Quote {
-            instrument: i.id,
-            bid: Price(i.reference.0 - 1),
-            bid_qty: Qty(100),
-            ask: Price(i.reference.0 + 1),
-            ask_qty: Qty(100),
-            seq: 0,
-            received: 0,
-        })
-        .collect();
+    let market = StandInVenue::market_at_references(&instruments, 100);
     let venue = StandInVenue::start(
         "127.0.0.1:0".parse().unwrap(),
         SessionConfig {

@@ -115,6 +115,16 @@ impl OrderCodec {
         &self.lanes[instrument.index()]
     }
 
+    /// The instrument a message's Symbol(55) names: its index and lane.
+    fn instrument_of(&self, message: &Message) -> Result<(usize, &Lane), ReportError> {
+        let symbol = required(message, tag::SYMBOL)?;
+        self.lanes
+            .iter()
+            .enumerate()
+            .find(|(_, lane)| &lane.symbol[..] == symbol)
+            .ok_or(ReportError::UnknownSymbol)
+    }
+
     /// The body of a NewOrderSingle for `order`, sent at `unix_ns`.
     pub fn new_order(&self, order: &NewOrder, unix_ns: u64, w: &mut MessageWriter) {
         let lane = self.lane(order.instrument);
@@ -192,18 +202,8 @@ impl OrderCodec {
                 off_tick: false,
             }));
         }
-        let symbol = required(message, tag::SYMBOL)?;
-        let (index, lane) = self
-            .lanes
-            .iter()
-            .enumerate()
-            .find(|(_, lane)| &lane.symbol[..] == symbol)
-            .ok_or(ReportError::UnknownSymbol)?;
-        let side = match required(message, tag::SIDE)? {
-            b"1" => Side::Buy,
-            b"2" => Side::Sell,
-            _ => return Err(ReportError::BadValue(tag::SIDE)),
-        };
+        let (index, lane) = self.instrument_of(message)?;
+        let side = side_of(message)?;
         let leaves = lots(lane, message, tag::LEAVES_QTY)?;
         let (kind, price_tag, filled) = match required(message, tag::EXEC_TYPE)? {
             b"0" => (ExecKind::Ack, tag::PRICE, Qty(0)),
@@ -268,18 +268,8 @@ impl OrderCodec {
         let id = read_uint(required(message, tag::CL_ORD_ID)?)
             .map(ClientOrderId)
             .ok_or(ReportError::BadValue(tag::CL_ORD_ID))?;
-        let symbol = required(message, tag::SYMBOL)?;
-        let (index, lane) = self
-            .lanes
-            .iter()
-            .enumerate()
-            .find(|(_, lane)| &lane.symbol[..] == symbol)
-            .ok_or(ReportError::UnknownSymbol)?;
-        let side = match required(message, tag::SIDE)? {
-            b"1" => Side::Buy,
-            b"2" => Side::Sell,
-            _ => return Err(ReportError::BadValue(tag::SIDE)),
-        };
+        let (index, lane) = self.instrument_of(message)?;
+        let side = side_of(message)?;
         let price = match ticks(lane, required(message, tag::PRICE)?) {
             Some((price, false)) => price,
             _ => return Err(ReportError::BadValue(tag::PRICE)),
@@ -375,6 +365,15 @@ fn side_code(side: Side) -> &'static [u8] {
     match side {
         Side::Buy => b"1",
         Side::Sell => b"2",
+    }
+}
+
+/// Side(54): 1 buy, 2 sell.
+fn side_of(message: &Message) -> Result<Side, ReportError> {
+    match required(message, tag::SIDE)? {
+        b"1" => Ok(Side::Buy),
+        b"2" => Ok(Side::Sell),
+        _ => Err(ReportError::BadValue(tag::SIDE)),
     }
 }
 

@@ -22,7 +22,7 @@ use super::frame::{scan, Message};
 use super::orders::OrderCodec;
 use super::session::{End, Now, OnResend, Session, SessionConfig, State, Verdict, Wire};
 use super::{msg_type, MessageWriter};
-use crate::domain::{ExecReport, Instruments, Intent, Quote};
+use crate::domain::{ExecReport, Instruments, Intent, Price, Qty, Quote};
 use crate::venue::{SimVenue, SimVenueConfig};
 
 /// What the stand-in has seen, for tests.
@@ -74,6 +74,23 @@ impl Wire for Pending {
 }
 
 impl StandInVenue {
+    /// A market a tick either side of each instrument's reference price,
+    /// `qty` lots at each: what the stand-in is usually started against.
+    pub fn market_at_references(instruments: &Instruments, qty: i64) -> Vec<Quote> {
+        instruments
+            .iter()
+            .map(|i| Quote {
+                instrument: i.id,
+                bid: Price(i.reference.0 - 1),
+                bid_qty: Qty(qty),
+                ask: Price(i.reference.0 + 1),
+                ask_qty: Qty(qty),
+                seq: 0,
+                received: 0,
+            })
+            .collect()
+    }
+
     /// Listens on `listen` (port 0 takes a free one) as `session` names
     /// it (its SenderCompID is the venue's), matching with `venue` for
     /// `instruments`, against `market` until told another.
