@@ -13,6 +13,7 @@
 mod control;
 mod exchange;
 mod feed;
+mod fix;
 mod fix_venue;
 mod harness;
 mod limits;
@@ -57,6 +58,9 @@ enum Scenario {
     /// `feed.source = "itch"`: a paced ITCH flow over MoldUDP64 to its feed,
     /// and a re-request server for what it loses.
     Exchange(ExchangeArgs),
+    /// What the FIX gateway costs an order: encoding beside `core::fmt`
+    /// and a copy of the bytes, sending beside one bare write.
+    Fix(FixArgs),
     /// A stand-in venue for a running `redline` on `venue.kind = "fix"`:
     /// a FIX 4.4 acceptor matching its orders with the simulated venue.
     FixVenue(FixVenueArgs),
@@ -130,6 +134,13 @@ struct ExchangeArgs {
     /// the engine with the same symbols).
     #[arg(long, default_value = "AAPL,MSFT", value_delimiter = ',')]
     symbols: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct FixArgs {
+    /// Orders each row times.
+    #[arg(long, default_value_t = 200_000)]
+    orders: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -254,6 +265,15 @@ fn main() {
             });
             if let Err(e) = run {
                 eprintln!("redline-bench exchange: {e:#}");
+                std::process::exit(1);
+            }
+        }
+        Scenario::Fix(args) => {
+            println!("redline-bench fix: {}", machine());
+            if let Err(e) = fix::run(&fix::FixBench {
+                orders: args.orders,
+            }) {
+                eprintln!("redline-bench fix: {e:#}");
                 std::process::exit(1);
             }
         }
