@@ -102,7 +102,11 @@ pub fn scan(bytes: &[u8]) -> Result<Option<usize>, FrameError> {
 
 /// The sum of `bytes` modulo 256.
 pub(super) fn checksum(bytes: &[u8]) -> u8 {
-    bytes.iter().fold(0u8, |sum, &b| sum.wrapping_add(b))
+    // Summed wide, which the compiler turns into vector adds (a u8 fold
+    // it does not: each byte's carry would have to wrap), then reduced:
+    // the low byte of a sum is the sum of the low bytes. A message is at
+    // most MAX_MESSAGE bytes, far from overflowing a u32.
+    bytes.iter().map(|&b| u32::from(b)).sum::<u32>() as u8
 }
 
 /// Why a field cannot be read.
