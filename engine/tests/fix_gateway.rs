@@ -204,6 +204,9 @@ fn without_a_venue_orders_are_refused_venue_down() {
         reports.last().map(|r| (r.id, r.kind)),
         Some((ClientOrderId(1), ExecKind::Rejected(Reject::VenueDown)))
     );
+    // What submit counted is published at the next poll, not per intent.
+    assert_eq!(gateway.stats().read().get(LinkCount::RefusedDown), 0);
+    gateway.poll(clock::ticks(), 64, |r| reports.push(r));
     let stats = gateway.stats().read();
     assert_eq!(stats.get(LinkCount::RefusedDown), 1);
     assert_eq!(stats.last_end, Some(LinkEnd::ConnectFailed));

@@ -170,6 +170,16 @@ struct Open {
     cancel_waiting: bool,
 }
 
+impl Open {
+    fn of(order: &NewOrder) -> Open {
+        Open {
+            order: *order,
+            cancels: 0,
+            cancel_waiting: false,
+        }
+    }
+}
+
 /// The connection, as far as it has got.
 #[derive(Debug)]
 enum Link {
@@ -204,6 +214,8 @@ pub struct FixVenue {
     /// Unix time at `clock` tick 0, in ns, for SendingTime.
     unix_at_zero: u64,
     report: LinkReport,
+    /// Whether the report moved since it was last published.
+    unpublished: bool,
     stats: Arc<LinkStats>,
 }
 
@@ -251,6 +263,7 @@ impl FixVenue {
             },
             unix_at_zero: unix_now.saturating_sub(mono_now),
             report: LinkReport::default(),
+            unpublished: false,
             stats: Arc::new(LinkStats::default()),
         })
     }
@@ -303,7 +316,8 @@ impl FixVenue {
                 }
             }
         }
-        self.publish();
+        // Published at the next poll, not per intent.
+        self.unpublished = true;
     }
 
     /// Writes what waits for the socket, as far as it takes it now; one
@@ -331,11 +345,7 @@ impl FixVenue {
                 },
             )
             .map_err(not_sent)?;
-        self.open.push(Open {
-            order: *order,
-            cancels: 0,
-            cancel_waiting: false,
-        });
+        self.open.push(Open::of(order));
         Ok(())
     }
 
@@ -345,11 +355,7 @@ impl FixVenue {
         if self.open.len() == self.open.capacity() {
             return false;
         }
-        self.open.push(Open {
-            order: *order,
-            cancels: 0,
-            cancel_waiting: false,
-        });
+        self.open.push(Open::of(order));
         true
     }
 
@@ -405,7 +411,7 @@ impl FixVenue {
             }
             self.flush();
         }
-        if work > 0 {
+        if work > 0 || self.unpublished {
             self.publish();
         }
         work
@@ -627,6 +633,7 @@ impl FixVenue {
         report.next_in = self.session.next_in();
         report.open_orders = self.open.len() as u64;
         self.stats.publish(report);
+        self.unpublished = false;
     }
 
     /// Logs out, for a clean stop, and waits up to `within` for the
