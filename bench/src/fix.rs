@@ -109,6 +109,7 @@ fn logged_on() -> Session {
         target_comp_id: "VENUE".into(),
         heartbeat_s: 30,
         answer_timeout_ms: 5_000,
+        credentials: None,
     };
     let theirs = SessionConfig {
         sender_comp_id: "VENUE".into(),
@@ -242,6 +243,7 @@ pub fn run(bench: &FixBench) -> anyhow::Result<()> {
             target_comp_id: "REDLINE".into(),
             heartbeat_s: 30,
             answer_timeout_ms: 5_000,
+            credentials: None,
         },
         &SimVenueConfig {
             seed: 1,
@@ -264,7 +266,11 @@ pub fn run(bench: &FixBench) -> anyhow::Result<()> {
             reconnect_max_ms: 1_000,
             max_orders: 64,
             buffer_bytes: 1 << 16,
+            username: String::new(),
+            password_file: Default::default(),
+            password_env: String::new(),
         },
+        None,
         &instruments,
     )
     .map_err(anyhow::Error::msg)?;

@@ -77,6 +77,7 @@ pub fn run(args: &FixVenueRun<'_>) -> anyhow::Result<()> {
             target_comp_id: args.engine_comp_id.clone(),
             heartbeat_s: args.heartbeat_s,
             answer_timeout_ms: 5_000,
+            credentials: None,
         },
         &matching,
         &instruments,

@@ -143,18 +143,11 @@ impl PersistenceConfig {
             .database_url
             .parse()
             .context("persistence.database_url: checked at load")?;
-        if !self.password_file.as_os_str().is_empty() {
-            let password = std::fs::read_to_string(&self.password_file).with_context(|| {
-                format!(
-                    "persistence.password_file: cannot read {}",
-                    self.password_file.display()
-                )
-            })?;
-            db.password(password.trim_end_matches(['\n', '\r']));
-        } else if let Some(password) = (!self.password_env.is_empty())
-            .then(|| std::env::var(&self.password_env).ok())
-            .flatten()
-        {
+        if let Some(password) = read_secret(
+            "persistence.password_file",
+            &self.password_file,
+            &self.password_env,
+        )? {
             db.password(password);
         }
         db.connect_timeout(std::time::Duration::from_secs(5));
@@ -235,6 +228,22 @@ pub struct StrategyConfig {
 pub struct ClockConfig {
     /// `wall` or `simulated`.
     pub source: TimeSource,
+}
+
+/// A secret (a password) from the file `file` (its line end trimmed), or
+/// else from the environment variable `env`; `None` when neither is set.
+/// Never from the config file itself.
+///
+/// # Errors
+///
+/// A file named that cannot be read (`file_key` names it).
+pub fn read_secret(file_key: &str, file: &Path, env: &str) -> anyhow::Result<Option<String>> {
+    if !file.as_os_str().is_empty() {
+        let secret = std::fs::read_to_string(file)
+            .with_context(|| format!("{file_key}: cannot read {}", file.display()))?;
+        return Ok(Some(secret.trim_end_matches(['\n', '\r']).to_owned()));
+    }
+    Ok((!env.is_empty()).then(|| std::env::var(env).ok()).flatten())
 }
 
 /// `[venue]`.

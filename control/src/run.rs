@@ -19,13 +19,13 @@ use redline_engine::path::{PathCounters, PathParts, TimeSource};
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::strategy::Registry;
-use redline_engine::venue::fix::FixVenue;
+use redline_engine::venue::fix::{Credentials, FixVenue};
 use redline_engine::venue::{SimVenue, Venue};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::commander::{Commander, InForce};
 use crate::config::BacklogAction;
-use crate::config::{Config, FeedSource, VenueKind};
+use crate::config::{read_secret, Config, FeedSource, VenueKind};
 use crate::db::{PersistSettings, PersistStatus, Persister};
 use crate::feed_log::FeedLog;
 use crate::freeze;
@@ -86,7 +86,7 @@ pub fn run(
     if time == TimeSource::Wall {
         schedule_trading_days(&log, config, &mut gate, day_began)?;
     }
-    let (venue, venue_link) = build_venue(config, &instruments, &gate, ticks_per_second)?;
+    let (venue, venue_link) = build_venue(&log, config, &instruments, &gate, ticks_per_second)?;
     log.info("starting")
         .field("version", env!("CARGO_PKG_VERSION"))
         .field("topology", plan.topology.name())
@@ -774,6 +774,7 @@ fn control_plane(
 /// plane. A FIX gateway takes back the orders the journal left open (in
 /// `gate`), so that their cancels reach the venue.
 fn build_venue(
+    log: &Log,
     config: &Config,
     instruments: &Instruments,
     gate: &RiskGate,
@@ -790,8 +791,23 @@ fn build_venue(
         )),
         VenueKind::Fix => {
             let fix = &config.venue.fix;
+            warn_if_others_can_read(log, "venue.fix.password_file", &fix.password_file);
+            let credentials = if fix.username.is_empty() {
+                None
+            } else {
+                let password = read_secret(
+                    "venue.fix.password_file",
+                    &fix.password_file,
+                    &fix.password_env,
+                )?
+                .unwrap_or_default();
+                Some(Credentials {
+                    username: fix.username.clone(),
+                    password,
+                })
+            };
             let mut gateway =
-                FixVenue::new(fix, instruments).map_err(|e| anyhow::anyhow!("{e}"))?;
+                FixVenue::new(fix, credentials, instruments).map_err(|e| anyhow::anyhow!("{e}"))?;
             for open in gate.orders() {
                 let order = redline_engine::domain::NewOrder {
                     id: open.id,

@@ -1,12 +1,13 @@
 //! The FIX venue's log lines: a session logged on, the link gone down
-//! (and why, with the orders it leaves in doubt), and what the venue sent
+//! (and why, with the orders it leaves in doubt; once per reason until the
+//! next logon), and what the venue sent
 //! that could not be taken or refused of redline's, added up over at most
 //! a second. The gateway publishes; the main thread reads and writes the
 //! log here, so no line is ever made on a hot-path stage.
 
 use std::time::{Duration, Instant};
 
-use redline_engine::venue::fix::{LinkCount, LinkReport};
+use redline_engine::venue::fix::{LinkCount, LinkEnd, LinkReport};
 
 use crate::http::VenueLink;
 use crate::log::Log;
@@ -27,6 +28,10 @@ pub struct VenueLog {
     told: Instant,
     /// Whether failed connects were told since the last logon.
     complained: bool,
+    /// Why the link went down, as last told.
+    down_told: Option<LinkEnd>,
+    /// Whether a session logged on since that was told.
+    logged_on_since_down: bool,
     log: Log,
 }
 
@@ -39,6 +44,8 @@ impl VenueLog {
             link,
             told: Instant::now(),
             complained: false,
+            down_told: None,
+            logged_on_since_down: true,
             log,
         }
     }
@@ -49,7 +56,11 @@ impl VenueLog {
         let logons = r.get(LinkCount::Logons) - self.said.get(LinkCount::Logons);
         let downs = r.get(LinkCount::Disconnects) - self.said.get(LinkCount::Disconnects);
         let failed = r.get(LinkCount::ConnectFailures) - self.said.get(LinkCount::ConnectFailures);
-        if downs > 0 {
+        // Once per reason until the next logon: a venue that refuses every
+        // Logon, tried again each backoff, is told of once.
+        if downs > 0 && (self.logged_on_since_down || r.last_end != self.down_told) {
+            self.logged_on_since_down = false;
+            self.down_told = r.last_end;
             let why = r.last_end.map_or("unknown", |end| end.describe());
             self.log
                 .warn("venue: FIX link down; new orders are refused VENUE_DOWN until it is back")
@@ -69,6 +80,7 @@ impl VenueLog {
         }
         if logons > 0 {
             self.complained = false;
+            self.logged_on_since_down = true;
             self.log
                 .info("venue: FIX session logged on")
                 .field("address", self.link.address.as_str())

@@ -333,7 +333,7 @@ fn check_config_names_strategy_risk_venue_ring_and_trading_day_errors() {
          [strategy.params.market-maker]\nqty = 0\n\
          [risk]\nmax_order_qty = 0\n\
          [venue.sim]\nfill_probability = 1.5\n\
-         [venue.fix]\nconnect = \"venue:9878\"\nheartbeat_s = 0\n\
+         [venue.fix]\nconnect = \"venue:9878\"\nheartbeat_s = 0\npassword_env = \"FIX_PW\"\n\
          [rings]\norders = 8\n\
          [trading_day]\nstarts_utc = \"5pm\"\n",
     );
@@ -346,6 +346,7 @@ fn check_config_names_strategy_risk_venue_ring_and_trading_day_errors() {
         "`venue.sim.fill_probability`: must be from 0 to 1",
         "`venue.fix.connect`: \"venue:9878\" is not an address and port (\"10.0.0.7:9878\")",
         "`venue.fix.heartbeat_s`: must be in 1 ..= 3600, got 0",
+        "`venue.fix.username`: is empty, yet a password is configured",
         "`strategy.params.market-maker`: `qty` must be at least 1, got 0",
     ] {
         assert!(stderr.contains(expected), "{expected:?} in {stderr}");

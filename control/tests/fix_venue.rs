@@ -12,9 +12,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use redline_engine::domain::{InstrumentSpec, Instruments, Intent};
-use redline_engine::venue::fix::{SessionConfig, StandInVenue};
+use redline_engine::venue::fix::{Credentials, SessionConfig, StandInVenue};
 use redline_engine::venue::SimVenueConfig;
-use support::{assert_promtool_passes, event, events, json, sample, Engine};
+use support::{assert_promtool_passes, event, events, json, sample, Engine, TOKEN_ENV};
 
 /// Two instruments, as both the engine and the stand-in know them.
 const INSTRUMENTS: &str = "[[instruments]]\nsymbol = \"ESZ6\"\ntick_size = \"0.25\"\n\
@@ -39,6 +39,11 @@ fn instruments() -> Instruments {
 
 /// The stand-in, its market a tick either side of each reference price.
 fn stand_in() -> StandInVenue {
+    stand_in_asking(None)
+}
+
+/// As [`stand_in`], refusing a Logon without `credentials` when given.
+fn stand_in_asking(credentials: Option<Credentials>) -> StandInVenue {
     let instruments = instruments();
     let market = StandInVenue::market_at_references(&instruments, 50);
     StandInVenue::start(
@@ -48,6 +53,7 @@ fn stand_in() -> StandInVenue {
             target_comp_id: "REDLINE".into(),
             heartbeat_s: 2,
             answer_timeout_ms: 2_000,
+            credentials,
         },
         &SimVenueConfig {
             seed: 5,
@@ -253,4 +259,89 @@ fn a_restart_cancels_at_the_venue_what_the_journal_left_open() {
         },
     );
     assert!(second.stop(), "{}", second.out);
+}
+
+#[test]
+fn a_venue_password_comes_from_the_environment_or_a_file_and_never_shows() {
+    const PASSWORD: &str = "s3cret-FIX-pw";
+    const TOKEN: &str = "fix-admin-token";
+    let venue = stand_in_asking(Some(Credentials {
+        username: "desk7".into(),
+        password: PASSWORD.into(),
+    }));
+    let asks = |password: &str| {
+        format!(
+            "{}username = \"desk7\"\n{password}",
+            fix_config(venue.address(), 200)
+        )
+    };
+    // The wrong one, from the environment: refused, said so, not ready.
+    let mut wrong = Engine::start(
+        &asks("password_env = \"REDLINE_TEST_FIX_PASSWORD\"\n"),
+        &[("REDLINE_TEST_FIX_PASSWORD", "guess"), (TOKEN_ENV, TOKEN)],
+    );
+    wrong.wait_for("msg=\"venue: FIX link down");
+    let down = event(
+        &wrong.out,
+        "venue: FIX link down; new orders are refused VENUE_DOWN until it is back",
+    );
+    assert!(
+        down.get("why")
+            .starts_with("the venue answered the Logon with a Logout"),
+        "{}",
+        wrong.out
+    );
+    let (status, body) = wrong.get("/health/ready");
+    assert_eq!(status, 503, "{body}");
+    assert!(venue_component(&wrong)["message"]
+        .as_str()
+        .unwrap()
+        .contains("last down: the venue answered the Logon with a Logout"));
+    // Tried again and again, told of once.
+    until(&wrong, "three refused logons", |e| {
+        let (_, metrics) = e.get("/metrics");
+        sample(
+            &metrics,
+            "redline_venue_events_total{event=\"disconnects\"}",
+        ) >= 3.0
+    });
+    assert!(wrong.stop(), "{}", wrong.out);
+    assert_eq!(
+        events(
+            &wrong.out,
+            "venue: FIX link down; new orders are refused VENUE_DOWN until it is back"
+        )
+        .len(),
+        1,
+        "{}",
+        wrong.out
+    );
+    assert_eq!(venue.counts().logons.load(Ordering::SeqCst), 0);
+    // The right one, from a file: logged on, and it shows nowhere.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), format!("{PASSWORD}\n")).unwrap();
+    let mut right = Engine::start(
+        &asks(&format!("password_file = \"{}\"\n", file.path().display())),
+        &[(TOKEN_ENV, TOKEN)],
+    );
+    right.wait_for("msg=\"venue: FIX session logged on\"");
+    assert_eq!(venue.counts().logons.load(Ordering::SeqCst), 1);
+    let (_, health) = right.get("/health");
+    let (_, metrics) = right.get("/metrics");
+    let (code, config) = right.send("GET", "/admin/config", Some(TOKEN), None);
+    assert_eq!(code, 200, "{config}");
+    assert!(config.contains("desk7"), "{config}");
+    assert!(right.stop(), "{}", right.out);
+    for (what, text) in [
+        ("log", &right.out),
+        ("log of the refused one", &wrong.out),
+        ("/health", &health),
+        ("/metrics", &metrics),
+        ("/admin/config", &config),
+    ] {
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("guess"),
+            "the password in the {what}"
+        );
+    }
 }

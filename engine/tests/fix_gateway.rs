@@ -49,6 +49,7 @@ fn stand_in() -> StandInVenue {
             target_comp_id: "REDLINE".into(),
             heartbeat_s: 1,
             answer_timeout_ms: 1_000,
+            credentials: None,
         },
         &SimVenueConfig {
             seed: 1,
@@ -74,6 +75,9 @@ fn config(venue: SocketAddr) -> FixConfig {
         reconnect_max_ms: 400,
         max_orders: 16,
         buffer_bytes: 65_536,
+        username: String::new(),
+        password_file: Default::default(),
+        password_env: String::new(),
     }
 }
 
@@ -115,7 +119,7 @@ fn kinds_of(reports: &[ExecReport], id: u64) -> Vec<ExecKind> {
 }
 
 fn logged_on(venue: &StandInVenue) -> (FixVenue, Vec<ExecReport>) {
-    let mut gateway = FixVenue::new(&config(venue.address()), &instruments()).unwrap();
+    let mut gateway = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
     let mut reports = Vec::new();
     poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
     (gateway, reports)
@@ -190,7 +194,7 @@ fn without_a_venue_orders_are_refused_venue_down() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut gateway = FixVenue::new(&config(address), &instruments()).unwrap();
+    let mut gateway = FixVenue::new(&config(address), None, &instruments()).unwrap();
     let mut reports = Vec::new();
     poll_until(&mut gateway, &mut reports, |g, _| {
         g.stats().read().get(LinkCount::ConnectFailures) >= 2
@@ -272,7 +276,7 @@ fn an_order_a_restart_found_open_is_cancelled_at_the_venue() {
         );
         poll_until(&mut last_run, &mut reports, |_, r| !r.is_empty());
     }
-    let mut gateway = FixVenue::new(&config(venue.address()), &instruments()).unwrap();
+    let mut gateway = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
     let Intent::New(seven) = order(7, Side::Buy, 23_990, TimeInForce::Limit) else {
         unreachable!()
     };

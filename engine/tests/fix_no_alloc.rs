@@ -57,6 +57,7 @@ fn the_fix_gateway_sends_and_reads_without_allocating() {
             target_comp_id: "REDLINE".into(),
             heartbeat_s: 30,
             answer_timeout_ms: 5_000,
+            credentials: None,
         },
         &SimVenueConfig {
             seed: 3,
@@ -79,8 +80,11 @@ fn the_fix_gateway_sends_and_reads_without_allocating() {
         reconnect_max_ms: 100,
         max_orders: 64,
         buffer_bytes: 1 << 16,
+        username: String::new(),
+        password_file: Default::default(),
+        password_env: String::new(),
     };
-    let mut gateway = FixVenue::new(&config, &instruments).unwrap();
+    let mut gateway = FixVenue::new(&config, None, &instruments).unwrap();
     let mut reports = Vec::with_capacity(4 * ORDERS as usize);
     poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
     let run = |gateway: &mut FixVenue, reports: &mut Vec<ExecReport>, from: u64, to: u64| {

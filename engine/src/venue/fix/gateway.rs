@@ -36,7 +36,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::frame::{scan, Message};
 use super::link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats};
 use super::orders::OrderCodec;
-use super::session::{NotSent, Now, OnResend, Session, SessionConfig, State, Verdict, Wire};
+use super::session::{
+    Credentials, NotSent, Now, OnResend, Session, SessionConfig, State, Verdict, Wire,
+};
 use super::{msg_type, tag, MAX_MESSAGE};
 use crate::clock;
 use crate::domain::{
@@ -67,6 +69,14 @@ pub struct FixConfig {
     /// Bytes each way the gateway holds: what it has read and not yet
     /// taken, and what it has written and the socket has not yet taken.
     pub buffer_bytes: usize,
+    /// Username(553) in the Logon, for a venue that asks for one; empty
+    /// for none.
+    pub username: String,
+    /// A file holding the Password(554) sent with the username; empty
+    /// for none.
+    pub password_file: std::path::PathBuf,
+    /// Else an environment variable holding it; empty for none.
+    pub password_env: String,
 }
 
 impl FixConfig {
@@ -97,6 +107,24 @@ impl FixConfig {
                     format!("must be 1 to 64 printable ASCII characters, got {id:?}"),
                 ));
             }
+        }
+        if self.username.len() > 64 || !self.username.bytes().all(|b| b.is_ascii_graphic()) {
+            problems.push((
+                "username",
+                format!(
+                    "must be up to 64 printable ASCII characters (empty for none), got {:?}",
+                    self.username
+                ),
+            ));
+        }
+        let password = !self.password_file.as_os_str().is_empty() || !self.password_env.is_empty();
+        if password && self.username.is_empty() {
+            problems.push((
+                "username",
+                "is empty, yet a password is configured (password_file or password_env): \
+                 a venue takes the two together"
+                    .to_owned(),
+            ));
         }
         let mut range = |key, value: u64, low: u64, high: u64| {
             if !(low..=high).contains(&value) {
@@ -220,13 +248,19 @@ pub struct FixVenue {
 }
 
 impl FixVenue {
-    /// A gateway for `instruments` that connects at its first poll.
+    /// A gateway for `instruments` that connects at its first poll, its
+    /// Logon carrying `credentials` if given (the caller reads the
+    /// password from where `config` says).
     ///
     /// # Errors
     ///
     /// When `config` has a problem ([`FixConfig::problems`]) or an
     /// instrument's sizes cannot be written in FIX.
-    pub fn new(config: &FixConfig, instruments: &Instruments) -> Result<FixVenue, String> {
+    pub fn new(
+        config: &FixConfig,
+        credentials: Option<Credentials>,
+        instruments: &Instruments,
+    ) -> Result<FixVenue, String> {
         if let Some((key, problem)) = config.problems().into_iter().next() {
             return Err(format!("venue.fix.{key}: {problem}"));
         }
@@ -238,6 +272,7 @@ impl FixVenue {
             target_comp_id: config.target_comp_id.clone(),
             heartbeat_s: config.heartbeat_s,
             answer_timeout_ms: config.answer_timeout_ms,
+            credentials,
         });
         let unix_now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

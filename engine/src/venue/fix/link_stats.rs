@@ -158,7 +158,7 @@ impl LinkEnd {
         }
     }
 
-    const ENDS: [End; 9] = [
+    const ENDS: [End; 11] = [
         End::LoggedOut,
         End::VenueLoggedOut,
         End::SeqTooLow {
@@ -171,6 +171,8 @@ impl LinkEnd {
         End::LogonTimeout,
         End::NoHeartbeat,
         End::ResendStalled,
+        End::LogonRefused,
+        End::WrongCredentials,
     ];
 
     /// A code for one atomic (0 is none); SeqTooLow's numbers are dropped.

@@ -25,7 +25,8 @@ pub use link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats, LINK_
 pub use orders::{OrderCodec, Read, ReportError};
 pub use resend_store::ResendStore;
 pub use session::{
-    End, NotSent, Now, OnResend, Session, SessionConfig, SessionCounts, State, Verdict, Wire,
+    Credentials, End, NotSent, Now, OnResend, Session, SessionConfig, SessionCounts, State,
+    Verdict, Wire,
 };
 pub use stand_in::{StandInCounts, StandInVenue};
 pub use time::{civil_from_days, utc_timestamp, TIMESTAMP_LEN};
@@ -68,6 +69,10 @@ pub mod tag {
     pub const NEW_SEQ_NO: u32 = 36;
     /// GapFillFlag(123).
     pub const GAP_FILL_FLAG: u32 = 123;
+    /// Username(553).
+    pub const USERNAME: u32 = 553;
+    /// Password(554).
+    pub const PASSWORD: u32 = 554;
     /// TestReqID(112).
     pub const TEST_REQ_ID: u32 = 112;
     /// EncryptMethod(98).

@@ -54,6 +54,26 @@ pub struct Now {
     pub unix_ns: u64,
 }
 
+/// Username(553) and Password(554), for a venue that asks for them in the
+/// Logon (or, as the acceptor, that a Logon must carry). The password
+/// never shows in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Username(553).
+    pub username: String,
+    /// Password(554).
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
 /// What a session is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -65,6 +85,8 @@ pub struct SessionConfig {
     pub heartbeat_s: u32,
     /// How long a Logon or Logout may wait for the venue's answer.
     pub answer_timeout_ms: u64,
+    /// What the Logon carries (or, as the acceptor, must), if anything.
+    pub credentials: Option<Credentials>,
 }
 
 /// Where the session stands.
@@ -113,6 +135,11 @@ pub enum End {
     /// A resend redline asked for made no progress within the answer
     /// timeout.
     ResendStalled,
+    /// The venue answered the Logon with a Logout (a wrong Username or
+    /// Password is the usual cause; its log says more).
+    LogonRefused,
+    /// As the acceptor: a Logon without the Username and Password asked.
+    WrongCredentials,
 }
 
 impl End {
@@ -128,6 +155,13 @@ impl End {
             End::LogonTimeout => "no answer to the Logon in time",
             End::NoHeartbeat => "no answer to a TestRequest within a heartbeat interval",
             End::ResendStalled => "a resend asked for made no progress in time",
+            End::LogonRefused => {
+                "the venue answered the Logon with a Logout (check venue.fix.username and its \
+                 password)"
+            }
+            End::WrongCredentials => {
+                "a Logon with a Username(553) or Password(554) not the venue's"
+            }
         }
     }
 
@@ -196,6 +230,7 @@ pub struct Session {
     heartbeat_s: u32,
     heartbeat_ns: u64,
     answer_timeout_ns: u64,
+    credentials: Option<Credentials>,
     state: State,
     /// MsgSeqNum of the next message sent.
     next_out: u64,
@@ -228,6 +263,7 @@ impl Session {
             heartbeat_s: config.heartbeat_s,
             heartbeat_ns: u64::from(config.heartbeat_s) * 1_000_000_000,
             answer_timeout_ns: config.answer_timeout_ms * 1_000_000,
+            credentials: config.credentials.clone(),
             state: State::Disconnected,
             next_out: 1,
             next_in: 1,
@@ -288,6 +324,11 @@ impl Session {
             .uint(tag::HEART_BT_INT, heartbeat_s);
         if reset {
             self.writer.field(tag::RESET_SEQ_NUM_FLAG, b"Y");
+        }
+        if let Some(credentials) = &self.credentials {
+            self.writer
+                .field(tag::USERNAME, credentials.username.as_bytes())
+                .field(tag::PASSWORD, credentials.password.as_bytes());
         }
         if !self.emit(now, wire) {
             return false;
@@ -432,6 +473,13 @@ impl Session {
             if kind != msg_type::LOGON {
                 return self.end(End::UnexpectedLogon, now, wire);
             }
+            if let Some(credentials) = &self.credentials {
+                let right = message.get(tag::USERNAME) == Some(credentials.username.as_bytes())
+                    && message.get(tag::PASSWORD) == Some(credentials.password.as_bytes());
+                if !right {
+                    return self.end(End::WrongCredentials, now, wire);
+                }
+            }
             let reset = message.get(tag::RESET_SEQ_NUM_FLAG) == Some(b"Y");
             if reset {
                 self.next_in = 1;
@@ -448,6 +496,11 @@ impl Session {
             self.emit(now, wire);
             self.state = State::Active;
         } else if self.state == State::LogonSent {
+            if kind == msg_type::LOGOUT {
+                // The answer is the Logout: nothing to say back.
+                self.state = State::Disconnected;
+                return Verdict::Ended(End::LogonRefused);
+            }
             if kind != msg_type::LOGON {
                 return self.end(End::UnexpectedLogon, now, wire);
             }
@@ -788,6 +841,7 @@ mod tests {
             target_comp_id: "VENUE".into(),
             heartbeat_s: 30,
             answer_timeout_ms: 5_000,
+            credentials: None,
         }
     }
 
@@ -1361,6 +1415,60 @@ mod tests {
         assert_eq!(
             receive(&mut venue, &heartbeat, at(1.1), &mut to_redline),
             Verdict::Ended(End::UnexpectedLogon)
+        );
+    }
+
+    #[test]
+    fn credentials_go_in_the_logon_and_a_wrong_pair_is_refused() {
+        let pair = |username: &str, password: &str| {
+            Some(Credentials {
+                username: username.into(),
+                password: password.into(),
+            })
+        };
+        let mut venue = Session::new(&SessionConfig {
+            sender_comp_id: "VENUE".into(),
+            target_comp_id: "REDLINE".into(),
+            credentials: pair("desk7", "s3cret"),
+            ..config()
+        });
+        for (given, verdict) in [
+            (pair("desk7", "s3cret"), Verdict::Session),
+            (
+                pair("desk7", "guess"),
+                Verdict::Ended(End::WrongCredentials),
+            ),
+            (None, Verdict::Ended(End::WrongCredentials)),
+        ] {
+            let mut redline = Session::new(&SessionConfig {
+                credentials: given.clone(),
+                ..config()
+            });
+            let (mut to_venue, mut to_redline) = (Captured::default(), Captured::default());
+            venue.disconnected();
+            venue.accept(at(0.0));
+            redline.logon(at(0.0), true, &mut to_venue);
+            let logon = to_venue.messages.remove(0);
+            let text = String::from_utf8_lossy(&logon).replace('\x01', "|");
+            assert_eq!(text.contains("|553=desk7|554="), given.is_some(), "{text}");
+            assert_eq!(
+                receive(&mut venue, &logon, at(0.1), &mut to_redline),
+                verdict
+            );
+            // Refused, the answer is a Logout, which ends redline's side.
+            let answer = to_redline.messages.remove(0);
+            let ended = receive(&mut redline, &answer, at(0.2), &mut to_venue);
+            if verdict == Verdict::Session {
+                assert_eq!(ended, Verdict::Session);
+            } else {
+                assert_eq!(ended, Verdict::Ended(End::LogonRefused));
+                assert!(to_venue.messages.is_empty(), "a refusal is not answered");
+            }
+        }
+        let shown = format!("{:?}", pair("desk7", "s3cret"));
+        assert!(
+            !shown.contains("s3cret") && shown.contains("desk7"),
+            "{shown}"
         );
     }
 
