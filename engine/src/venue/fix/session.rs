@@ -21,7 +21,7 @@
 use super::frame::Message;
 use super::resend_store::ResendStore;
 use super::writer::{MessageWriter, MAX_MESSAGE};
-use super::{msg_type, tag};
+use super::{msg_type, tag, SOH};
 
 /// Bytes and messages a session holds for resending.
 const STORE_BYTES: usize = 1 << 20;
@@ -227,6 +227,8 @@ pub struct SessionCounts {
 pub struct Session {
     sender: Box<[u8]>,
     target: Box<[u8]>,
+    /// `49=<sender>␁56=<target>␁`, written once.
+    comp_ids: Box<[u8]>,
     heartbeat_s: u32,
     heartbeat_ns: u64,
     answer_timeout_ns: u64,
@@ -257,9 +259,19 @@ pub struct Session {
 impl Session {
     /// A session that has sent and received nothing.
     pub fn new(config: &SessionConfig) -> Self {
+        let comp_ids = [
+            &b"49="[..],
+            config.sender_comp_id.as_bytes(),
+            &[SOH],
+            b"56=",
+            config.target_comp_id.as_bytes(),
+            &[SOH],
+        ]
+        .concat();
         Session {
             sender: config.sender_comp_id.as_bytes().into(),
             target: config.target_comp_id.as_bytes().into(),
+            comp_ids: comp_ids.into(),
             heartbeat_s: config.heartbeat_s,
             heartbeat_ns: u64::from(config.heartbeat_s) * 1_000_000_000,
             answer_timeout_ns: config.answer_timeout_ms * 1_000_000,
@@ -690,8 +702,7 @@ impl Session {
     fn gap_fill(&mut self, begin: u64, next: u64, now: Now, wire: &mut impl Wire) -> bool {
         self.writer
             .begin(msg_type::SEQUENCE_RESET)
-            .field(tag::SENDER_COMP_ID, &self.sender)
-            .field(tag::TARGET_COMP_ID, &self.target)
+            .encoded(&self.comp_ids)
             .uint(tag::MSG_SEQ_NUM, begin)
             .field(tag::POSS_DUP_FLAG, b"Y")
             .timestamp(tag::SENDING_TIME, now.unix_ns)
@@ -718,8 +729,7 @@ impl Session {
         let orig = held.get(tag::SENDING_TIME).unwrap_or_default();
         self.writer
             .begin(held.msg_type())
-            .field(tag::SENDER_COMP_ID, &self.sender)
-            .field(tag::TARGET_COMP_ID, &self.target)
+            .encoded(&self.comp_ids)
             .uint(tag::MSG_SEQ_NUM, seq)
             .field(tag::POSS_DUP_FLAG, b"Y")
             .timestamp(tag::SENDING_TIME, now.unix_ns)
@@ -764,8 +774,7 @@ impl Session {
     fn begin(&mut self, msg_type: &[u8], now: Now) -> &mut MessageWriter {
         self.writer
             .begin(msg_type)
-            .field(tag::SENDER_COMP_ID, &self.sender)
-            .field(tag::TARGET_COMP_ID, &self.target)
+            .encoded(&self.comp_ids)
             .uint(tag::MSG_SEQ_NUM, self.next_out)
             .timestamp(tag::SENDING_TIME, now.unix_ns)
     }

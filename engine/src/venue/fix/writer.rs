@@ -61,6 +61,20 @@ impl MessageWriter {
         )
     }
 
+    /// Adds fields already written out (`49=A␁56=B␁`), as a session's
+    /// constant header is: `encoded` must be whole fields, each ending in
+    /// SOH.
+    pub fn encoded(&mut self, encoded: &[u8]) -> &mut Self {
+        debug_assert!(encoded.last().is_none_or(|&b| b == SOH));
+        if self.overflowed || self.end + encoded.len() + 7 > self.buf.len() {
+            self.overflowed = true;
+            return self;
+        }
+        self.buf[self.end..self.end + encoded.len()].copy_from_slice(encoded);
+        self.end += encoded.len();
+        self
+    }
+
     /// Adds `tag=<value in decimal>`.
     pub fn uint(&mut self, tag: u32, value: u64) -> &mut Self {
         let mut digits = [0u8; MAX_UINT_DIGITS];
