@@ -66,6 +66,7 @@ impl VenueLog {
                 .warn("venue: FIX link down; new orders are refused VENUE_DOWN until it is back")
                 .field("address", self.link.address.as_str())
                 .field("why", why)
+                .field("venue_said", r.venue_said())
                 .field("open_orders", r.open_orders)
                 .emit();
         }

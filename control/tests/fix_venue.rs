@@ -293,10 +293,22 @@ fn a_venue_password_comes_from_the_environment_or_a_file_and_never_shows() {
     );
     let (status, body) = wrong.get("/health/ready");
     assert_eq!(status, 503, "{body}");
-    assert!(venue_component(&wrong)["message"]
+    let message = venue_component(&wrong)["message"]
         .as_str()
         .unwrap()
-        .contains("last down: the venue answered the Logon with a Logout"));
+        .to_owned();
+    assert!(
+        message.contains(
+            "last down: the venue answered the Logon with a Logout (check venue.fix.username \
+             and its password) (the venue said \"a Logon with a Username(553) or Password(554) \
+             not the venue's\")"
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        down.get("venue_said"),
+        "a Logon with a Username(553) or Password(554) not the venue's"
+    );
     // Tried again and again, told of once.
     until(&wrong, "three refused logons", |e| {
         let (_, metrics) = e.get("/metrics");

@@ -29,8 +29,12 @@ impl VenueLink {
 
 fn judge(r: &LinkReport, address: &str, target: &str) -> (Status, String, Option<String>) {
     let open = r.open_orders;
+    let said = match r.venue_said() {
+        text if text.is_empty() => String::new(),
+        text => format!(" (the venue said {text:?})"),
+    };
     let last = r.last_end.map_or_else(String::new, |end| {
-        format!("; last down: {}", end.describe())
+        format!("; last down: {}{said}", end.describe())
     });
     let doubts = [
         (LinkCount::BadReports, "reports unreadable"),
@@ -107,14 +111,20 @@ mod tests {
         );
         assert_eq!(unready, None);
         r.state = LinkState::Disconnected;
-        r.last_end = Some(LinkEnd::Session(End::NoHeartbeat));
+        r.last_end = Some(LinkEnd::Session(End::LogonRefused));
+        let said = b"bad password";
+        r.venue_text[..said.len()].copy_from_slice(said);
+        r.venue_text_len = said.len();
         r.bump(LinkCount::Connects);
         r.bump(LinkCount::BadReports);
         let (status, message, unready) = judge(&r, "10.0.0.7:9878", "XNAS");
         assert_eq!(status, Status::Unhealthy);
         assert!(
             message.contains("not connected, waiting to try again (1 connections made")
-                && message.contains("last down: no answer to a TestRequest")
+                && message.contains(
+                    "last down: the venue answered the Logon with a Logout (check \
+                     venue.fix.username and its password) (the venue said \"bad password\")"
+                )
                 && message.contains("3 orders open, as the venue last said")
                 && message.contains("1 reports unreadable"),
             "{message}"

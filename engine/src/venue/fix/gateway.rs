@@ -37,7 +37,7 @@ use super::frame::{scan, Message};
 use super::link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats};
 use super::orders::OrderCodec;
 use super::session::{
-    Credentials, NotSent, Now, OnResend, Session, SessionConfig, State, Verdict, Wire,
+    Credentials, End, NotSent, Now, OnResend, Session, SessionConfig, State, Verdict, Wire,
 };
 use super::{msg_type, tag, MAX_MESSAGE};
 use crate::clock;
@@ -600,6 +600,14 @@ impl FixVenue {
                 }
                 Verdict::Session | Verdict::Skipped | Verdict::Rejected { .. } => {}
                 Verdict::Ended(end) => {
+                    // What the venue's Logout said, when a Logout of its
+                    // ended the session; nothing otherwise.
+                    let said = match end {
+                        End::VenueLoggedOut | End::LogonRefused => self.session.logout_text(),
+                        _ => &[],
+                    };
+                    self.report.venue_text[..said.len()].copy_from_slice(said);
+                    self.report.venue_text_len = said.len();
                     self.flush();
                     self.down(LinkEnd::Session(end), now);
                     return work + written + 1;

@@ -10,7 +10,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::session::End;
+use super::session::{End, TEXT_KEPT};
 
 /// What the gateway counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,6 +219,18 @@ pub struct LinkReport {
     pub next_in: u64,
     /// Orders sent and not finished, as the gateway knows them.
     pub open_orders: u64,
+    /// Text(58) of the venue's last Logout, cut to [`TEXT_KEPT`] bytes;
+    /// `venue_text[..venue_text_len]`.
+    pub venue_text: [u8; TEXT_KEPT],
+    /// How much of it there is.
+    pub venue_text_len: usize,
+}
+
+impl LinkReport {
+    /// What the venue's last Logout said, as text.
+    pub fn venue_said(&self) -> String {
+        String::from_utf8_lossy(&self.venue_text[..self.venue_text_len]).into_owned()
+    }
 }
 
 impl Default for LinkReport {
@@ -230,6 +242,8 @@ impl Default for LinkReport {
             next_out: 1,
             next_in: 1,
             open_orders: 0,
+            venue_text: [0; TEXT_KEPT],
+            venue_text_len: 0,
         }
     }
 }
@@ -256,6 +270,10 @@ pub struct LinkStats {
     next_out: AtomicU64,
     next_in: AtomicU64,
     open_orders: AtomicU64,
+    /// The text's bytes, eight to a word, and its length. A reader may
+    /// catch a text half replaced (it changes only at a disconnection).
+    venue_text: [AtomicU64; TEXT_KEPT / 8],
+    venue_text_len: AtomicU64,
 }
 
 impl Default for LinkStats {
@@ -267,6 +285,8 @@ impl Default for LinkStats {
             next_out: AtomicU64::new(0),
             next_in: AtomicU64::new(0),
             open_orders: AtomicU64::new(0),
+            venue_text: Default::default(),
+            venue_text_len: AtomicU64::new(0),
         };
         stats.publish(&LinkReport::default());
         stats
@@ -287,6 +307,12 @@ impl LinkStats {
         self.next_in.store(report.next_in, Ordering::Relaxed);
         self.open_orders
             .store(report.open_orders, Ordering::Relaxed);
+        for (slot, word) in self.venue_text.iter().zip(report.venue_text.chunks(8)) {
+            let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            slot.store(word, Ordering::Relaxed);
+        }
+        self.venue_text_len
+            .store(report.venue_text_len as u64, Ordering::Relaxed);
     }
 
     /// What was last published.
@@ -296,6 +322,10 @@ impl LinkStats {
             *value = slot.load(Ordering::Relaxed);
         }
         let state = self.state.load(Ordering::Relaxed) as usize;
+        let mut venue_text = [0u8; TEXT_KEPT];
+        for (word, slot) in venue_text.chunks_mut(8).zip(&self.venue_text) {
+            word.copy_from_slice(&slot.load(Ordering::Relaxed).to_le_bytes());
+        }
         LinkReport {
             counts,
             state: LinkState::ALL
@@ -306,6 +336,8 @@ impl LinkStats {
             next_out: self.next_out.load(Ordering::Relaxed),
             next_in: self.next_in.load(Ordering::Relaxed),
             open_orders: self.open_orders.load(Ordering::Relaxed),
+            venue_text,
+            venue_text_len: (self.venue_text_len.load(Ordering::Relaxed) as usize).min(TEXT_KEPT),
         }
     }
 }
@@ -324,6 +356,9 @@ mod tests {
         report.next_out = 12;
         report.next_in = 40;
         report.open_orders = 3;
+        let said = b"session closed by the exchange: end of day";
+        report.venue_text[..said.len()].copy_from_slice(said);
+        report.venue_text_len = said.len();
         for state in LinkState::ALL {
             report.state = state;
             stats.publish(&report);
@@ -341,5 +376,9 @@ mod tests {
             assert_eq!(stats.read().last_end, Some(end));
         }
         assert_eq!(stats.read().get(LinkCount::Garbled), 1);
+        assert_eq!(
+            stats.read().venue_said(),
+            "session closed by the exchange: end of day"
+        );
     }
 }

@@ -23,6 +23,9 @@ use super::resend_store::ResendStore;
 use super::writer::{MessageWriter, MAX_MESSAGE};
 use super::{msg_type, tag, SOH};
 
+/// Bytes of the other side's last Logout Text(58) kept.
+pub const TEXT_KEPT: usize = 64;
+
 /// Bytes and messages a session holds for resending.
 const STORE_BYTES: usize = 1 << 20;
 const STORE_MESSAGES: usize = 8192;
@@ -229,6 +232,9 @@ pub struct Session {
     target: Box<[u8]>,
     /// `49=<sender>␁56=<target>␁`, written once.
     comp_ids: Box<[u8]>,
+    /// Text(58) of the last Logout received, cut to [`TEXT_KEPT`] bytes.
+    logout_text: [u8; TEXT_KEPT],
+    logout_text_len: usize,
     heartbeat_s: u32,
     heartbeat_ns: u64,
     answer_timeout_ns: u64,
@@ -272,6 +278,8 @@ impl Session {
             sender: config.sender_comp_id.as_bytes().into(),
             target: config.target_comp_id.as_bytes().into(),
             comp_ids: comp_ids.into(),
+            logout_text: [0; TEXT_KEPT],
+            logout_text_len: 0,
             heartbeat_s: config.heartbeat_s,
             heartbeat_ns: u64::from(config.heartbeat_s) * 1_000_000_000,
             answer_timeout_ns: config.answer_timeout_ms * 1_000_000,
@@ -306,6 +314,12 @@ impl Session {
     /// MsgSeqNum expected next from the venue.
     pub fn next_in(&self) -> u64 {
         self.next_in
+    }
+
+    /// Text(58) of the last Logout the other side sent (its first
+    /// [`TEXT_KEPT`] bytes), empty if none said anything.
+    pub fn logout_text(&self) -> &[u8] {
+        &self.logout_text[..self.logout_text_len]
     }
 
     /// Counts since it was made.
@@ -481,6 +495,12 @@ impl Session {
             return self.end(End::NoSeqNum, now, wire);
         };
         let kind = message.msg_type();
+        if kind == msg_type::LOGOUT {
+            let text = message.get(tag::TEXT).unwrap_or_default();
+            let kept = text.len().min(TEXT_KEPT);
+            self.logout_text[..kept].copy_from_slice(&text[..kept]);
+            self.logout_text_len = kept;
+        }
         if self.state == State::AwaitingLogon {
             if kind != msg_type::LOGON {
                 return self.end(End::UnexpectedLogon, now, wire);
@@ -1313,6 +1333,7 @@ mod tests {
             receive(&mut session, &logout, at(1.0), &mut wire),
             Verdict::Ended(End::VenueLoggedOut)
         );
+        assert_eq!(session.logout_text(), b"end of day");
         assert!(wire.take()[0].contains("|35=5|"));
     }
 
