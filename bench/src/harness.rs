@@ -12,7 +12,8 @@ use std::thread;
 use hdrhistogram::Histogram;
 use redline_engine::clock;
 
-/// The message every peer carries: 16 bytes, so a redline slot is one line.
+/// The message every peer carries: 16 bytes (a redline slot of it and its
+/// stamp takes 32, two to a line).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Msg {
     /// 0, 1, 2, ... in send order.

@@ -5,6 +5,10 @@
 //!   into one cache line with one store, the consumer spins on that line.
 //!   One cache-line transfer plus one clock read per message; no queue can
 //!   beat it.
+//! - The lossless one-way limit: the same single store and clock read per
+//!   message, but each message on its own line of an array, so that a
+//!   stalled consumer finds every message sent meanwhile instead of only the
+//!   last; the limit for a queue's tail on a machine that stalls.
 //! - The round trip: one cache line bounced between the two cores.
 //! - The clock: the cost of one `clock::ticks()`.
 
@@ -75,6 +79,74 @@ pub fn one_way(hop: &Hop) -> (Histogram<u64>, u64) {
                 }
             }
             (histogram, hop.total() - received)
+        },
+    )
+}
+
+/// The lossless one-way limit: message `seq` is one store of the same
+/// packed word into line `seq % capacity` of an array, and the consumer
+/// spins on the line of the message it expects next. Still one line
+/// transfer and one clock read per message, but nothing overwrites a
+/// message the consumer has not read unless it falls a whole array behind
+/// (`capacity` sends; 5 ms at the default interval and size), so its tail
+/// counts the messages a consumer stall delays, as a queue's does, where the
+/// one-line limit keeps only the last of them.
+///
+/// Returns the latencies and how many sends were lost to a lap.
+pub fn one_way_lines(hop: &Hop) -> (Histogram<u64>, u64) {
+    let lines: Arc<[Line]> = (0..hop.capacity).map(|_| Line::default()).collect();
+    let tx = Arc::clone(&lines);
+    let hop = *hop;
+    let base = clock::ticks();
+    let mask = hop.capacity as u64 - 1;
+    assert!(
+        hop.capacity.is_power_of_two() && hop.capacity <= 1 << 15,
+        "the lossless limit needs a power-of-two capacity of at most 32768"
+    );
+    pinned_pair(
+        hop.cores(),
+        move || {
+            hop.produce(|msg| {
+                // `seq + 1`, so that a line never written (0) reads as
+                // older than any message.
+                let word =
+                    ((msg.seq + 1) << STAMP_BITS) | (msg.stamp.wrapping_sub(base) & STAMP_MASK);
+                // Release: the one store that carries the message; the
+                // consumer's `Acquire` load pairs with it.
+                tx[(msg.seq & mask) as usize]
+                    .word
+                    .store(word, Ordering::Release);
+            });
+        },
+        move || {
+            let mut histogram = new_histogram();
+            let (mut seq, mut lost) = (0u64, 0u64);
+            while seq < hop.total() {
+                let line = &lines[(seq & mask) as usize];
+                let word = line.word.load(Ordering::Acquire);
+                // The line holds the message for `seq` when its 16 sequence
+                // bits are `seq + 1`'s; the lap before (`capacity` less) or
+                // a line never written reads as behind, not yet there.
+                let ahead = (word >> STAMP_BITS).wrapping_sub(seq + 1) & 0xFFFF;
+                if ahead >= 0x8000 {
+                    std::hint::spin_loop();
+                    continue;
+                }
+                let now = clock::ticks();
+                if ahead != 0 {
+                    // A later lap overwrote the message: the producer got
+                    // a whole array ahead.
+                    lost += 1;
+                    seq += 1;
+                    continue;
+                }
+                if seq >= hop.warmup {
+                    let stamp = base.wrapping_add(word & STAMP_MASK);
+                    histogram.saturating_record(now.saturating_sub(stamp));
+                }
+                seq += 1;
+            }
+            (histogram, lost)
         },
     )
 }
