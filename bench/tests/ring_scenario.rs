@@ -36,6 +36,7 @@ fn ring_scenario_prints_every_row_with_numbers() {
     }
     let rows = [
         "cache-line limit (one line)",
+        "cache-line limit, line per message",
         "redline ring",
         "rtrb",
         "disruptor (BusySpin)",
