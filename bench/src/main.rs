@@ -465,22 +465,15 @@ fn control(args: &ControlArgs) -> anyhow::Result<()> {
     let p999 = |f: &control::Figures| f.latency.p999;
     let (quiet_p999, hammered_p999) = (median(&quiet, p999), median(&hammered, p999));
     if rounds > 1 {
-        println!(
-            "{:<14} {:>10.0} {:>10.0} {:>10.0} {:>14.0}",
-            "median quiet",
-            median(&quiet, |f| f.latency.p50),
-            median(&quiet, |f| f.latency.p99),
-            quiet_p999,
-            0.0
-        );
-        println!(
-            "{:<14} {:>10.0} {:>10.0} {:>10.0} {:>14.0}",
-            "median hammer",
-            median(&hammered, |f| f.latency.p50),
-            median(&hammered, |f| f.latency.p99),
-            hammered_p999,
-            median(&hammered, |f| f.requests_per_second)
-        );
+        for (name, runs) in [("median quiet", &quiet), ("median hammer", &hammered)] {
+            println!(
+                "{name:<14} {:>10.0} {:>10.0} {:>10.0} {:>14.0}",
+                median(runs, |f| f.latency.p50),
+                median(runs, |f| f.latency.p99),
+                median(runs, p999),
+                median(runs, |f| f.requests_per_second)
+            );
+        }
     }
     println!("\ntargets (informational; judged on a quiet machine):");
     verdict(
