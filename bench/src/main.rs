@@ -408,11 +408,12 @@ fn persist(args: &PersistArgs) -> anyhow::Result<()> {
 fn control(args: &ControlArgs) -> anyhow::Result<()> {
     let redline = redline_binary(args.redline.as_deref())?;
     let (config, _guard) = config_file(args.config.as_deref())?;
+    let rounds = args.rounds.max(1);
     println!("redline-bench control: {}", machine());
     println!(
         "{} round(s) of redline run for {} s quiet, then {} s with {} connection(s) requesting \
          /metrics and /health back to back ({}); quote-to-order from each run's summary",
-        args.rounds.max(1),
+        rounds,
         args.seconds,
         args.seconds,
         args.connections,
@@ -422,7 +423,6 @@ fn control(args: &ControlArgs) -> anyhow::Result<()> {
             "load threads on the engine's control cores"
         }
     );
-    let rounds = args.rounds.max(1);
     let (mut quiet, mut hammered) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         quiet.push(control::run(
@@ -595,7 +595,10 @@ fn ring(args: &RingArgs) {
         );
     }
     if lapped > 0 {
-        println!("note: the lossless limit lost {lapped} sends to a lap (a stall of 5 ms or more)");
+        println!(
+            "note: the lossless limit lost {lapped} sends to a lap (a stall of {} us or more)",
+            clock::ticks_to_ns(hop.interval_ticks * hop.capacity as u64) / 1000
+        );
     }
     let limit = Row::from_ticks("cache-line limit (one line)", &limit);
     let lossless = Row::from_ticks("cache-line limit, line per message", &lossless);
