@@ -40,6 +40,37 @@ fn push_pop_through_a_wrapping_ring() {
 }
 
 #[test]
+fn single_pops_of_small_items_free_room_for_a_waiting_producer() {
+    // Several `u8` slots share a line, so a pop publishes the head only at
+    // the end of a line or on finding the ring empty; a producer waiting
+    // for room must still get it, in every interleaving.
+    loom::model(|| {
+        let (mut tx, mut rx) = ring::new::<u8>(4);
+        let producer = thread::spawn(move || {
+            for i in 0..6 {
+                let mut item = i;
+                while let Err(ring::Full(back)) = tx.push(item) {
+                    item = back;
+                    thread::yield_now();
+                }
+            }
+        });
+        let mut next = 0;
+        while next < 6 {
+            match rx.pop() {
+                Some(item) => {
+                    assert_eq!(item, next);
+                    next += 1;
+                }
+                None => thread::yield_now(),
+            }
+        }
+        producer.join().unwrap();
+        assert!(rx.pop().is_none());
+    });
+}
+
+#[test]
 fn claims_and_drains_deliver_each_item_once_in_order() {
     loom::model(|| {
         let (mut tx, mut rx) = ring::new::<usize>(2);

@@ -2,8 +2,16 @@
 //!
 //! It polls the stamp of the one slot it expects next and reads the value
 //! from the same cache line; it never reads a producer-owned index.
+//!
+//! It tells the producer how far it has read (the shared head) once per
+//! cache line of slots rather than once per item, at the end of each
+//! drain, and whenever it finds the ring empty. Publishing per item lets a
+//! producer that waits on a full ring write the slot just left, in the
+//! line the consumer is still reading, and take that line away from it for
+//! every item: with small items several share a line, and that ping-pong
+//! costs more than the items.
 
-use super::slots::{Slot, SlotCursor};
+use super::slots::{Slot, SlotCursor, Slots};
 use super::Shared;
 use crate::sync::{Arc, Ordering};
 
@@ -14,10 +22,21 @@ use crate::sync::{Arc, Ordering};
 pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
     /// Position of the next item to read, in `tail - capacity ..= tail`
-    /// (wrapping). The shared head lags it while a [`Drain`] is open.
+    /// (wrapping). The shared head lags it while a [`Drain`] is open, and
+    /// by less than a line of slots between single pops.
     head: usize,
+    /// The head as last published to the shared one.
+    published: usize,
     /// `capacity - 1`.
     mask: usize,
+    /// `min(slots per cache line, capacity) - 1`: a pop that ends a line
+    /// publishes the head (a power of two no larger than the capacity, so
+    /// a consumer that reads on always reaches such a position before the
+    /// items a waiting producer cannot see run out).
+    line_mask: usize,
+    /// Whether the last drain found all it asked for, so that the next
+    /// tries its whole batch with one stamp before searching.
+    behind: bool,
 }
 
 // SAFETY: the consumer takes values of `T` that were made on the producer's
@@ -30,7 +49,10 @@ impl<T> Consumer<T> {
         Self {
             shared,
             head: 0,
+            published: 0,
             mask,
+            line_mask: Slots::<T>::PER_LINE.min(mask + 1) - 1,
+            behind: false,
         }
     }
 
@@ -41,13 +63,29 @@ impl<T> Consumer<T> {
 
     /// Takes the oldest item, or `None` when the ring is empty.
     ///
-    /// Never blocks or allocates. Reads one slot, and writes the shared head
-    /// (a line the producer reads only when it thinks the ring is full).
+    /// Never blocks or allocates. Reads one slot; writes the shared head (a
+    /// line the producer reads only when it thinks the ring is full) when
+    /// the item ends a cache line of slots, or when it finds the ring empty
+    /// with the head not yet published. So the producer may see up to a
+    /// line's worth of slots (less than 64 bytes) fewer free than there
+    /// are while the consumer is busy, never more, and all of them once it
+    /// has caught up.
     #[inline]
     pub fn pop(&mut self) -> Option<T> {
-        let value = self.take()?;
-        self.publish_head();
-        Some(value)
+        match self.take() {
+            Some(value) => {
+                if self.head & self.line_mask == 0 {
+                    self.publish_head();
+                }
+                Some(value)
+            }
+            None => {
+                if self.published != self.head {
+                    self.publish_head();
+                }
+                None
+            }
+        }
     }
 
     /// Whether the next item has not been published yet.
@@ -65,11 +103,19 @@ impl<T> Consumer<T> {
     /// there? the first 2? 4? ...) and then bisects to the exact end of the
     /// published run: one stamp load on an empty ring, two for a lone item,
     /// about `2 * log2(max)` for a full batch, and then no stamp at all per
-    /// item. The new head is published once, when the iterator is dropped.
-    /// Never blocks or allocates.
+    /// item. After a drain that found all it asked for (a consumer behind
+    /// its producer), the next first loads the stamp of its last slot: one
+    /// load for another full batch. The new head is published once, when
+    /// the iterator is dropped. Never blocks or allocates.
     #[inline]
     pub fn drain(&mut self, max: usize) -> Drain<'_, T> {
-        let run = self.published_run(max.min(self.capacity()));
+        let max = max.min(self.capacity());
+        let run = if self.behind && max > 0 && self.ready(self.head.wrapping_add(max - 1)) {
+            max
+        } else {
+            self.published_run(max)
+        };
+        self.behind = max > 0 && run == max;
         let start = self.head;
         // The head moves past the whole run now, so that a forgotten drain
         // leaks the items it did not take rather than exposing them twice;
@@ -169,10 +215,11 @@ impl<T> Consumer<T> {
 
     /// Tells the producer how far we have read.
     #[inline(always)]
-    fn publish_head(&self) {
+    fn publish_head(&mut self) {
         // Release: our reads of the slots before `head` happen before the
         // producer's `Acquire` load sees the new head and reuses them.
         self.shared.head.store(self.head, Ordering::Release);
+        self.published = self.head;
     }
 }
 

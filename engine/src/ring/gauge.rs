@@ -9,7 +9,9 @@ use crate::sync::{Arc, Ordering};
 /// A ring's level at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RingLevel {
-    /// Items in the ring.
+    /// Items in the ring, counted from the head the consumer last
+    /// published: between single pops of small items that may include up
+    /// to a cache line's worth it has already read.
     pub len: usize,
     /// Slots in the ring.
     pub capacity: usize,

@@ -15,10 +15,12 @@
 //! `pos + 1`, unique per lap because the capacity is a power of two.
 //!
 //! The consumer publishes how far it has read in a shared `head` index on its
-//! own cache line. The producer keeps a cached copy of it and re-reads the
-//! shared one only when the cached copy says the ring is full, so in the
-//! common case neither side touches a line the other one writes, apart from
-//! the slot itself.
+//! own cache line: once per cache line of slots, at the end of a drain, and
+//! when it finds the ring empty, so that a producer waiting on a full ring
+//! never writes into the line the consumer is still reading. The producer
+//! keeps a cached copy of it and re-reads the shared one only when the
+//! cached copy says the ring is full, so in the common case neither side
+//! touches a line the other one writes, apart from the slot itself.
 //!
 //! For the control plane, a [`Gauge`] reports occupancy from the head and
 //! the slot stamps (the published items are the run of stamps from the

@@ -47,6 +47,14 @@ impl<T> Slots<T> {
     /// per `T`, so finding a slot is a mask, a shift and an add.
     const STRIDE: usize = stride_of(mem::size_of::<Slot<T>>());
 
+    /// Slots that share one cache line: `LINE / STRIDE` for slots smaller
+    /// than a line, 1 otherwise. A power of two.
+    pub(super) const PER_LINE: usize = if Self::STRIDE >= LINE {
+        1
+    } else {
+        LINE / Self::STRIDE
+    };
+
     /// Allocates `len` empty slots (stamp 0).
     ///
     /// # Panics

@@ -222,7 +222,10 @@ fn a_forgotten_partly_taken_drain_leaks_the_rest_and_never_exposes_it_again() {
 #[test]
 fn a_gauge_reports_occupancy_and_times_the_producer_was_short_of_room() {
     use super::Level;
-    let (mut tx, mut rx) = new::<u32>(4);
+    // Line-sized items, so that every pop publishes the head at once (see
+    // the next test for smaller ones).
+    let w = |i: u32| [i; 14];
+    let (mut tx, mut rx) = new::<[u32; 14]>(4);
     let gauge = tx.gauge();
     assert_eq!(
         gauge.level(),
@@ -233,22 +236,96 @@ fn a_gauge_reports_occupancy_and_times_the_producer_was_short_of_room() {
         }
     );
     for i in 0..3 {
-        tx.push(i).unwrap();
+        tx.push(w(i)).unwrap();
     }
-    assert_eq!(rx.pop(), Some(0));
+    assert_eq!(rx.pop(), Some(w(0)));
     assert_eq!(gauge.level().len, 2);
     let mut claim = tx.claim(4);
     assert_eq!(claim.remaining(), 2, "two free of the four asked for");
-    claim.write(3).unwrap();
-    claim.write(4).unwrap();
+    claim.write(w(3)).unwrap();
+    claim.write(w(4)).unwrap();
     drop(claim);
     assert_eq!(gauge.level().len, 4);
     assert_eq!(gauge.level().short, 1);
-    assert!(tx.push(5).is_err());
+    assert!(tx.push(w(5)).is_err());
     assert_eq!(tx.room(1), 0);
     assert_eq!(gauge.level().short, 3);
     rx.drain(4).for_each(drop);
     assert_eq!(gauge.level().len, 0);
     assert_eq!(tx.room(4), 4, "enough room is not counted");
     assert_eq!(gauge.level().short, 3);
+}
+
+#[test]
+fn pops_of_small_items_publish_the_head_per_line_at_a_drain_and_when_empty() {
+    use super::Level;
+    // 16-byte slots: four to a cache line.
+    let (mut tx, mut rx) = new::<u64>(8);
+    let gauge = tx.gauge();
+    for i in 0..8 {
+        tx.push(i).unwrap();
+    }
+    assert_eq!(rx.pop(), Some(0));
+    assert_eq!(tx.room(8), 0, "a pop inside a line is not published yet");
+    assert_eq!(
+        gauge.level().len,
+        8,
+        "the gauge counts from the published head"
+    );
+    for i in 1..4 {
+        assert_eq!(rx.pop(), Some(i));
+    }
+    assert_eq!(tx.room(8), 4, "the pop that ends a line publishes");
+    assert_eq!(gauge.level().len, 4);
+    assert_eq!(rx.pop(), Some(4));
+    assert_eq!(rx.pop(), Some(5));
+    assert_eq!(tx.room(8), 4);
+    assert_eq!(rx.drain(1).collect::<Vec<_>>(), vec![6]);
+    assert_eq!(tx.room(8), 7, "a drain publishes where it ends");
+    tx.push(8).unwrap();
+    assert_eq!(rx.pop(), Some(7));
+    assert_eq!(rx.pop(), Some(8));
+    assert_eq!(tx.room(8), 7);
+    assert_eq!(rx.pop(), None);
+    assert_eq!(tx.room(8), 8, "a pop that finds the ring empty publishes");
+    assert_eq!(gauge.level().len, 0);
+}
+
+#[test]
+fn a_producer_waiting_for_the_whole_ring_gets_it_from_single_pops() {
+    // The strictest wait there is: room for every slot. Pops that end
+    // inside a line must still let it through once the consumer has read
+    // everything and polls again.
+    let (mut tx, mut rx) = new::<u32>(4);
+    for round in 0..10u32 {
+        assert_eq!(tx.room(4), 4, "round {round}");
+        for i in 0..3 {
+            tx.push(round * 10 + i).unwrap();
+        }
+        for i in 0..3 {
+            assert_eq!(rx.pop(), Some(round * 10 + i));
+        }
+        assert_eq!(rx.pop(), None);
+    }
+}
+
+#[test]
+fn a_drain_after_a_full_one_still_stops_where_the_producer_did() {
+    let (mut tx, mut rx) = new::<u64>(4);
+    for i in 0..4 {
+        tx.push(i).unwrap();
+    }
+    assert_eq!(rx.drain(4).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    // The next drain first tries its last slot, which holds the last lap's
+    // stamp: not this lap's item, so it searches and finds the two.
+    tx.push(4).unwrap();
+    tx.push(5).unwrap();
+    assert_eq!(rx.drain(4).collect::<Vec<_>>(), vec![4, 5]);
+    for i in 6..10 {
+        tx.push(i).unwrap();
+    }
+    assert_eq!(rx.drain(4).collect::<Vec<_>>(), vec![6, 7, 8, 9]);
+    assert_eq!(rx.drain(4).count(), 0);
+    tx.push(10).unwrap();
+    assert_eq!(rx.drain(4).collect::<Vec<_>>(), vec![10]);
 }
