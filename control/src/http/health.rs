@@ -2,6 +2,13 @@
 //! whether the engine can trade (ready), and the per-component report
 //! behind `/health`. The side thread observes heartbeats and the quote
 //! count as it loops; a request reads what was observed.
+//!
+//! [`Watch`] is also where the control plane samples the lines the hot
+//! path writes as it runs (heartbeats, the quote count, ring levels, the
+//! risk snapshot), at most once per [`SAMPLE_EVERY`] however many requests
+//! come: reading such a line takes it from the stage's core, which then
+//! waits for it back on its next write, so a control plane that read them
+//! per request would slow the hot path in step with its load.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +17,8 @@ use std::time::{Duration, Instant};
 use redline_engine::domain::Decimal;
 use redline_engine::feed::{FeedReport, FeedState, FeedStats};
 use redline_engine::path::PathCounters;
-use redline_engine::risk::TradingState;
+use redline_engine::ring::RingLevel;
+use redline_engine::risk::{RiskSnapshot, TradingState};
 use redline_engine::stage::{PinOutcome, StageStatus};
 
 use super::process::CpuSampler;
@@ -65,6 +73,11 @@ pub struct Component {
     pub stage: Option<(Option<usize>, String)>,
 }
 
+/// The most often the control plane reads what the hot path writes as it
+/// runs: the listener's idle turn, so that a hammered listener reads those
+/// lines no more often than a quiet one.
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(2);
+
 /// What the side thread has seen of the hot path.
 #[derive(Debug)]
 pub struct Watch {
@@ -75,6 +88,41 @@ pub struct Watch {
     quoted_at: Instant,
     cpu: CpuSampler,
     next_cpu: Instant,
+    /// When heartbeats and the quote count may be read again.
+    beats_due: Cadence,
+    /// Ring levels and the risk snapshot, read for requests.
+    sample: HotSample,
+    /// When `sample` may be read again.
+    sample_due: Cadence,
+}
+
+/// Says yes at most once per [`SAMPLE_EVERY`].
+#[derive(Debug, Default)]
+struct Cadence {
+    /// When it next says yes; `None` before its first yes.
+    next: Option<Instant>,
+}
+
+impl Cadence {
+    /// Whether it is time (and if so, not again for [`SAMPLE_EVERY`]).
+    fn due(&mut self, now: Instant) -> bool {
+        if self.next.is_some_and(|next| now < next) {
+            return false;
+        }
+        self.next = Some(now + SAMPLE_EVERY);
+        true
+    }
+}
+
+/// What requests are answered from, read at most once per
+/// [`SAMPLE_EVERY`].
+#[derive(Debug, Default)]
+pub struct HotSample {
+    /// Each ring's name and level, in the path's order.
+    pub rings: Vec<(&'static str, RingLevel)>,
+    /// The risk gate's state; `None` when the decide stage stopped
+    /// part-way through publishing it.
+    pub risk: Option<RiskSnapshot>,
 }
 
 #[derive(Debug)]
@@ -108,11 +156,18 @@ impl Watch {
             quoted_at: now,
             cpu: CpuSampler::new(),
             next_cpu: now,
+            beats_due: Cadence::default(),
+            sample: HotSample::default(),
+            sample_due: Cadence::default(),
         }
     }
 
     /// Notes heartbeats, the quote count and (once a second) CPU time.
+    /// Reads nothing when the last look was less than [`SAMPLE_EVERY`] ago.
     pub fn observe(&mut self, counters: &PathCounters, now: Instant) {
+        if !self.beats_due.due(now) {
+            return;
+        }
         for beat in &mut self.stages {
             let heartbeat = beat.stage.heartbeat();
             if heartbeat != beat.last {
@@ -139,6 +194,35 @@ impl Watch {
             .map(|b| (b.stage.name.as_str(), now.duration_since(b.changed)))
             .filter(|(_, still)| *still > stall)
             .collect()
+    }
+
+    /// Reads the ring levels and the risk snapshot for a request, unless
+    /// they were read less than [`SAMPLE_EVERY`] ago.
+    pub fn sample(&mut self, counters: &PathCounters, now: Instant) {
+        if !self.sample_due.due(now) {
+            return;
+        }
+        let rings = counters.rings().iter();
+        self.sample.rings.clear();
+        self.sample
+            .rings
+            .extend(rings.map(|ring| (ring.name, ring.gauge.level())));
+        self.sample.risk = counters.risk();
+    }
+
+    /// The ring levels and risk snapshot as last sampled.
+    pub fn hot(&self) -> &HotSample {
+        &self.sample
+    }
+
+    /// The quote count as last observed.
+    pub fn quotes(&self) -> u64 {
+        self.quotes
+    }
+
+    /// Each stage with its heartbeat as last observed.
+    pub fn heartbeats(&self) -> impl Iterator<Item = (&StageStatus, u64)> {
+        self.stages.iter().map(|b| (&b.stage, b.last))
     }
 
     /// The stages watched.
@@ -515,5 +599,28 @@ impl Assessment {
             .map(|c| c.status)
             .max()
             .unwrap_or(Status::Healthy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hot_path_is_sampled_at_most_once_per_interval_however_often_asked() {
+        let mut cadence = Cadence::default();
+        let start = Instant::now();
+        assert!(cadence.due(start), "the first look reads");
+        let asked = (1..1000)
+            .map(|i| start + SAMPLE_EVERY * i / 1000)
+            .filter(|&now| cadence.due(now))
+            .count();
+        assert_eq!(
+            asked, 0,
+            "a thousand requests within one interval read nothing"
+        );
+        assert!(cadence.due(start + SAMPLE_EVERY));
+        assert!(!cadence.due(start + SAMPLE_EVERY + SAMPLE_EVERY / 2));
+        assert!(cadence.due(start + SAMPLE_EVERY * 3));
     }
 }

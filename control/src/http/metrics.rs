@@ -74,7 +74,7 @@ pub fn render(s: &Sources<'_>) -> String {
     );
     let stats = s.stats;
     out.counter("quotes", "Quotes taken by the decide stage.");
-    out.sample("quotes_total", &[], s.counters.quotes());
+    out.sample("quotes_total", &[], s.watch.quotes());
     out.counter(
         "decisions",
         "Intents the strategy made that reached the risk gate.",
@@ -161,11 +161,11 @@ pub fn render(s: &Sources<'_>) -> String {
         "stage_heartbeats",
         "Loop iterations of each stage; stops moving when a stage stalls.",
     );
-    for stage in s.watch.stages() {
+    for (stage, heartbeat) in s.watch.heartbeats() {
         out.sample(
             "stage_heartbeats_total",
             &[("stage", &stage.name)],
-            stage.heartbeat(),
+            heartbeat,
         );
     }
     out.counter(
@@ -260,7 +260,7 @@ pub fn render(s: &Sources<'_>) -> String {
 fn risk(out: &mut Exposition, s: &Sources<'_>) {
     // A snapshot the decide stage left part-way (it stopped mid-write)
     // leaves the risk families out rather than showing a torn one.
-    let Some(risk) = s.counters.risk() else {
+    let Some(risk) = &s.watch.hot().risk else {
         return;
     };
     out.gauge(
@@ -509,13 +509,9 @@ fn network_counts(out: &mut Exposition, r: &FeedReport) {
 }
 
 fn rings(out: &mut Exposition, s: &Sources<'_>) {
-    // Each gauge read once, so that the families agree with each other.
-    let levels: Vec<(&str, RingLevel)> = s
-        .counters
-        .rings()
-        .iter()
-        .map(|ring| (ring.name, ring.gauge.level()))
-        .collect();
+    // Each gauge read once per sample, so that the families agree with
+    // each other.
+    let levels = &s.watch.hot().rings;
     let families: [RingFamily; 3] = [
         (
             "ring_occupancy",
@@ -544,7 +540,7 @@ fn rings(out: &mut Exposition, s: &Sources<'_>) {
             out.gauge(name, help);
             name.to_owned()
         };
-        for (ring, level) in &levels {
+        for (ring, level) in levels {
             out.sample(&sample, &[("ring", ring)], value(level));
         }
     }

@@ -178,6 +178,7 @@ impl ControlPlane {
         let url = request.url().to_owned();
         let (path, query) = url.split_once('?').unwrap_or((&url, ""));
         let get = *request.method() == Method::Get;
+        self.watch.sample(&self.view.counters, Instant::now());
         self.log
             .debug("request")
             .field("method", request.method().as_str())
@@ -233,7 +234,7 @@ impl ControlPlane {
 
     fn assess(&self) -> Assessment {
         let database = self.database();
-        let risk = self.view.counters.risk();
+        let risk = self.watch.hot().risk.as_ref();
         Assessment::new(
             &self.watch,
             &self.journal(),
@@ -241,7 +242,7 @@ impl ControlPlane {
             self.view.bounds,
             health::Risk {
                 state: self.view.counters.state(),
-                day_pnl_nanos: risk.as_ref().map(|r| r.day_pnl_nanos),
+                day_pnl_nanos: risk.map(|r| r.day_pnl_nanos),
                 max_daily_loss: self.desk.commander.lock().in_force().limits.max_daily_loss,
                 awaiting_marks: risk.is_some_and(|r| r.awaiting_marks),
             },
