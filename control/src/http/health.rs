@@ -5,7 +5,8 @@
 //!
 //! [`Watch`] is also where the control plane samples the lines the hot
 //! path writes as it runs (heartbeats, the quote count, ring levels, the
-//! risk snapshot), at most once per [`SAMPLE_EVERY`] however many requests
+//! risk snapshot, what the network feed and the FIX link publish), at
+//! most once per [`SAMPLE_EVERY`] however many requests
 //! come: reading such a line takes it from the stage's core, which then
 //! waits for it back on its next write, so a control plane that read them
 //! per request would slow the hot path in step with its load.
@@ -20,6 +21,7 @@ use redline_engine::path::PathCounters;
 use redline_engine::ring::RingLevel;
 use redline_engine::risk::{RiskSnapshot, TradingState};
 use redline_engine::stage::{PinOutcome, StageStatus};
+use redline_engine::venue::fix::LinkReport;
 
 use super::process::CpuSampler;
 use super::venue_link::VenueLink;
@@ -90,7 +92,8 @@ pub struct Watch {
     next_cpu: Instant,
     /// When heartbeats and the quote count may be read again.
     beats_due: Cadence,
-    /// Ring levels and the risk snapshot, read for requests.
+    /// Ring levels, the risk snapshot, the feed's and the link's reports,
+    /// read for requests.
     sample: HotSample,
     /// When `sample` may be read again.
     sample_due: Cadence,
@@ -123,6 +126,10 @@ pub struct HotSample {
     /// The risk gate's state; `None` when the decide stage stopped
     /// part-way through publishing it.
     pub risk: Option<RiskSnapshot>,
+    /// The network feed's report, when it is the source.
+    pub network: Option<NetworkFeed>,
+    /// The FIX link's report, when the venue is a FIX one.
+    pub venue: Option<LinkReport>,
 }
 
 #[derive(Debug)]
@@ -141,6 +148,13 @@ impl Watch {
         venue: Option<VenueLink>,
         now: Instant,
     ) -> Self {
+        // Read once here, so that the feed and the venue are never shown
+        // as absent; the rest waits for the first request.
+        let sample = HotSample {
+            network: network.as_ref().map(Network::read),
+            venue: venue.as_ref().map(|link| link.stats.read()),
+            ..HotSample::default()
+        };
         Watch {
             network,
             venue,
@@ -157,7 +171,7 @@ impl Watch {
             cpu: CpuSampler::new(),
             next_cpu: now,
             beats_due: Cadence::default(),
-            sample: HotSample::default(),
+            sample,
             sample_due: Cadence::default(),
         }
     }
@@ -196,8 +210,9 @@ impl Watch {
             .collect()
     }
 
-    /// Reads the ring levels and the risk snapshot for a request, unless
-    /// they were read less than [`SAMPLE_EVERY`] ago.
+    /// Reads the ring levels, the risk snapshot and what the feed and the
+    /// FIX link publish, for a request, unless they were read less than
+    /// [`SAMPLE_EVERY`] ago.
     pub fn sample(&mut self, counters: &PathCounters, now: Instant) {
         if !self.sample_due.due(now) {
             return;
@@ -208,9 +223,11 @@ impl Watch {
             .rings
             .extend(rings.map(|ring| (ring.name, ring.gauge.level())));
         self.sample.risk = counters.risk();
+        self.sample.network = self.network.as_ref().map(Network::read);
+        self.sample.venue = self.venue.as_ref().map(|link| link.stats.read());
     }
 
-    /// The ring levels and risk snapshot as last sampled.
+    /// What the last sample read.
     pub fn hot(&self) -> &HotSample {
         &self.sample
     }
@@ -235,14 +252,15 @@ impl Watch {
         now.duration_since(self.quoted_at)
     }
 
-    /// The network feed as it last published, when it is the source.
-    pub fn network(&self) -> Option<NetworkFeed> {
-        self.network.as_ref().map(Network::read)
+    /// The network feed as sampled, when it is the source.
+    pub fn network(&self) -> Option<&NetworkFeed> {
+        self.sample.network.as_ref()
     }
 
-    /// The FIX venue's link, when it is the venue.
-    pub fn venue(&self) -> Option<&VenueLink> {
-        self.venue.as_ref()
+    /// The FIX venue's link and its report as sampled, when it is the
+    /// venue.
+    pub fn venue(&self) -> Option<(&VenueLink, &LinkReport)> {
+        self.venue.as_ref().zip(self.sample.venue.as_ref())
     }
 
     /// CPU use over the last second, as a percentage of one core.
@@ -447,7 +465,7 @@ impl Assessment {
             stage: None,
         });
         let (status, message, venue_unready) = match watch.venue() {
-            Some(link) => link.judge(),
+            Some((link, report)) => link.judge(report),
             None => (Status::Healthy, "simulated venue, connected".into(), None),
         };
         components.push(Component {

@@ -132,7 +132,7 @@ pub fn render(s: &Sources<'_>) -> String {
     }
     risk(&mut out, s);
     rings(&mut out, s);
-    feed(&mut out, s.watch.network().map(|n| n.report).as_ref());
+    feed(&mut out, s.watch.network().map(|n| &n.report));
     venue(&mut out, s.watch);
     out.counter(
         "audit_waits",
@@ -184,8 +184,7 @@ pub fn render(s: &Sources<'_>) -> String {
             network.report.get(Count::Malformed),
         );
     }
-    if let Some(link) = s.watch.venue() {
-        let r = link.stats.read();
+    if let Some((_, r)) = s.watch.venue() {
         out.sample(
             "malformed_inputs_total",
             &[("source", "venue")],
@@ -394,7 +393,7 @@ fn venue(out: &mut Exposition, watch: &Watch) {
         "1 for the venue link's state: disconnected, connecting, logging_on, active (orders \
          go), logging_out. The simulated venue is always active.",
     );
-    let report = watch.venue().map(|link| link.stats.read());
+    let report = watch.venue().map(|(_, report)| *report);
     let state = report.map_or(LinkState::Active, |r| r.state);
     for each in LinkState::ALL {
         out.sample(

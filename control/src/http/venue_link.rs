@@ -20,10 +20,10 @@ pub struct VenueLink {
 }
 
 impl VenueLink {
-    /// Its status and message, and why it keeps the engine from trading,
-    /// if it does.
-    pub fn judge(&self) -> (Status, String, Option<String>) {
-        judge(&self.stats.read(), &self.address, &self.target)
+    /// Its status and message on `report` (what it published, as sampled),
+    /// and why it keeps the engine from trading, if it does.
+    pub fn judge(&self, report: &LinkReport) -> (Status, String, Option<String>) {
+        judge(report, &self.address, &self.target)
     }
 }
 
