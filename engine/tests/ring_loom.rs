@@ -13,30 +13,7 @@ use redline_engine::ring;
 
 #[test]
 fn push_pop_through_a_wrapping_ring() {
-    loom::model(|| {
-        let (mut tx, mut rx) = ring::new::<usize>(2);
-        let producer = thread::spawn(move || {
-            for i in 0..3 {
-                let mut item = i;
-                while let Err(ring::Full(back)) = tx.push(item) {
-                    item = back;
-                    thread::yield_now();
-                }
-            }
-        });
-        let mut next = 0;
-        while next < 3 {
-            match rx.pop() {
-                Some(item) => {
-                    assert_eq!(item, next);
-                    next += 1;
-                }
-                None => thread::yield_now(),
-            }
-        }
-        producer.join().unwrap();
-        assert!(rx.pop().is_none());
-    });
+    loom::model(|| push_then_pop(2, 3));
 }
 
 #[test]
@@ -44,30 +21,35 @@ fn single_pops_of_small_items_free_room_for_a_waiting_producer() {
     // Several `u8` slots share a line, so a pop publishes the head only at
     // the end of a line or on finding the ring empty; a producer waiting
     // for room must still get it, in every interleaving.
-    loom::model(|| {
-        let (mut tx, mut rx) = ring::new::<u8>(4);
-        let producer = thread::spawn(move || {
-            for i in 0..6 {
-                let mut item = i;
-                while let Err(ring::Full(back)) = tx.push(item) {
-                    item = back;
-                    thread::yield_now();
-                }
-            }
-        });
-        let mut next = 0;
-        while next < 6 {
-            match rx.pop() {
-                Some(item) => {
-                    assert_eq!(item, next);
-                    next += 1;
-                }
-                None => thread::yield_now(),
+    loom::model(|| push_then_pop(4, 6));
+}
+
+/// One model run: a producer pushes `0..items` (retrying while full) into
+/// a ring of `capacity` `u8` slots, and the consumer pops them one by one,
+/// in order, and then finds the ring empty.
+fn push_then_pop(capacity: usize, items: u8) {
+    let (mut tx, mut rx) = ring::new::<u8>(capacity);
+    let producer = thread::spawn(move || {
+        for i in 0..items {
+            let mut item = i;
+            while let Err(ring::Full(back)) = tx.push(item) {
+                item = back;
+                thread::yield_now();
             }
         }
-        producer.join().unwrap();
-        assert!(rx.pop().is_none());
     });
+    let mut next = 0;
+    while next < items {
+        match rx.pop() {
+            Some(item) => {
+                assert_eq!(item, next);
+                next += 1;
+            }
+            None => thread::yield_now(),
+        }
+    }
+    producer.join().unwrap();
+    assert!(rx.pop().is_none());
 }
 
 #[test]
