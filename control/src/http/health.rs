@@ -6,10 +6,10 @@
 //! [`Watch`] is also where the control plane samples the lines the hot
 //! path writes as it runs (heartbeats, the quote count, ring levels, the
 //! risk snapshot, what the network feed and the FIX link publish), at
-//! most once per [`SAMPLE_EVERY`] however many requests
-//! come: reading such a line takes it from the stage's core, which then
-//! waits for it back on its next write, so a control plane that read them
-//! per request would slow the hot path in step with its load.
+//! most once per [`SAMPLE_EVERY`] however many requests come: reading
+//! such a line takes it from the stage's core, which then waits for it
+//! back on its next write, so a control plane that read them per request
+//! would slow the hot path in step with its load.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
