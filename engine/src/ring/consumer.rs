@@ -80,18 +80,23 @@ impl<T> Consumer<T> {
                 Some(value)
             }
             None => {
-                if self.published != self.head {
-                    self.publish_head();
-                }
+                self.caught_up();
                 None
             }
         }
     }
 
-    /// Whether the next item has not been published yet.
+    /// Whether the next item has not been published yet. Finding the ring
+    /// empty publishes the head, as a `pop` that finds it empty does, so
+    /// that a loop of `is_empty` and `pop` leaves the producer all the room
+    /// there is once it has caught up.
     #[inline]
-    pub fn is_empty(&self) -> bool {
-        !self.ready(self.head)
+    pub fn is_empty(&mut self) -> bool {
+        let empty = !self.ready(self.head);
+        if empty {
+            self.caught_up();
+        }
+        empty
     }
 
     /// Takes the items already published when it is called, up to `max`,
@@ -211,6 +216,15 @@ impl<T> Consumer<T> {
         debug_assert!(self.ready(pos));
         // SAFETY: passed on from the caller.
         unsafe { read_slot(self.shared.slot(pos, self.mask)) }
+    }
+
+    /// On finding the ring empty: publishes the head if a pop left it
+    /// unpublished.
+    #[inline(always)]
+    fn caught_up(&mut self) {
+        if self.published != self.head {
+            self.publish_head();
+        }
     }
 
     /// Tells the producer how far we have read.

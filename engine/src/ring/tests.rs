@@ -310,6 +310,23 @@ fn a_producer_waiting_for_the_whole_ring_gets_it_from_single_pops() {
 }
 
 #[test]
+fn a_loop_of_is_empty_and_pop_leaves_the_producer_all_the_room() {
+    let (mut tx, mut rx) = new::<u32>(4);
+    for round in 0..10u32 {
+        assert_eq!(tx.room(4), 4, "round {round}");
+        for i in 0..3 {
+            tx.push(round * 10 + i).unwrap();
+        }
+        let mut taken = 0;
+        while !rx.is_empty() {
+            assert_eq!(rx.pop(), Some(round * 10 + taken));
+            taken += 1;
+        }
+        assert_eq!(taken, 3);
+    }
+}
+
+#[test]
 fn a_drain_after_a_full_one_still_stops_where_the_producer_did() {
     let (mut tx, mut rx) = new::<u64>(4);
     for i in 0..4 {
