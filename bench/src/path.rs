@@ -259,6 +259,7 @@ pub fn tokio(run: &PathRun) -> Measured {
         AuditLog::new(decide_audit),
         Arc::clone(&counters),
         parts.commands,
+        parts.venue.status(),
         TimeSource::Wall,
         parts.now,
         parts.ticks_per_second,

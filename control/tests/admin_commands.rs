@@ -49,7 +49,13 @@ fn halt_stops_new_orders_and_resume_starts_them_again() {
     // The snapshot is published on the next idle poll; give it a moment.
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(engine.orders_in(Duration::from_millis(500)), 0.0);
-    assert!(engine.metric("risk_rejections_total{reason=\"HALTED\"}") > 0.0);
+    // The market maker reads the halt in its context: it withdraws its
+    // quotes and writes nothing for the gate to refuse.
+    assert_eq!(engine.metric("open_orders"), 0.0);
+    assert_eq!(
+        engine.metric("risk_rejections_total{reason=\"HALTED\"}"),
+        0.0
+    );
     assert_eq!(engine.metric("trading_state{state=\"halted\"}"), 1.0);
     let (code, resumed) = engine.command("POST", "/admin/resume", None);
     assert_eq!(code, 200, "{resumed}");

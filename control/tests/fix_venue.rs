@@ -150,17 +150,25 @@ fn orders_go_to_a_fix_venue_and_a_lost_connection_is_made_again() {
     assert!(body.contains("venue: no FIX session logged on"), "{body}");
     let component = venue_component(&engine);
     assert_eq!(component["status"], "unhealthy", "{component}");
-    until(&engine, "orders refused while down", |e| {
+    // The market maker sees in its context that the venue is down and
+    // waits: the orders refused VENUE_DOWN (those that met the line as it
+    // dropped, if any) do not grow while it stays down.
+    let refused_down = |e: &Engine| {
         let (_, metrics) = e.get("/metrics");
         sample(
             &metrics,
             "redline_venue_rejections_total{reason=\"VENUE_DOWN\"}",
-        ) > 0.0
-            && sample(
-                &metrics,
-                "redline_venue_events_total{event=\"refused_down\"}",
-            ) > 0.0
-    });
+        )
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let first = refused_down(&engine);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        refused_down(&engine),
+        first,
+        "no order sent into the outage"
+    );
+    assert!(first < 100.0, "{first} refused VENUE_DOWN");
     engine.wait_for_n(
         "msg=\"venue: FIX session logged on\"",
         2,

@@ -22,6 +22,7 @@ use redline_engine::domain::{
     ExecReport, InstrumentSpec, Instruments, Intent, Price, Qty, Quote, Side, TimeInForce,
 };
 use redline_engine::feed::{SyntheticConfig, SyntheticFeed};
+use redline_engine::risk::TradingState;
 use redline_engine::strategy::{parse_params, Context, Intents, Registry, Strategy, Tuning};
 use serde::Deserialize;
 
@@ -83,22 +84,21 @@ impl Strategy for Breakout {
         let full = self.seen[i] >= window.len();
         let (high, low) = (window.iter().max().copied(), window.iter().min().copied());
         let position = ctx.position(quote.instrument).0;
-        if full && Some(quote.bid.0) > high && position <= 0 {
-            out.new_order(
-                quote.instrument,
-                Side::Buy,
-                quote.ask,
-                Qty(self.qty),
-                TimeInForce::Ioc,
-            );
+        let signal = if full && Some(quote.bid.0) > high && position <= 0 {
+            Some((Side::Buy, quote.ask))
         } else if full && Some(quote.bid.0) < low && position >= 0 {
-            out.new_order(
-                quote.instrument,
-                Side::Sell,
-                quote.bid,
-                Qty(self.qty),
-                TimeInForce::Ioc,
-            );
+            Some((Side::Sell, quote.bid))
+        } else {
+            None
+        };
+        if let Some((side, price)) = signal {
+            // Ask first what the trading state (a halt, reduce-only) and
+            // the venue let through: an order that would only come back
+            // refused is not written.
+            let qty = ctx.openable(quote.instrument, side, Qty(self.qty));
+            if qty.0 > 0 {
+                out.new_order(quote.instrument, side, price, qty, TimeInForce::Ioc);
+            }
         }
         window[self.next[i]] = quote.bid.0;
         self.next[i] = (self.next[i] + 1) % window.len();
@@ -156,6 +156,8 @@ fn main() {
         let ctx = Context {
             now: quote.received,
             positions: &positions,
+            state: TradingState::Active,
+            venue_up: true,
         };
         strategy.on_quote(&quote, &ctx, &mut intents);
         for intent in intents.drain() {

@@ -10,12 +10,12 @@ mod support;
 
 use redline_engine::audit::{AuditEvent, AuditRecord, Trigger};
 use redline_engine::command::{Action, ActionKind, Command, CommandSender, Outcome};
-use redline_engine::domain::{ExecKind, Intent, Reject};
+use redline_engine::domain::{ExecKind, ExecReport, Intent, Qty, Quote, Reject, Side, TimeInForce};
 use redline_engine::path::{FusedPath, PathCounters, TimeSource};
 use redline_engine::ring;
 use redline_engine::risk::TradingState;
 use redline_engine::stage::Stage;
-use redline_engine::strategy::Registry;
+use redline_engine::strategy::{Context, Intents, Registry, Strategy};
 use std::sync::Arc;
 use support::*;
 
@@ -33,14 +33,12 @@ struct Desk {
 
 impl Desk {
     fn new() -> Self {
-        let (parts, counters, commander) = commanded(
-            market_maker(&instruments()),
-            42,
-            7,
-            100_000,
-            TimeSource::Simulated,
-            0,
-        );
+        Desk::with(market_maker(&instruments()))
+    }
+
+    fn with(strategy: Box<dyn Strategy>) -> Self {
+        let (parts, counters, commander) =
+            commanded(strategy, 42, 7, 100_000, TimeSource::Simulated, 0);
         let (path, audit) = parts.fused(&sizes(1 << 14));
         Desk {
             path,
@@ -136,7 +134,16 @@ fn halt_stops_new_orders_and_resume_starts_them_again() {
     assert_eq!(desk.counters.state(), TradingState::Halted, "published");
     let halted = desk.trade(5_000);
     assert_eq!(strategy_orders(halted), 0, "no new order while halted");
-    assert!(refusals(halted, Reject::Halted) > 100);
+    assert_eq!(
+        refusals(halted, Reject::Halted),
+        0,
+        "the market maker asks its context first: the gate has nothing to refuse"
+    );
+    assert_eq!(
+        desk.path.decide().gate().open_orders(),
+        0,
+        "it withdrew its quotes"
+    );
     assert_eq!(desk.command(Action::Resume), Outcome::Done);
     assert!(strategy_orders(desk.trade(5_000)) > 100, "trading again");
     let taken: Vec<(u64, u32, ActionKind)> = desk
@@ -156,13 +163,58 @@ fn halt_stops_new_orders_and_resume_starts_them_again() {
     );
 }
 
+/// Buys one lot at the bid on every quote, whatever the context says.
+struct Stubborn;
+
+impl Strategy for Stubborn {
+    fn on_quote(&mut self, quote: &Quote, _: &Context<'_>, out: &mut Intents) {
+        out.new_order(
+            quote.instrument,
+            Side::Buy,
+            quote.bid,
+            Qty(1),
+            TimeInForce::Limit,
+        );
+    }
+
+    fn on_report(&mut self, _: &ExecReport, _: &Context<'_>, _: &mut Intents) {}
+}
+
+#[test]
+fn the_gate_refuses_what_a_strategy_sends_while_halted() {
+    let mut desk = Desk::with(Box::new(Stubborn));
+    assert_eq!(desk.command(Action::Halt), Outcome::Done);
+    let halted = desk.trade(1_000);
+    assert_eq!(strategy_orders(halted), 0);
+    assert_eq!(refusals(halted, Reject::Halted), 1_000, "one a quote");
+}
+
+fn positions(desk: &Desk) -> Vec<i64> {
+    let gate = desk.path.decide().gate();
+    gate.positions().iter().map(|p| p.0).collect()
+}
+
 #[test]
 fn reduce_only_lets_only_shrinking_orders_through() {
     let mut desk = Desk::new();
-    desk.trade(5_000);
+    while positions(&desk).iter().all(|&p| p == 0) {
+        desk.trade(1_000);
+    }
+    let before = positions(&desk);
     assert_eq!(desk.command(Action::ReduceOnly), Outcome::Done);
-    let records = desk.trade(20_000);
-    assert!(refusals(records, Reject::ReduceOnly) > 100);
+    let records = desk.trade(20_000).to_vec();
+    let after = positions(&desk);
+    for (b, a) in before.iter().zip(&after) {
+        assert!(a.abs() <= b.abs() && a * b >= 0, "{before:?} -> {after:?}");
+    }
+    assert!(
+        after.iter().map(|p| p.abs()).sum::<i64>() < before.iter().map(|p| p.abs()).sum::<i64>(),
+        "it quotes the side that shrinks: {before:?} -> {after:?}"
+    );
+    // Only a replacement sent while its cancel is unanswered (the old
+    // order still counts) is refused: well under one in a hundred quotes.
+    let refused = refusals(&records, Reject::ReduceOnly);
+    assert!(refused < 200, "{refused} refused REDUCE_ONLY");
     assert_eq!(desk.counters.state(), TradingState::ReduceOnly);
 }
 

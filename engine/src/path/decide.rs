@@ -16,6 +16,7 @@ use crate::command::{Action, Command, CommandReceiver, Outcome};
 use crate::domain::{ExecKind, ExecReport, InstrumentId, Intent, Price, Qty, Quote, Reject, Side};
 use crate::risk::{RiskGate, TradingState};
 use crate::strategy::{Context, Intents, Strategy};
+use crate::venue::VenueStatus;
 
 /// The most intents one event may make, the strategy's answers to refusals
 /// included (the [`Intents`] budget).
@@ -68,12 +69,15 @@ pub struct Decide {
     operation_ticks: u64,
     /// Set by a drain: every later command is refused.
     draining: bool,
+    /// Whether the venue takes orders, for the strategy's context.
+    venue: VenueStatus,
 }
 
 impl Decide {
     /// The decide stage for `strategy` behind `gate`, writing into `audit`,
-    /// publishing into `counters` and taking `commands`; starts at path
-    /// time `now` on a clock of `ticks_per_second`.
+    /// publishing into `counters`, taking `commands` and telling the
+    /// strategy whether `venue` is up; starts at path time `now` on a
+    /// clock of `ticks_per_second`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         strategy: Box<dyn Strategy>,
@@ -81,6 +85,7 @@ impl Decide {
         audit: AuditLog,
         counters: Arc<PathCounters>,
         commands: CommandReceiver,
+        venue: VenueStatus,
         time: TimeSource,
         now: u64,
         ticks_per_second: f64,
@@ -121,6 +126,7 @@ impl Decide {
             operations: Operations::new(gate_capacity),
             operation_ticks: (OPERATION_SECONDS * ticks_per_second) as u64,
             draining: false,
+            venue,
         }
     }
 
@@ -160,10 +166,7 @@ impl Decide {
         self.counters.set_quotes(self.quotes);
         self.note_state(now);
         self.intents.next_event();
-        let ctx = Context {
-            now,
-            positions: self.gate.positions(),
-        };
+        let ctx = context(&self.gate, &self.venue, now);
         self.strategy.on_quote(&quote, &ctx, &mut self.intents);
         self.route(Trigger::Quote, quote.received, now, out);
     }
@@ -176,10 +179,7 @@ impl Decide {
         self.gate.on_report(&report);
         self.note_state(now);
         self.intents.next_event();
-        let ctx = Context {
-            now,
-            positions: self.gate.positions(),
-        };
+        let ctx = context(&self.gate, &self.venue, now);
         self.strategy.on_report(&report, &ctx, &mut self.intents);
         self.route(Trigger::Report, received, now, out);
     }
@@ -203,10 +203,7 @@ impl Decide {
         let missed = (now - timer.next) / timer.interval;
         timer.next += (missed + 1) * timer.interval;
         self.intents.next_event();
-        let ctx = Context {
-            now,
-            positions: self.gate.positions(),
-        };
+        let ctx = context(&self.gate, &self.venue, now);
         self.strategy.on_timer(&ctx, &mut self.intents);
         self.route(Trigger::Timer, self.time.stamp(now), now, out);
         true
@@ -239,10 +236,7 @@ impl Decide {
             if self.refused.is_empty() {
                 break;
             }
-            let ctx = Context {
-                now,
-                positions: self.gate.positions(),
-            };
+            let ctx = context(&self.gate, &self.venue, now);
             for report in self.refused.drain(..) {
                 self.strategy.on_report(&report, &ctx, &mut self.intents);
             }
@@ -475,6 +469,17 @@ impl Decide {
     /// Quotes taken so far.
     pub fn quotes(&self) -> u64 {
         self.quotes
+    }
+}
+
+/// What the strategy is told beside an event at `now`.
+#[inline]
+fn context<'a>(gate: &'a RiskGate, venue: &VenueStatus, now: u64) -> Context<'a> {
+    Context {
+        now,
+        positions: gate.positions(),
+        state: gate.state(),
+        venue_up: venue.is_up(),
     }
 }
 

@@ -71,6 +71,7 @@ impl PathParts {
             audit,
             self.counters,
             self.commands,
+            self.venue.status(),
             self.time,
             self.now,
             self.ticks_per_second,

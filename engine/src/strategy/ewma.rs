@@ -1,7 +1,9 @@
 //! The signal strategy: a crossover of a fast and a slow exponentially
 //! weighted moving average of each instrument's mid. When the fast one
 //! crosses above the slow one it buys, below it sells, with IOC orders at
-//! the touch, within a position limit of its own.
+//! the touch, within a position limit of its own, and only what the
+//! trading state lets through (nothing halted or while the venue is down,
+//! only what shrinks the position in reduce-only).
 //!
 //! The averages are fixed point (the mid in half-ticks, shifted left 16
 //! bits) with weights of `2^-shift`, so the arithmetic is integer shifts
@@ -139,22 +141,14 @@ impl Strategy for EwmaCrossover {
         }
         let position = ctx.position(quote.instrument).0;
         let (qty, max) = (self.params.qty, self.params.max_position);
-        if above && position + qty <= max {
-            out.new_order(
-                quote.instrument,
-                Side::Buy,
-                quote.ask,
-                Qty(qty),
-                TimeInForce::Ioc,
-            );
-        } else if !above && position - qty >= -max {
-            out.new_order(
-                quote.instrument,
-                Side::Sell,
-                quote.bid,
-                Qty(qty),
-                TimeInForce::Ioc,
-            );
+        let (side, price, within) = if above {
+            (Side::Buy, quote.ask, position + qty <= max)
+        } else {
+            (Side::Sell, quote.bid, position - qty >= -max)
+        };
+        let qty = ctx.openable(quote.instrument, side, Qty(qty));
+        if within && qty.0 > 0 {
+            out.new_order(quote.instrument, side, price, qty, TimeInForce::Ioc);
         }
     }
 
@@ -167,6 +161,7 @@ impl Strategy for EwmaCrossover {
 mod tests {
     use super::*;
     use crate::domain::{InstrumentId, Intent, Price};
+    use crate::risk::TradingState;
 
     fn instruments() -> Instruments {
         super::super::one_instrument("1000")
@@ -196,10 +191,7 @@ mod tests {
     /// the position held at `position`.
     fn run(strategy: &mut EwmaCrossover, bids: &[i64], position: i64) -> Vec<(Quote, Intent)> {
         let positions = [Qty(position)];
-        let ctx = Context {
-            now: 0,
-            positions: &positions,
-        };
+        let ctx = super::super::active(&positions);
         let mut out = Intents::with_capacity(8);
         let mut all = Vec::new();
         for &bid in bids {
@@ -251,6 +243,33 @@ mod tests {
         let rising: Vec<i64> = (0..8).map(|i| 990 + 4 * i).collect();
         // Long 2 already: another 2 would make 4 > 3.
         assert!(run(&mut s, &rising, 2).is_empty());
+    }
+
+    #[test]
+    fn sends_only_what_the_trading_state_lets_through() {
+        let falling: Vec<i64> = (0..16).map(|i| 1000 - i).collect();
+        let rising: Vec<i64> = (0..8).map(|i| 990 + 4 * i).collect();
+        let cross_up = |state, position| {
+            let mut s = EwmaCrossover::new(params(), &instruments()).unwrap();
+            let positions = [Qty(position)];
+            let ctx = Context {
+                state,
+                ..super::super::active(&positions)
+            };
+            let mut out = Intents::with_capacity(8);
+            for bid in falling.iter().chain(&rising) {
+                s.on_quote(&quote(*bid), &ctx, &mut out);
+            }
+            let orders: Vec<Intent> = out.drain().collect();
+            orders
+        };
+        assert!(cross_up(TradingState::Halted, 0).is_empty());
+        assert!(cross_up(TradingState::ReduceOnly, 0).is_empty(), "flat");
+        let covering = cross_up(TradingState::ReduceOnly, -1);
+        let [Intent::New(order)] = covering[..] else {
+            panic!("{covering:?}")
+        };
+        assert_eq!((order.side, order.qty), (Side::Buy, Qty(1)), "of 2 wanted");
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! position lowers both quotes (selling is likelier, buying less so), and
 //! cancels and replaces a quote when its target moves `requote_ticks` or
 //! more. It stops quoting the side that would take it past its position
-//! limit.
+//! limit. It follows the trading state: halted, it withdraws its quotes;
+//! reduce-only, it quotes only the side that shrinks the position, no more
+//! than the position; while the venue is down it leaves its quotes as
+//! they are (no cancel could go out either) and places none.
 
 use serde::Deserialize;
 
@@ -100,19 +103,20 @@ impl MarketMaker {
         )?))
     }
 
-    /// Keeps one side's quote at `target` (or withdraws it when `target` is
-    /// `None`): cancel and replace when it moved far enough.
+    /// Keeps one side's quote at `target`, a price and a quantity (or
+    /// withdraws it when `target` is `None`): cancel and replace when its
+    /// price moved far enough.
     fn requote(
         slot: &mut Option<Resting>,
         instrument: InstrumentId,
         side: Side,
-        target: Option<Price>,
+        target: Option<(Price, Qty)>,
         params: &MarketMakerParams,
         out: &mut Intents,
     ) {
         if let Some(resting) = *slot {
             let close =
-                target.is_some_and(|t| (t.0 - resting.price.0).abs() < params.requote_ticks);
+                target.is_some_and(|(t, _)| (t.0 - resting.price.0).abs() < params.requote_ticks);
             if close {
                 return;
             }
@@ -123,9 +127,9 @@ impl MarketMaker {
             }
             *slot = None;
         }
-        if let Some(price) = target {
+        if let Some((price, qty)) = target {
             *slot = out
-                .new_order(instrument, side, price, Qty(params.qty), TimeInForce::Limit)
+                .new_order(instrument, side, price, qty, TimeInForce::Limit)
                 .map(|id| Resting { id, price });
         }
     }
@@ -146,17 +150,25 @@ impl Strategy for MarketMaker {
         let Some(book) = self.books.get_mut(quote.instrument.index()) else {
             return;
         };
+        if !ctx.venue_up {
+            return;
+        }
         let p = &self.params;
-        let position = ctx.position(quote.instrument).0;
+        let instrument = quote.instrument;
+        let position = ctx.position(instrument).0;
         let skew = p.skew_ticks_per_lot * position;
         let mid_x2 = quote.mid_x2();
         let (mid_down, mid_up) = (mid_x2.div_euclid(2), (mid_x2 + 1).div_euclid(2));
         let bid = mid_down - p.half_spread_ticks - skew;
         let ask = mid_up + p.half_spread_ticks - skew;
-        let bid = (position + p.qty <= p.max_position && bid >= 1).then_some(Price(bid));
-        let ask = (position - p.qty >= -p.max_position && ask >= 1).then_some(Price(ask));
-        Self::requote(&mut book.bid, quote.instrument, Side::Buy, bid, p, out);
-        Self::requote(&mut book.ask, quote.instrument, Side::Sell, ask, p, out);
+        let bid_qty = ctx.openable(instrument, Side::Buy, Qty(p.qty));
+        let ask_qty = ctx.openable(instrument, Side::Sell, Qty(p.qty));
+        let bid = (bid_qty.0 > 0 && position + p.qty <= p.max_position && bid >= 1)
+            .then_some((Price(bid), bid_qty));
+        let ask = (ask_qty.0 > 0 && position - p.qty >= -p.max_position && ask >= 1)
+            .then_some((Price(ask), ask_qty));
+        Self::requote(&mut book.bid, instrument, Side::Buy, bid, p, out);
+        Self::requote(&mut book.ask, instrument, Side::Sell, ask, p, out);
     }
 
     fn on_report(&mut self, report: &ExecReport, _: &Context<'_>, _: &mut Intents) {
@@ -177,6 +189,7 @@ impl Strategy for MarketMaker {
 mod tests {
     use super::*;
     use crate::domain::{ExecKind, Intent, NewOrder};
+    use crate::risk::TradingState;
 
     fn instruments() -> Instruments {
         super::super::one_instrument("100")
@@ -203,12 +216,12 @@ mod tests {
 
     fn on_quote(mm: &mut MarketMaker, q: Quote, position: i64) -> Vec<Intent> {
         let positions = [Qty(position)];
-        let ctx = Context {
-            now: 0,
-            positions: &positions,
-        };
+        in_context(mm, q, &super::super::active(&positions))
+    }
+
+    fn in_context(mm: &mut MarketMaker, q: Quote, ctx: &Context<'_>) -> Vec<Intent> {
         let mut out = Intents::with_capacity(8);
-        mm.on_quote(&q, &ctx, &mut out);
+        mm.on_quote(&q, ctx, &mut out);
         out.drain().collect()
     }
 
@@ -255,6 +268,75 @@ mod tests {
         assert_eq!(new_orders(&at_limit), [(Side::Sell, 101)]);
     }
 
+    fn cancels(intents: &[Intent]) -> usize {
+        intents
+            .iter()
+            .filter(|i| matches!(i, Intent::Cancel(_)))
+            .count()
+    }
+
+    fn context(positions: &[Qty], state: TradingState, venue_up: bool) -> Context<'_> {
+        Context {
+            state,
+            venue_up,
+            ..super::super::active(positions)
+        }
+    }
+
+    #[test]
+    fn halted_it_withdraws_its_quotes_and_places_none() {
+        let mut mm = MarketMaker::new(params(), &instruments()).unwrap();
+        assert_eq!(new_orders(&on_quote(&mut mm, quote(100, 102), 0)).len(), 2);
+        let flat = [Qty(0)];
+        let halted = context(&flat, TradingState::Halted, true);
+        let withdrawn = in_context(&mut mm, quote(100, 102), &halted);
+        assert_eq!((cancels(&withdrawn), new_orders(&withdrawn).len()), (2, 0));
+        assert!(in_context(&mut mm, quote(105, 107), &halted).is_empty());
+        let back = on_quote(&mut mm, quote(100, 102), 0);
+        assert_eq!(new_orders(&back), [(Side::Buy, 99), (Side::Sell, 103)]);
+    }
+
+    #[test]
+    fn reduce_only_it_quotes_the_shrinking_side_no_larger_than_the_position() {
+        let mut p = params();
+        p.qty = 3;
+        p.max_position = 5;
+        let mut mm = MarketMaker::new(p, &instruments()).unwrap();
+        let long = [Qty(2)];
+        let reducing = context(&long, TradingState::ReduceOnly, true);
+        let intents = in_context(&mut mm, quote(100, 102), &reducing);
+        let asks: Vec<_> = intents
+            .iter()
+            .filter_map(|i| match i {
+                Intent::New(o) => Some((o.side, o.qty)),
+                Intent::Cancel(_) => None,
+            })
+            .collect();
+        assert_eq!(asks, [(Side::Sell, Qty(2))], "a sell of what it holds");
+        let mut flat_mm = MarketMaker::new(p, &instruments()).unwrap();
+        let flat = [Qty(0)];
+        let nothing = context(&flat, TradingState::ReduceOnly, true);
+        assert!(in_context(&mut flat_mm, quote(100, 102), &nothing).is_empty());
+    }
+
+    #[test]
+    fn while_the_venue_is_down_it_leaves_its_quotes_alone() {
+        let mut mm = MarketMaker::new(params(), &instruments()).unwrap();
+        let first = on_quote(&mut mm, quote(100, 102), 0);
+        let flat = [Qty(0)];
+        let down = context(&flat, TradingState::Active, false);
+        assert!(
+            in_context(&mut mm, quote(110, 112), &down).is_empty(),
+            "no cancel could go out, and no order"
+        );
+        let up = on_quote(&mut mm, quote(110, 112), 0);
+        let Intent::New(old_bid) = first[0] else {
+            panic!()
+        };
+        assert_eq!(up[0], Intent::Cancel(old_bid.id), "the old quote, replaced");
+        assert_eq!(cancels(&up), 2);
+    }
+
     #[test]
     fn a_filled_quote_is_placed_again() {
         let mut mm = MarketMaker::new(params(), &instruments()).unwrap();
@@ -270,10 +352,7 @@ mod tests {
             leaves: Qty(0),
         };
         let positions = [Qty(1)];
-        let ctx = Context {
-            now: 0,
-            positions: &positions,
-        };
+        let ctx = super::super::active(&positions);
         mm.on_report(&fill, &ctx, &mut Intents::with_capacity(1));
         let next = on_quote(&mut mm, quote(100, 102), 1);
         // The bid is placed anew (skewed); the ask is replaced for the skew.

@@ -34,7 +34,20 @@ fn one_instrument(reference: &str) -> crate::domain::Instruments {
     .unwrap()
 }
 
-use crate::domain::{ExecReport, InstrumentId, Qty, Quote};
+use crate::domain::{ExecReport, InstrumentId, Qty, Quote, Side};
+use crate::risk::TradingState;
+
+/// The context of an event at time 0 with `positions`, trading active and
+/// the venue up: the strategies' tests' usual case.
+#[cfg(test)]
+fn active(positions: &[Qty]) -> Context<'_> {
+    Context {
+        now: 0,
+        positions,
+        state: TradingState::Active,
+        venue_up: true,
+    }
+}
 
 /// What the engine tells a strategy beside the event.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +56,12 @@ pub struct Context<'a> {
     pub now: u64,
     /// Each instrument's net position, as the engine's fills say.
     pub positions: &'a [Qty],
+    /// The trading state (an operator's halt or reduce-only, the daily
+    /// loss limit's), which the risk gate applies to every new order.
+    pub state: TradingState,
+    /// Whether the venue takes orders: while it does not, every new order
+    /// comes back refused `VENUE_DOWN`.
+    pub venue_up: bool,
 }
 
 impl Context<'_> {
@@ -53,6 +72,28 @@ impl Context<'_> {
             .get(instrument.index())
             .copied()
             .unwrap_or_default()
+    }
+
+    /// How much of `wanted` a new order on `side` of `instrument` may ask
+    /// for and get past the trading state to the venue now: nothing while
+    /// halted or while the venue is down; in reduce-only, what shrinks the
+    /// position, nothing on the side that would grow it (the gate also
+    /// counts the orders open on that side as filled). A strategy that
+    /// asks before it writes an order is spared the refusals, and the
+    /// journal their records, for as long as the condition stands.
+    #[inline]
+    pub fn openable(&self, instrument: InstrumentId, side: Side, wanted: Qty) -> Qty {
+        if !self.venue_up {
+            return Qty(0);
+        }
+        match self.state {
+            TradingState::Active => wanted,
+            TradingState::Halted => Qty(0),
+            TradingState::ReduceOnly => {
+                let shrinkable = (-side.sign() * self.position(instrument).0).max(0);
+                Qty(wanted.0.min(shrinkable))
+            }
+        }
     }
 }
 
@@ -88,5 +129,41 @@ pub trait Strategy: Send + 'static {
     fn retune(&mut self, tuning: &Tuning) -> bool {
         let _ = tuning;
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{active, Context};
+    use crate::domain::{InstrumentId, Qty, Side};
+    use crate::risk::TradingState;
+
+    #[test]
+    fn openable_follows_the_trading_state_and_the_venue() {
+        let short = [Qty(-3)];
+        let x = InstrumentId(0);
+        let at = |state, venue_up| Context {
+            state,
+            venue_up,
+            ..active(&short)
+        };
+        let open = |ctx: Context<'_>, side| ctx.openable(x, side, Qty(5)).0;
+        let active = at(TradingState::Active, true);
+        assert_eq!((open(active, Side::Buy), open(active, Side::Sell)), (5, 5));
+        let reducing = at(TradingState::ReduceOnly, true);
+        assert_eq!(
+            (open(reducing, Side::Buy), open(reducing, Side::Sell)),
+            (3, 0),
+            "a buy of what it is short, no sell"
+        );
+        let halted = at(TradingState::Halted, true);
+        assert_eq!((open(halted, Side::Buy), open(halted, Side::Sell)), (0, 0));
+        let down = at(TradingState::Active, false);
+        assert_eq!((open(down, Side::Buy), open(down, Side::Sell)), (0, 0));
+        assert_eq!(
+            at(TradingState::ReduceOnly, true).openable(InstrumentId(9), Side::Buy, Qty(5)),
+            Qty(0),
+            "an unknown instrument holds nothing to reduce"
+        );
     }
 }

@@ -4,8 +4,10 @@
 
 pub mod fix;
 mod sim;
+mod status;
 
 pub use sim::{SimVenue, SimVenueConfig, MAX_REPORTS_PER_INTENT};
+pub use status::VenueStatus;
 
 use crate::domain::{ExecReport, Intent, Quote};
 
@@ -21,6 +23,15 @@ pub enum Venue {
 }
 
 impl Venue {
+    /// Whether it takes orders now, shared: the FIX gateway keeps it as
+    /// its session comes and goes; the simulated venue's is always up.
+    pub fn status(&self) -> VenueStatus {
+        match self {
+            Venue::Sim(_) => VenueStatus::up(),
+            Venue::Fix(venue) => venue.status(),
+        }
+    }
+
     /// Sends an intent at path time `now`; a refusal made at once (at
     /// most one report) comes through `out`. A FIX venue's bytes wait for
     /// [`Venue::flush`], so that the intents one event makes leave in one

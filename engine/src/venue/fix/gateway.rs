@@ -44,6 +44,7 @@ use crate::clock;
 use crate::domain::{
     ClientOrderId, ExecKind, ExecReport, Instruments, Intent, NewOrder, Price, Qty, Reject,
 };
+use crate::venue::VenueStatus;
 
 /// `[venue.fix]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,6 +246,8 @@ pub struct FixVenue {
     /// Whether the report moved since it was last published.
     unpublished: bool,
     stats: Arc<LinkStats>,
+    /// Whether the session takes orders, for the strategy.
+    status: VenueStatus,
 }
 
 impl FixVenue {
@@ -300,12 +303,18 @@ impl FixVenue {
             report: LinkReport::default(),
             unpublished: false,
             stats: Arc::new(LinkStats::default()),
+            status: VenueStatus::down(),
         })
     }
 
     /// What it publishes, for the control plane.
     pub fn stats(&self) -> Arc<LinkStats> {
         Arc::clone(&self.stats)
+    }
+
+    /// Whether it takes orders, shared: up while a session is logged on.
+    pub fn status(&self) -> VenueStatus {
+        self.status.clone()
     }
 
     /// Whether a session is logged on.
@@ -449,6 +458,7 @@ impl FixVenue {
         if work > 0 || self.unpublished {
             self.publish();
         }
+        self.status.set(self.is_active());
         work
     }
 
