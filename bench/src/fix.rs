@@ -269,6 +269,7 @@ pub fn run(bench: &FixBench) -> anyhow::Result<()> {
             username: String::new(),
             password_file: Default::default(),
             password_env: String::new(),
+            sequence_numbers: redline_engine::venue::fix::SequenceNumbers::Reset,
         },
         None,
         &instruments,

@@ -3,7 +3,7 @@
 //! reload on SIGHUP, and stop cleanly (with a summary): after a drain on
 //! SIGINT, SIGTERM or `POST /admin/drain`, or at the end of a replay.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use redline_engine::path::{PathCounters, PathParts, TimeSource};
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::strategy::Registry;
-use redline_engine::venue::fix::{Credentials, FixVenue};
+use redline_engine::venue::fix::{Credentials, FixVenue, SequenceFile, SequenceNumbers};
 use redline_engine::venue::{SimVenue, Venue};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
@@ -86,7 +86,14 @@ pub fn run(
     if time == TimeSource::Wall {
         schedule_trading_days(&log, config, &mut gate, day_began)?;
     }
-    let (venue, venue_link) = build_venue(&log, config, &instruments, &gate, ticks_per_second)?;
+    let (venue, venue_link) = build_venue(
+        &log,
+        config,
+        &instruments,
+        &gate,
+        journal.dir(),
+        ticks_per_second,
+    )?;
     log.info("starting")
         .field("version", env!("CARGO_PKG_VERSION"))
         .field("topology", plan.topology.name())
@@ -643,8 +650,7 @@ fn schedule_trading_days(
     gate: &mut RiskGate,
     counting_from: Option<u64>,
 ) -> anyhow::Result<()> {
-    let start_s = trading_day::parse_time_of_day(&config.trading_day.starts_utc)
-        .map_err(|e| anyhow::anyhow!("trading_day.starts_utc {e}"))?;
+    let start_s = day_starts_s(config)?;
     let (now_ns, now_ticks) = (timestamp::unix_ns(), clock::ticks());
     let next_ns = trading_day::next_day_start(now_ns, start_s, counting_from);
     gate.schedule_days(
@@ -665,6 +671,16 @@ fn schedule_trading_days(
     }
     event.emit();
     Ok(())
+}
+
+/// `trading_day.starts_utc` in seconds after midnight UTC.
+///
+/// # Errors
+///
+/// One that is not a time of day (validation refuses it first).
+fn day_starts_s(config: &Config) -> anyhow::Result<u64> {
+    trading_day::parse_time_of_day(&config.trading_day.starts_utc)
+        .map_err(|e| anyhow::anyhow!("trading_day.starts_utc {e}"))
 }
 
 /// Segments below this size are warned of at start: fine for a test or
@@ -772,12 +788,14 @@ fn control_plane(
 
 /// The configured venue, and for a FIX one its link for the control
 /// plane. A FIX gateway takes back the orders the journal left open (in
-/// `gate`), so that their cancels reach the venue.
+/// `gate`), so that their cancels reach the venue, and keeps its sequence
+/// numbers beside the journal in `journal_dir` when so configured.
 fn build_venue(
     log: &Log,
     config: &Config,
     instruments: &Instruments,
     gate: &RiskGate,
+    journal_dir: &Path,
     ticks_per_second: f64,
 ) -> anyhow::Result<(Venue, Option<VenueLink>)> {
     match config.venue.kind {
@@ -808,6 +826,9 @@ fn build_venue(
             };
             let mut gateway =
                 FixVenue::new(fix, credentials, instruments).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if fix.sequence_numbers == SequenceNumbers::Keep {
+                gateway.keep_numbers(open_sequence_file(log, config, journal_dir)?);
+            }
             for open in gate.orders() {
                 let order = redline_engine::domain::NewOrder {
                     id: open.id,
@@ -831,6 +852,38 @@ fn build_venue(
             Ok((Venue::Fix(Box::new(gateway)), Some(link)))
         }
     }
+}
+
+/// The sequence file's name in the journal directory.
+const SEQUENCE_FILE: &str = "fix.seqnums";
+
+/// The FIX session's sequence file in `journal_dir`, for the current
+/// trading day; says what it holds.
+fn open_sequence_file(
+    log: &Log,
+    config: &Config,
+    journal_dir: &Path,
+) -> anyhow::Result<SequenceFile> {
+    let day = trading_day::day_began(timestamp::unix_ns(), day_starts_s(config)?);
+    let path = journal_dir.join(SEQUENCE_FILE);
+    let file = SequenceFile::open(&path, day).map_err(|e| {
+        anyhow::anyhow!(
+            "venue.fix.sequence_numbers = \"keep\": {}: {e}",
+            path.display()
+        )
+    })?;
+    let event = log
+        .info("venue: FIX sequence numbers kept")
+        .field("file", path.display().to_string());
+    match file.found() {
+        Some(numbers) => event
+            .field("next_out", numbers.next_out)
+            .field("next_in", numbers.next_in)
+            .field("logon", "where the last run of the trading day left off"),
+        None => event.field("logon", "resets them: the trading day's first"),
+    }
+    .emit();
+    Ok(file)
 }
 
 /// The configured feed, the replay's length (the run ends after it),

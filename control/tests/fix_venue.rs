@@ -2,8 +2,9 @@
 //! "fix"` sending its orders over FIX 4.4 on loopback to the stand-in
 //! venue, trading on its answers, losing the connection and making it
 //! again, and telling all of it through /health, /health/ready, /metrics
-//! and its log; a venue that is not there; and a restart that cancels at
-//! the venue the orders the journal left open.
+//! and its log; a venue that is not there; and a restart that logs on with
+//! the sequence numbers where the killed run left them and cancels at the
+//! venue the orders the journal left open.
 
 mod support;
 
@@ -230,7 +231,7 @@ fn with_no_venue_there_the_engine_runs_and_says_why_it_cannot_trade() {
 }
 
 #[test]
-fn a_restart_cancels_at_the_venue_what_the_journal_left_open() {
+fn a_restart_keeps_the_sequence_numbers_and_cancels_what_the_journal_left_open() {
     let venue = stand_in();
     let mut first = Engine::start(&fix_config(venue.address(), 200), &[]);
     until(&first, "orders rest at the venue", |e| {
@@ -248,6 +249,16 @@ fn a_restart_cancels_at_the_venue_what_the_journal_left_open() {
         event(&second.out, "state restored from the journal").num("last_order_id") as u64;
     assert!(left_open >= 1.0, "{}", second.out);
     second.wait_for("msg=\"venue: FIX session logged on\"");
+    // Within the trading day the second run logs on where the first left
+    // off: only the first logon reset the numbers.
+    let kept = event(&second.out, "venue: FIX sequence numbers kept");
+    assert_eq!(
+        kept.get("logon"),
+        "where the last run of the trading day left off"
+    );
+    assert!(kept.num("next_out") > 1.0, "{}", second.out);
+    assert_eq!(venue.counts().logons.load(Ordering::SeqCst), 2);
+    assert_eq!(venue.counts().resets.load(Ordering::SeqCst), 1);
     // The venue gets a cancel of each order of the last run that was
     // open; this run's own orders have higher ids.
     until(

@@ -1,9 +1,11 @@
 //! The FIX gateway against the stand-in venue on loopback: logon, orders
 //! and their reports, cancels, a venue that is not there, a connection
-//! dropped (and the reconnection that keeps the sequence numbers), and a
-//! venue that stops answering. Every wait is bounded.
+//! dropped (and the reconnection that keeps the sequence numbers), a
+//! restart that takes its numbers up from the sequence file, and a venue
+//! that stops answering. Every wait is bounded.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -13,7 +15,8 @@ use redline_engine::domain::{
     NewOrder, Price, Qty, Quote, Reject, Side, TimeInForce,
 };
 use redline_engine::venue::fix::{
-    End, FixConfig, FixVenue, LinkCount, LinkEnd, LinkState, SessionConfig, StandInVenue,
+    End, FixConfig, FixVenue, LinkCount, LinkEnd, LinkState, SequenceFile, SequenceNumbers,
+    SessionConfig, StandInVenue,
 };
 use redline_engine::venue::SimVenueConfig;
 
@@ -78,6 +81,7 @@ fn config(venue: SocketAddr) -> FixConfig {
         username: String::new(),
         password_file: Default::default(),
         password_env: String::new(),
+        sequence_numbers: SequenceNumbers::Reset,
     }
 }
 
@@ -178,13 +182,7 @@ fn orders_go_out_and_their_reports_come_back() {
     );
     // Logon, two orders, a cancel.
     assert_eq!(stats.get(LinkCount::Sent), 4);
-    assert_eq!(
-        venue
-            .counts()
-            .orders
-            .load(std::sync::atomic::Ordering::SeqCst),
-        2
-    );
+    assert_eq!(venue.counts().orders.load(Ordering::SeqCst), 2);
 }
 
 #[test]
@@ -290,6 +288,67 @@ fn an_order_a_restart_found_open_is_cancelled_at_the_venue() {
 }
 
 #[test]
+fn a_restart_within_the_day_takes_its_numbers_up_and_gets_what_it_missed() {
+    const DAY: u64 = 1_700_000_000_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fix.seqnums");
+    let venue = stand_in();
+    let Intent::New(seven) = order(7, Side::Buy, 23_990, TimeInForce::Limit) else {
+        unreachable!()
+    };
+    let sent_before_the_crash = {
+        let mut last_run = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
+        last_run.keep_numbers(SequenceFile::open(&path, DAY).unwrap());
+        let mut reports = Vec::new();
+        poll_until(&mut last_run, &mut reports, |g, _| g.is_active());
+        last_run.submit(Intent::New(seven), clock::ticks(), |r| reports.push(r));
+        poll_until(&mut last_run, &mut reports, |_, r| !r.is_empty());
+        assert_eq!(kinds_of(&reports, 7), [ExecKind::Ack]);
+        // The market comes down through the bid: the venue fills it and
+        // sends the fill, which this run dies before reading (dropped
+        // without a logout, as a killed process is).
+        let acked = venue.counts().reports.load(Ordering::SeqCst);
+        venue.quote(Quote {
+            ask: Price(23_989),
+            bid: Price(23_987),
+            ..market()
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while venue.counts().reports.load(Ordering::SeqCst) == acked {
+            assert!(Instant::now() < deadline, "the venue never filled it");
+            thread::sleep(Duration::from_millis(1));
+        }
+        last_run.stats().read().next_out
+    };
+    let file = SequenceFile::open(&path, DAY).unwrap();
+    let found = file.found().expect("the same day's numbers");
+    assert_eq!(found.next_out, sent_before_the_crash);
+    let mut gateway = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
+    gateway.keep_numbers(file);
+    assert!(gateway.reopen(&seven));
+    let mut reports = Vec::new();
+    poll_until(&mut gateway, &mut reports, |g, _| g.open_orders() == 0);
+    assert_eq!(
+        kinds_of(&reports, 7),
+        [ExecKind::Fill],
+        "the venue sent again the fill this run had not read"
+    );
+    assert_eq!(venue.counts().logons.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        venue.counts().resets.load(Ordering::SeqCst),
+        1,
+        "only the day's first logon resets the numbers"
+    );
+    let stats = gateway.stats().read();
+    assert_eq!(stats.get(LinkCount::ResendRequests), 1, "{stats:?}");
+    assert_eq!(stats.get(LinkCount::Skipped), 0, "{stats:?}");
+    // The next day starts again from 1.
+    drop(gateway);
+    let next_day = SequenceFile::open(&path, DAY + 86_400_000_000_000).unwrap();
+    assert_eq!(next_day.found(), None);
+}
+
+#[test]
 fn a_venue_that_stops_answering_is_given_up_on_and_tried_again() {
     let venue = stand_in();
     let (mut gateway, mut reports) = logged_on(&venue);
@@ -317,10 +376,7 @@ fn a_clean_stop_logs_out() {
     assert_eq!(stats.last_end, Some(LinkEnd::Session(End::LoggedOut)));
     assert_eq!(stats.state, LinkState::Disconnected);
     assert_eq!(
-        venue
-            .counts()
-            .logouts
-            .load(std::sync::atomic::Ordering::SeqCst),
+        venue.counts().logouts.load(Ordering::SeqCst),
         1,
         "the venue saw the Logout"
     );

@@ -2,8 +2,8 @@
 //! counting global allocator (per thread: the stand-in venue's own thread
 //! is not counted), after a warm-up its submits and polls carry 4 000
 //! orders and their cancels, fills, acknowledgements and refusals, and a
-//! dropped connection that it makes again and logs on over, and allocate
-//! nothing.
+//! dropped connection that it makes again and logs on over, while it
+//! keeps its sequence numbers in a sequence file, and allocate nothing.
 
 mod support;
 
@@ -15,7 +15,9 @@ use redline_engine::domain::{
     ClientOrderId, ExecKind, ExecReport, InstrumentId, Intent, NewOrder, Price, Qty, Side,
     TimeInForce,
 };
-use redline_engine::venue::fix::{FixConfig, FixVenue, LinkCount, SessionConfig, StandInVenue};
+use redline_engine::venue::fix::{
+    FixConfig, FixVenue, LinkCount, SequenceFile, SequenceNumbers, SessionConfig, StandInVenue,
+};
 use redline_engine::venue::SimVenueConfig;
 use support::alloc::{allocations, counting, Counting};
 use support::instruments;
@@ -83,8 +85,11 @@ fn the_fix_gateway_sends_and_reads_without_allocating() {
         username: String::new(),
         password_file: Default::default(),
         password_env: String::new(),
+        sequence_numbers: SequenceNumbers::Keep,
     };
+    let numbers = tempfile::tempdir().unwrap();
     let mut gateway = FixVenue::new(&config, None, &instruments).unwrap();
+    gateway.keep_numbers(SequenceFile::open(&numbers.path().join("fix.seqnums"), 1).unwrap());
     let mut reports = Vec::with_capacity(4 * ORDERS as usize);
     poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
     let run = |gateway: &mut FixVenue, reports: &mut Vec<ExecReport>, from: u64, to: u64| {
@@ -153,4 +158,11 @@ fn the_fix_gateway_sends_and_reads_without_allocating() {
         "first, warm-up's, the counted one's"
     );
     assert_eq!((fills as u64, cancels as u64), (ORDERS / 2, ORDERS / 2));
+    drop(gateway);
+    let kept = SequenceFile::open(&numbers.path().join("fix.seqnums"), 1).unwrap();
+    assert_eq!(
+        kept.found().map(|n| (n.next_out, n.next_in)),
+        Some((stats.next_out, stats.next_in)),
+        "the file holds where the session is"
+    );
 }

@@ -5,7 +5,8 @@
 //! [`ExecReport`]s.
 //!
 //! The link connects without blocking, logs on (resetting sequence numbers
-//! at a run's first logon only), and when it goes down for any reason
+//! at the first logon only: a run's, or with a [`SequenceFile`] the
+//! trading day's), and when it goes down for any reason
 //! waits a backoff that doubles from `reconnect_min_ms` to
 //! `reconnect_max_ms`, then connects again and logs on with its numbers
 //! where they were, so that the venue resends what it sent meanwhile.
@@ -36,6 +37,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::frame::{scan, Message};
 use super::link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats};
 use super::orders::OrderCodec;
+use super::sequence_file::SequenceFile;
 use super::session::{
     Credentials, End, NotSent, Now, OnResend, Session, SessionConfig, State, Verdict, Wire,
 };
@@ -78,6 +80,21 @@ pub struct FixConfig {
     pub password_file: std::path::PathBuf,
     /// Else an environment variable holding it; empty for none.
     pub password_env: String,
+    /// What a restart does with the sequence numbers.
+    pub sequence_numbers: SequenceNumbers,
+}
+
+/// `venue.fix.sequence_numbers`: what the first Logon of a run does with
+/// the session's sequence numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SequenceNumbers {
+    /// Kept across restarts within the trading day (in a
+    /// [`SequenceFile`] beside the journal): a restart logs on where the
+    /// last run left off; the day's first Logon resets them.
+    Keep,
+    /// Reset (ResetSeqNumFlag=Y) at the first Logon of every run.
+    Reset,
 }
 
 impl FixConfig {
@@ -248,6 +265,8 @@ pub struct FixVenue {
     stats: Arc<LinkStats>,
     /// Whether the session takes orders, for the strategy.
     status: VenueStatus,
+    /// Where the sequence numbers are kept across restarts, if anywhere.
+    numbers: Option<SequenceFile>,
 }
 
 impl FixVenue {
@@ -304,7 +323,27 @@ impl FixVenue {
             unpublished: false,
             stats: Arc::new(LinkStats::default()),
             status: VenueStatus::down(),
+            numbers: None,
         })
+    }
+
+    /// Keeps the session's sequence numbers in `file` from here on, and,
+    /// if it holds the numbers of an earlier run of the same trading day,
+    /// takes them up: the first logon then keeps them (no
+    /// ResetSeqNumFlag), as after a reconnection. Call before the first
+    /// poll.
+    pub fn keep_numbers(&mut self, file: SequenceFile) {
+        if let Some(found) = file.found() {
+            self.session.resume(found.next_out, found.next_in);
+            self.logged_on_once = true;
+        }
+        self.numbers = Some(file);
+        self.record_numbers();
+    }
+
+    #[inline]
+    fn record_numbers(&mut self) {
+        record_numbers(&mut self.numbers, &self.session);
     }
 
     /// What it publishes, for the control plane.
@@ -592,7 +631,10 @@ impl FixVenue {
                 break;
             }
             taken += len;
-            match self.session.on_message(&message, now, &mut self.outgoing) {
+            let verdict = self.session.on_message(&message, now, &mut self.outgoing);
+            // Recorded as taken: a restart does not take it again.
+            record_numbers(&mut self.numbers, &self.session);
+            match verdict {
                 Verdict::App => {
                     let read = take_report(
                         &self.codec,
@@ -640,6 +682,8 @@ impl FixVenue {
 
     /// Writes what waits for the socket, as far as it takes it now.
     fn flush(&mut self) {
+        // Every number that leaves is recorded before it does.
+        self.record_numbers();
         let Link::Up { stream } = &mut self.link else {
             return;
         };
@@ -709,9 +753,21 @@ impl FixVenue {
         if let Link::Up { stream } = &self.link {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
+        self.record_numbers();
+        if let Some(file) = &self.numbers {
+            let _ = file.sync();
+        }
         self.session.disconnected();
         self.link = Link::Down { retry_at: u64::MAX };
         self.publish();
+    }
+}
+
+/// Writes `session`'s numbers to the sequence file, if one is kept.
+#[inline]
+fn record_numbers(numbers: &mut Option<SequenceFile>, session: &Session) {
+    if let Some(file) = numbers {
+        file.record(session.next_out(), session.next_in());
     }
 }
 

@@ -13,6 +13,7 @@ mod gateway;
 mod link_stats;
 mod orders;
 mod resend_store;
+mod sequence_file;
 mod session;
 mod stand_in;
 mod time;
@@ -20,10 +21,11 @@ mod value;
 mod writer;
 
 pub use frame::{scan, FieldError, Fields, FrameError, Message};
-pub use gateway::{FixConfig, FixVenue};
+pub use gateway::{FixConfig, FixVenue, SequenceNumbers};
 pub use link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats, LINK_COUNTS};
 pub use orders::{OrderCodec, Read, ReportError};
 pub use resend_store::ResendStore;
+pub use sequence_file::{SeqNumbers, SequenceFile};
 pub use session::{
     Credentials, End, NotSent, Now, OnResend, Session, SessionConfig, SessionCounts, State,
     Verdict, Wire,

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::frame::{scan, Message};
 use super::orders::OrderCodec;
 use super::session::{End, Now, OnResend, Session, SessionConfig, State, Verdict, Wire};
-use super::{msg_type, MessageWriter};
+use super::{msg_type, tag, MessageWriter};
 use crate::domain::{ExecReport, Instruments, Intent, Price, Qty, Quote};
 use crate::venue::{SimVenue, SimVenueConfig};
 
@@ -32,6 +32,8 @@ pub struct StandInCounts {
     pub connections: AtomicU64,
     /// Sessions logged on.
     pub logons: AtomicU64,
+    /// Of them, Logons that reset the sequence numbers (ResetSeqNumFlag=Y).
+    pub resets: AtomicU64,
     /// NewOrderSingles taken.
     pub orders: AtomicU64,
     /// OrderCancelRequests taken.
@@ -265,6 +267,9 @@ impl Run {
                 }
                 if self.session.state() == State::Active && message.msg_type() == msg_type::LOGON {
                     self.counts.logons.fetch_add(1, Ordering::SeqCst);
+                    if message.get(tag::RESET_SEQ_NUM_FLAG) == Some(b"Y") {
+                        self.counts.resets.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
             }
             if scan(&incoming).is_err() {
