@@ -580,7 +580,9 @@ impl Config {
                 ),
             });
         }
-        if let Err(message) = crate::trading_day::parse_time_of_day(&self.trading_day.starts_utc) {
+        if let Err(message) =
+            redline_engine::trading_day::parse_time_of_day(&self.trading_day.starts_utc)
+        {
             errors.push(ConfigError {
                 key: "trading_day.starts_utc".into(),
                 message,

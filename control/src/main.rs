@@ -17,7 +17,6 @@ mod run;
 mod side;
 mod systemd;
 mod timestamp;
-mod trading_day;
 mod venue_log;
 
 #[cfg(test)]

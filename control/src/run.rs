@@ -19,6 +19,7 @@ use redline_engine::path::{PathCounters, PathParts, TimeSource};
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::strategy::Registry;
+use redline_engine::trading_day;
 use redline_engine::venue::fix::{Credentials, FixVenue, SequenceFile, SequenceNumbers};
 use redline_engine::venue::{SimVenue, Venue};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -38,8 +39,8 @@ use crate::placement;
 use crate::reload::Reloader;
 use crate::side::{SideParts, SideThread, Tally};
 use crate::systemd::Notifier;
+use crate::timestamp;
 use crate::venue_log::VenueLog;
-use crate::{timestamp, trading_day};
 
 /// Runs until a drain (SIGINT, SIGTERM, `POST /admin/drain`) or the end of
 /// `replay` (the quotes `Config::replay` read when the feed source is a
@@ -788,8 +789,9 @@ fn control_plane(
 
 /// The configured venue, and for a FIX one its link for the control
 /// plane. A FIX gateway takes back the orders the journal left open (in
-/// `gate`), so that their cancels reach the venue, and keeps its sequence
-/// numbers beside the journal in `journal_dir` when so configured.
+/// `gate`), so that their cancels reach the venue, resets its sequence
+/// numbers at the first logon of each trading day, and keeps them beside
+/// the journal in `journal_dir` when so configured.
 fn build_venue(
     log: &Log,
     config: &Config,
@@ -826,6 +828,7 @@ fn build_venue(
             };
             let mut gateway =
                 FixVenue::new(fix, credentials, instruments).map_err(|e| anyhow::anyhow!("{e}"))?;
+            gateway.roll_days(day_starts_s(config)?);
             if fix.sequence_numbers == SequenceNumbers::Keep {
                 gateway.keep_numbers(open_sequence_file(log, config, journal_dir)?);
             }

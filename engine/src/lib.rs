@@ -23,4 +23,5 @@ pub mod seqlock;
 pub mod stage;
 pub mod strategy;
 mod sync;
+pub mod trading_day;
 pub mod venue;

@@ -349,6 +349,46 @@ fn a_restart_within_the_day_takes_its_numbers_up_and_gets_what_it_missed() {
 }
 
 #[test]
+fn the_first_logon_of_a_new_trading_day_resets_the_numbers() {
+    use redline_engine::trading_day::{day_began, DAY_NS};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let starts_s = 22 * 3600;
+    let yesterday = day_began(now, starts_s) - DAY_NS;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fix.seqnums");
+    // Yesterday's run left its numbers, and this one took them up (it
+    // started before the day's start and runs past it).
+    let mut file = SequenceFile::open(&path, yesterday).unwrap();
+    file.record(40, 30);
+    drop(file);
+    let venue = stand_in();
+    let mut gateway = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
+    gateway.keep_numbers(SequenceFile::open(&path, yesterday).unwrap());
+    gateway.roll_days(starts_s);
+    let mut reports = Vec::new();
+    poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
+    assert_eq!(venue.counts().resets.load(Ordering::SeqCst), 1);
+    let stats = gateway.stats().read();
+    assert_eq!((stats.next_out, stats.next_in), (2, 2), "{stats:?}");
+    // The file now holds today's numbers; a reconnection today keeps them.
+    venue.drop_connection();
+    poll_until(&mut gateway, &mut reports, |g, _| {
+        g.stats().read().get(LinkCount::Logons) == 2 && g.is_active()
+    });
+    assert_eq!(venue.counts().resets.load(Ordering::SeqCst), 1);
+    let stats = gateway.stats().read();
+    drop(gateway);
+    let today = SequenceFile::open(&path, day_began(now, starts_s)).unwrap();
+    assert_eq!(
+        today.found().map(|n| (n.next_out, n.next_in)),
+        Some((stats.next_out, stats.next_in))
+    );
+}
+
+#[test]
 fn a_venue_that_stops_answering_is_given_up_on_and_tried_again() {
     let venue = stand_in();
     let (mut gateway, mut reports) = logged_on(&venue);

@@ -46,6 +46,7 @@ use crate::clock;
 use crate::domain::{
     ClientOrderId, ExecKind, ExecReport, Instruments, Intent, NewOrder, Price, Qty, Reject,
 };
+use crate::trading_day;
 use crate::venue::VenueStatus;
 
 /// `[venue.fix]`.
@@ -248,9 +249,14 @@ pub struct FixVenue {
     backoff_ns: u64,
     link: Link,
     session: Session,
-    /// Whether a logon has been sent in this run (later ones keep the
-    /// numbers).
-    logged_on_once: bool,
+    /// The trading day the session's numbers belong to (ns since the
+    /// Unix epoch; 0 where days are not told): a logon in a later day
+    /// resets them, as the first of a run without numbers taken up does
+    /// (`None`).
+    numbers_day: Option<u64>,
+    /// When trading days begin, in seconds after midnight UTC
+    /// ([`FixVenue::roll_days`]); `None`: all of a run is one day.
+    day_starts_s: Option<u64>,
     codec: OrderCodec,
     open: Vec<Open>,
     incoming: Box<[u8]>,
@@ -308,7 +314,8 @@ impl FixVenue {
             backoff_ns: config.reconnect_min_ms * 1_000_000,
             link: Link::Down { retry_at: 0 },
             session,
-            logged_on_once: false,
+            numbers_day: None,
+            day_starts_s: None,
             codec,
             open: Vec::with_capacity(config.max_orders),
             incoming: vec![0; config.buffer_bytes].into_boxed_slice(),
@@ -335,10 +342,31 @@ impl FixVenue {
     pub fn keep_numbers(&mut self, file: SequenceFile) {
         if let Some(found) = file.found() {
             self.session.resume(found.next_out, found.next_in);
-            self.logged_on_once = true;
+            self.numbers_day = Some(file.day());
         }
         self.numbers = Some(file);
         self.record_numbers();
+    }
+
+    /// Resets the numbers at the first logon of each trading day, the
+    /// days beginning `starts_s` seconds after midnight UTC (as a venue's
+    /// session schedule does), instead of only at a run's first logon. A
+    /// connection that stays up across the day's start keeps its numbers
+    /// until the next logon. Call before the first poll.
+    pub fn roll_days(&mut self, starts_s: u64) {
+        self.day_starts_s = Some(starts_s);
+    }
+
+    /// Whether a logon now resets the numbers: the run's first without
+    /// numbers taken up, or the first of a later trading day; and the
+    /// trading day it belongs to.
+    fn logon_resets(&self, now: Now) -> (bool, u64) {
+        let today = match self.day_starts_s {
+            Some(starts_s) => trading_day::day_began(now.unix_ns, starts_s),
+            // All of the run is one day: the one the numbers are kept for.
+            None => self.numbers.as_ref().map_or(0, SequenceFile::day),
+        };
+        (self.numbers_day.is_none_or(|day| today > day), today)
     }
 
     #[inline]
@@ -532,9 +560,12 @@ impl FixVenue {
                         self.report.bump(LinkCount::Connects);
                         self.read = 0;
                         self.outgoing.clear();
-                        let reset = !self.logged_on_once;
-                        if self.session.logon(now, reset, &mut self.outgoing) {
-                            self.logged_on_once = true;
+                        let (reset, today) = self.logon_resets(now);
+                        if self.session.logon(now, reset, &mut self.outgoing) && reset {
+                            self.numbers_day = Some(today);
+                            if let Some(file) = &mut self.numbers {
+                                file.start_day(today);
+                            }
                         }
                         self.report.state = LinkState::LoggingOn;
                         self.flush();

@@ -54,6 +54,8 @@ pub struct SequenceFile {
     _file: File,
     /// What it held for the day it was opened for.
     found: Option<SeqNumbers>,
+    /// The trading day the numbers belong to (ns since the Unix epoch).
+    day: u64,
 }
 
 impl SequenceFile {
@@ -92,7 +94,7 @@ impl SequenceFile {
         // and nothing else of this process maps it; a writer outside
         // redline could change the bytes under us, which reads as other
         // numbers, never as unsound memory (they are plain bytes).
-        let mut map = unsafe { MmapMut::map_mut(&file)? };
+        let map = unsafe { MmapMut::map_mut(&file)? };
         if !fresh && &map[..DAY] != MAGIC {
             return Err(not_ours("no RLFIXSQ1 magic".to_owned()));
         }
@@ -106,21 +108,35 @@ impl SequenceFile {
         let found =
             (!fresh && word(&map, DAY) == day && numbers.next_out > 0 && numbers.next_in > 0)
                 .then_some(numbers);
-        if found.is_none() {
-            map[..DAY].copy_from_slice(MAGIC);
-            map[DAY..OUT].copy_from_slice(&day.to_le_bytes());
-            map[OUT..LEN].fill(0);
-        }
-        Ok(SequenceFile {
+        let mut file = SequenceFile {
             map,
             _file: file,
             found,
-        })
+            day,
+        };
+        if found.is_none() {
+            file.start_day(day);
+        }
+        Ok(file)
     }
 
     /// The numbers the last run of the same trading day left, if any.
     pub fn found(&self) -> Option<SeqNumbers> {
         self.found
+    }
+
+    /// The trading day the numbers belong to (ns since the Unix epoch).
+    pub fn day(&self) -> u64 {
+        self.day
+    }
+
+    /// Makes the numbers those of trading day `day`, none recorded yet:
+    /// the session reset them at that day's first logon.
+    pub fn start_day(&mut self, day: u64) {
+        self.map[..DAY].copy_from_slice(MAGIC);
+        self.map[DAY..OUT].copy_from_slice(&day.to_le_bytes());
+        self.map[OUT..LEN].fill(0);
+        self.day = day;
     }
 
     /// Records the next numbers each way; a number that did not move is
@@ -181,6 +197,26 @@ mod tests {
             None,
             "the new day's start replaced the old numbers"
         );
+    }
+
+    #[test]
+    fn a_new_day_started_in_a_run_is_what_a_restart_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fix.seqnums");
+        let mut file = SequenceFile::open(&path, 100).unwrap();
+        file.record(9, 9);
+        file.start_day(200);
+        assert_eq!(file.day(), 200);
+        file.record(3, 2);
+        drop(file);
+        assert_eq!(
+            SequenceFile::open(&path, 200).unwrap().found(),
+            Some(SeqNumbers {
+                next_out: 3,
+                next_in: 2
+            })
+        );
+        assert_eq!(SequenceFile::open(&path, 100).unwrap().found(), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The trading day: the UTC time of day it begins (`[trading_day]`), and
 //! the schedule of day starts the risk gate follows, so that
 //! `risk.max_daily_loss` counts from the start of the current day rather
-//! than from the journal's first entry.
+//! than from the journal's first entry. A FIX session's sequence numbers
+//! belong to a trading day too: its first logon of a day resets them.
 //!
 //! A restart that finds the journal's last day began before the current
 //! one makes a day due at once: the gate begins it at the first quote that
