@@ -13,12 +13,13 @@ use crate::http::VenueLink;
 use crate::log::Log;
 
 /// Counts told together when they move.
-const DOUBTS: [LinkCount; 5] = [
+const DOUBTS: [LinkCount; 6] = [
     LinkCount::Garbled,
     LinkCount::BadReports,
     LinkCount::SessionRejects,
     LinkCount::OffTickPrices,
     LinkCount::RefusedDown,
+    LinkCount::LostOrders,
 ];
 
 /// What the venue's log has said so far.

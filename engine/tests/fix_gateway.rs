@@ -262,6 +262,59 @@ fn a_dropped_connection_is_made_again_with_the_numbers_kept() {
 }
 
 #[test]
+fn an_order_lost_with_the_connection_is_reported_refused_once_the_venue_asks_for_it() {
+    let venue = stand_in();
+    let (mut gateway, mut reports) = logged_on(&venue);
+    // The venue stops reading: the order lies unread in its socket when
+    // the connection drops, and never reaches it.
+    venue.set_silent(true);
+    gateway.submit(
+        order(3, Side::Buy, 23_990, TimeInForce::Limit),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    gateway.flush_now();
+    venue.drop_connection();
+    poll_until(&mut gateway, &mut reports, |g, _| {
+        g.stats().read().get(LinkCount::Disconnects) == 1
+    });
+    venue.set_silent(false);
+    assert_eq!(gateway.open_orders(), 1, "only the venue can say");
+    // At the logon the venue finds the order's number missing and asks for
+    // it; the gateway gap-fills it (never sending an order late) and so
+    // knows the venue never got it.
+    poll_until(&mut gateway, &mut reports, |g, _| g.open_orders() == 0);
+    assert_eq!(
+        kinds_of(&reports, 3),
+        [ExecKind::Rejected(Reject::VenueDown)]
+    );
+    let refused = reports.iter().find(|r| r.id == ClientOrderId(3)).unwrap();
+    assert_eq!(
+        (
+            refused.instrument,
+            refused.side,
+            refused.price,
+            refused.leaves
+        ),
+        (InstrumentId(0), Side::Buy, Price(23_990), Qty(0))
+    );
+    let stats = gateway.stats().read();
+    assert_eq!(stats.get(LinkCount::LostOrders), 1);
+    assert_eq!(stats.get(LinkCount::GapFills), 1);
+    assert_eq!(venue.counts().orders.load(Ordering::SeqCst), 0);
+    // An order sent after the logon is not taken for lost.
+    gateway.submit(
+        order(4, Side::Buy, 24_001, TimeInForce::Ioc),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    poll_until(&mut gateway, &mut reports, |_, r| {
+        !kinds_of(r, 4).is_empty()
+    });
+    assert_eq!(kinds_of(&reports, 4), [ExecKind::Fill]);
+}
+
+#[test]
 fn an_order_a_restart_found_open_is_cancelled_at_the_venue() {
     let venue = stand_in();
     // The last run left order 7 resting at the venue.

@@ -40,6 +40,7 @@ fn judge(r: &LinkReport, address: &str, target: &str) -> (Status, String, Option
         (LinkCount::BadReports, "reports unreadable"),
         (LinkCount::SessionRejects, "messages rejected by the venue"),
         (LinkCount::OffTickPrices, "fills between ticks, rounded"),
+        (LinkCount::LostOrders, "orders lost with a connection"),
     ]
     .iter()
     .filter(|(count, _)| r.get(*count) > 0)
@@ -117,6 +118,7 @@ mod tests {
         r.venue_text_len = said.len();
         r.bump(LinkCount::Connects);
         r.bump(LinkCount::BadReports);
+        r.bump(LinkCount::LostOrders);
         let (status, message, unready) = judge(&r, "10.0.0.7:9878", "XNAS");
         assert_eq!(status, Status::Unhealthy);
         assert!(
@@ -126,7 +128,8 @@ mod tests {
                      venue.fix.username and its password) (the venue said \"bad password\")"
                 )
                 && message.contains("3 orders open, as the venue last said")
-                && message.contains("1 reports unreadable"),
+                && message.contains("1 reports unreadable")
+                && message.contains("1 orders lost with a connection"),
             "{message}"
         );
         assert_eq!(

@@ -16,7 +16,8 @@
 //! say what became of it, and a late cancel is always safe). When the
 //! venue asks for messages it missed, cancels are sent again and new
 //! orders gap-filled (one the market has moved past must not arrive
-//! late). Orders a
+//! late); a new order gap-filled so never reached the venue, and is
+//! reported refused (`VENUE_DOWN`). Orders a
 //! restart found open are taken back ([`FixVenue::reopen`]) so that their
 //! cancels reach the venue. A report that cannot be read is counted and
 //! answered with a session Reject naming it.
@@ -210,19 +211,27 @@ impl Outgoing {
 #[derive(Debug, Clone, Copy)]
 struct Open {
     order: NewOrder,
+    /// MsgSeqNum of its NewOrderSingle; 0 where not known (an order a
+    /// restart took back, or one sent before the numbers were reset).
+    seq: u64,
     /// Cancel requests sent for it.
     cancels: u32,
     /// A cancel asked for while no session was logged on, to send at the
     /// next logon.
     cancel_waiting: bool,
+    /// The venue asked for its NewOrderSingle again and it was gap-filled:
+    /// the venue never got it, and it is to be reported refused.
+    lost: bool,
 }
 
 impl Open {
-    fn of(order: &NewOrder) -> Open {
+    fn of(order: &NewOrder, seq: u64) -> Open {
         Open {
             order: *order,
+            seq,
             cancels: 0,
             cancel_waiting: false,
+            lost: false,
         }
     }
 }
@@ -271,6 +280,8 @@ pub struct FixVenue {
     stats: Arc<LinkStats>,
     /// Whether the session takes orders, for the strategy.
     status: VenueStatus,
+    /// Orders marked `lost` and not yet reported.
+    lost: usize,
     /// Where the sequence numbers are kept across restarts, if anywhere.
     numbers: Option<SequenceFile>,
 }
@@ -330,6 +341,7 @@ impl FixVenue {
             unpublished: false,
             stats: Arc::new(LinkStats::default()),
             status: VenueStatus::down(),
+            lost: 0,
             numbers: None,
         })
     }
@@ -456,7 +468,7 @@ impl FixVenue {
                 },
             )
             .map_err(not_sent)?;
-        self.open.push(Open::of(order));
+        self.open.push(Open::of(order, self.session.next_out() - 1));
         Ok(())
     }
 
@@ -466,7 +478,7 @@ impl FixVenue {
         if self.open.len() == self.open.capacity() {
             return false;
         }
-        self.open.push(Open::of(order));
+        self.open.push(Open::of(order, 0));
         true
     }
 
@@ -512,9 +524,10 @@ impl FixVenue {
     /// progress.
     pub fn poll(&mut self, ticks: u64, room: usize, mut out: impl FnMut(ExecReport)) -> usize {
         let now = self.now(ticks);
-        let mut work = self.advance(now);
+        let lost = self.report_lost(room, &mut out);
+        let mut work = lost + self.advance(now);
         if matches!(self.link, Link::Up { .. }) {
-            work += self.receive(now, room, &mut out);
+            work += self.receive(now, room - lost, &mut out);
             if let Some(end) = self.session.tick(now, &mut self.outgoing) {
                 self.flush();
                 self.down(LinkEnd::Session(end), now);
@@ -527,6 +540,43 @@ impl FixVenue {
         }
         self.status.set(self.is_active());
         work
+    }
+
+    /// The venue asked for `begin ..= end` again and every new order
+    /// among them was gap-filled: those orders never reach it. They are
+    /// reported refused (`VENUE_DOWN`: lost with the connection) at the
+    /// next poll with room.
+    fn gap_filled(&mut self, begin: u64, end: u64) {
+        for open in &mut self.open {
+            if (begin..=end).contains(&open.seq) && !open.lost {
+                open.lost = true;
+                self.lost += 1;
+                self.report.bump(LinkCount::LostOrders);
+            }
+        }
+    }
+
+    /// Reports, as far as `room` allows, the orders the venue never got
+    /// ([`FixVenue::gap_filled`]) refused, and forgets them; returns how
+    /// many.
+    fn report_lost(&mut self, room: usize, out: &mut impl FnMut(ExecReport)) -> usize {
+        let mut written = 0;
+        let mut at = 0;
+        while self.lost > 0 && written < room && at < self.open.len() {
+            if self.open[at].lost {
+                let order = self.open.swap_remove(at).order;
+                out(refusal(
+                    order.id,
+                    ExecKind::Rejected(Reject::VenueDown),
+                    Some(&order),
+                ));
+                self.lost -= 1;
+                written += 1;
+            } else {
+                at += 1;
+            }
+        }
+        written
     }
 
     /// Connects when due, and logs on once connected.
@@ -565,6 +615,10 @@ impl FixVenue {
                             self.numbers_day = Some(today);
                             if let Some(file) = &mut self.numbers {
                                 file.start_day(today);
+                            }
+                            // The old numbers name nothing now.
+                            for open in &mut self.open {
+                                open.seq = 0;
                             }
                         }
                         self.report.state = LinkState::LoggingOn;
@@ -681,6 +735,7 @@ impl FixVenue {
                         written += 1;
                     }
                 }
+                Verdict::Resent { begin, end } => self.gap_filled(begin, end),
                 Verdict::Session | Verdict::Skipped | Verdict::Rejected { .. } => {}
                 Verdict::Ended(end) => {
                     // What the venue's Logout said, when a Logout of its

@@ -48,10 +48,14 @@ pub enum LinkCount {
     RefusedDown,
     /// Reads or writes that failed.
     SocketErrors,
+    /// Orders lost with a connection: the venue asked for their
+    /// NewOrderSingle again, got a gap fill, and they were reported
+    /// refused.
+    LostOrders,
 }
 
 /// Every count, in the order metrics list them.
-pub const LINK_COUNTS: [LinkCount; 16] = [
+pub const LINK_COUNTS: [LinkCount; 17] = [
     LinkCount::Connects,
     LinkCount::ConnectFailures,
     LinkCount::Logons,
@@ -68,6 +72,7 @@ pub const LINK_COUNTS: [LinkCount; 16] = [
     LinkCount::OffTickPrices,
     LinkCount::RefusedDown,
     LinkCount::SocketErrors,
+    LinkCount::LostOrders,
 ];
 
 impl LinkCount {
@@ -90,6 +95,7 @@ impl LinkCount {
             LinkCount::OffTickPrices => "off_tick_prices",
             LinkCount::RefusedDown => "refused_down",
             LinkCount::SocketErrors => "socket_errors",
+            LinkCount::LostOrders => "lost_orders",
         }
     }
 }

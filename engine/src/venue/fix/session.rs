@@ -184,6 +184,15 @@ pub enum Verdict {
     /// A repeat of one already taken, or one past a gap that the resend
     /// will bring again: nothing to do.
     Skipped,
+    /// The venue asked for redline's messages `begin ..= end` again and
+    /// was answered: the cancels among them sent again, everything else
+    /// gap-filled, so a new order among them never reaches it.
+    Resent {
+        /// The first number asked for.
+        begin: u64,
+        /// The last.
+        end: u64,
+    },
     /// The venue rejected a message of redline's (Reject(3)).
     Rejected {
         /// Its MsgSeqNum.
@@ -628,7 +637,7 @@ impl Session {
                     _ => self.next_out - 1,
                 };
                 self.resend(begin, end, now, wire);
-                Verdict::Session
+                Verdict::Resent { begin, end }
             }
             msg_type::SEQUENCE_RESET => {
                 // Gap fill: the numbers up to NewSeqNo were administrative.
@@ -1152,7 +1161,8 @@ mod tests {
         );
         assert_eq!(
             receive(&mut session, &request, at(2.0), &mut wire),
-            Verdict::Session
+            Verdict::Resent { begin: 2, end: 4 },
+            "to infinity: as far as sent"
         );
         let sent = wire.take();
         assert_eq!(sent.len(), 1, "{sent:?}");
