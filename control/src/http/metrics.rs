@@ -410,7 +410,8 @@ fn venue(out: &mut Exposition, watch: &Watch) {
         "What the FIX gateway counted: connections made and failed, logons, disconnects, \
          messages sent and received in sequence, resend requests, gap fills, test requests, \
          session rejects of its messages, messages skipped, garbled bytes, unreadable reports, \
-         fills between ticks, orders refused while down, socket errors.",
+         fills between ticks, orders refused while down, socket errors, orders lost with a \
+         connection.",
     );
     for count in LINK_COUNTS {
         out.sample(
