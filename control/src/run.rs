@@ -10,17 +10,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use parking_lot::Mutex;
-use redline_engine::audit::{AuditStats, Latency, Restorer};
+use redline_engine::audit::{
+    AuditEvent, AuditRecord, AuditStats, Latency, Restorer, Stamps, RESTART_WRITER,
+};
 use redline_engine::clock;
 use redline_engine::command::{command_ring, Action, Outcome};
-use redline_engine::domain::{Instruments, Reject};
+use redline_engine::domain::{Instruments, Intent, NewOrder, Qty, Reject, TimeInForce};
 use redline_engine::feed::{Feed, ItchFeed, Pace, Recorded, ReplayFeed, SyntheticFeed};
 use redline_engine::path::{PathCounters, PathParts, TimeSource};
 use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::strategy::Registry;
 use redline_engine::trading_day;
-use redline_engine::venue::fix::{Credentials, FixVenue, SequenceFile, SequenceNumbers};
+use redline_engine::venue::fix::{Credentials, FixVenue, SequenceNumbers, SessionFile};
 use redline_engine::venue::{SimVenue, Venue};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
@@ -91,8 +93,8 @@ pub fn run(
         &log,
         config,
         &instruments,
-        &gate,
-        journal.dir(),
+        &mut gate,
+        &mut journal,
         ticks_per_second,
     )?;
     log.info("starting")
@@ -125,10 +127,7 @@ pub fn run(
         )
         .emit();
 
-    let counters = Arc::new(PathCounters::new(
-        instruments.len(),
-        config.risk.max_open_orders,
-    ));
+    let counters = Arc::new(PathCounters::new(instruments.len(), gate.open_capacity()));
     let (commander, commands) = command_ring();
     let in_force = InForce {
         limits: config.risk,
@@ -788,16 +787,18 @@ fn control_plane(
 }
 
 /// The configured venue, and for a FIX one its link for the control
-/// plane. A FIX gateway takes back the orders the journal left open (in
-/// `gate`), so that their cancels reach the venue, resets its sequence
-/// numbers at the first logon of each trading day, and keeps them beside
-/// the journal in `journal_dir` when so configured.
+/// plane. A FIX gateway keeps its session file beside `journal`: the
+/// orders the last run sent that the journal never got are taken back
+/// from it into `gate` and the journal; the gateway takes back every
+/// order left open, so that their cancels reach the venue, resets its
+/// sequence numbers at the first logon of each trading day, and takes up
+/// the last run's when so configured.
 fn build_venue(
     log: &Log,
     config: &Config,
     instruments: &Instruments,
-    gate: &RiskGate,
-    journal_dir: &Path,
+    gate: &mut RiskGate,
+    journal: &mut Journal,
     ticks_per_second: f64,
 ) -> anyhow::Result<(Venue, Option<VenueLink>)> {
     match config.venue.kind {
@@ -829,22 +830,23 @@ fn build_venue(
             let mut gateway =
                 FixVenue::new(fix, credentials, instruments).map_err(|e| anyhow::anyhow!("{e}"))?;
             gateway.roll_days(day_starts_s(config)?);
-            if fix.sequence_numbers == SequenceNumbers::Keep {
-                gateway.keep_numbers(open_sequence_file(log, config, journal_dir)?);
-            }
+            let file = open_session_file(log, config, journal.dir())?;
+            let recovered = recover_orders(log, &file, gate, journal)?;
+            gateway.keep_session(file, fix.sequence_numbers == SequenceNumbers::Keep);
+            gateway.make_room(gate.open_orders());
             for open in gate.orders() {
-                let order = redline_engine::domain::NewOrder {
+                let order = NewOrder {
                     id: open.id,
                     instrument: open.instrument,
                     side: open.side,
                     price: open.price,
-                    qty: redline_engine::domain::Qty(open.leaves),
-                    tif: redline_engine::domain::TimeInForce::Limit,
+                    qty: Qty(open.leaves),
+                    tif: TimeInForce::Limit,
                 };
                 anyhow::ensure!(
-                    gateway.reopen(&order),
-                    "the journal left more orders open than venue.fix.max_orders ({}) holds",
-                    fix.max_orders
+                    gateway.reopen(&order, recovered.iter().any(|r| r.id == open.id)),
+                    "the gateway made room for {}",
+                    open.id.0
                 );
             }
             let link = VenueLink {
@@ -857,36 +859,102 @@ fn build_venue(
     }
 }
 
-/// The sequence file's name in the journal directory.
-const SEQUENCE_FILE: &str = "fix.seqnums";
+/// The session file's name in the journal directory.
+const SESSION_FILE: &str = "fix.session";
 
-/// The FIX session's sequence file in `journal_dir`, for the current
-/// trading day; says what it holds.
-fn open_sequence_file(
+/// The FIX session's file in `journal_dir`, for the current trading day,
+/// its ring of orders large enough for every order that can wait between
+/// the gateway and the journal (a record each at least, in the audit
+/// ring or the side thread's batch); says what it holds.
+fn open_session_file(
     log: &Log,
     config: &Config,
     journal_dir: &Path,
-) -> anyhow::Result<SequenceFile> {
+) -> anyhow::Result<SessionFile> {
     let day = trading_day::day_began(timestamp::unix_ns(), day_starts_s(config)?);
-    let path = journal_dir.join(SEQUENCE_FILE);
-    let file = SequenceFile::open(&path, day).map_err(|e| {
-        anyhow::anyhow!(
-            "venue.fix.sequence_numbers = \"keep\": {}: {e}",
-            path.display()
-        )
-    })?;
+    let path = journal_dir.join(SESSION_FILE);
+    let orders = config.rings.audit + crate::side::BATCH;
+    let file = SessionFile::open(&path, day, orders)
+        .map_err(|e| anyhow::anyhow!("the FIX session file {}: {e}", path.display()))?;
+    let resumes = config.venue.fix.sequence_numbers == SequenceNumbers::Keep;
     let event = log
-        .info("venue: FIX sequence numbers kept")
+        .info("venue: FIX session file")
         .field("file", path.display().to_string());
-    match file.found() {
+    match file.found().filter(|_| resumes) {
         Some(numbers) => event
             .field("next_out", numbers.next_out)
             .field("next_in", numbers.next_in)
             .field("logon", "where the last run of the trading day left off"),
-        None => event.field("logon", "resets them: the trading day's first"),
+        None if resumes => event.field("logon", "resets the numbers: the trading day's first"),
+        None => event.field(
+            "logon",
+            "resets the numbers (venue.fix.sequence_numbers = \"reset\")",
+        ),
     }
     .emit();
     Ok(file)
+}
+
+/// Takes back the orders the last run sent that its journal never got
+/// (it was killed before their records were written): each is opened in
+/// `gate` again, its id never handed out again, and written to `journal`
+/// as the lost records were (a `Passed` and a `Sent`, by
+/// [`RESTART_WRITER`]), so a later restart knows it too. Returns them.
+///
+/// # Errors
+///
+/// When the file cannot tell them all, the gate has no room for them, or
+/// the journal cannot write them: trading on would miss their fills.
+fn recover_orders(
+    log: &Log,
+    file: &SessionFile,
+    gate: &mut RiskGate,
+    journal: &mut Journal,
+) -> anyhow::Result<Vec<NewOrder>> {
+    let last = gate.last_id();
+    let recovered = file.orders_after(last).map_err(|e| {
+        anyhow::anyhow!(
+            "the FIX session file cannot tell which orders the last run sent after the \
+             journal's last (id {}): {e}. Their fills would be missing: reconcile with the \
+             venue, then move the file away to start",
+            last.0
+        )
+    })?;
+    if recovered.is_empty() {
+        return Ok(recovered);
+    }
+    let wall_ns = timestamp::unix_ns();
+    gate.make_room(gate.open_orders() + recovered.len());
+    for (n, order) in recovered.iter().enumerate() {
+        gate.raise_id_floor(order.id);
+        anyhow::ensure!(gate.reopen(order), "the gate made room for {}", order.id.0);
+        let intent = Intent::New(*order);
+        let stamps = Stamps::default();
+        for (k, event) in [
+            AuditEvent::Passed { intent, stamps },
+            AuditEvent::Sent { intent, stamps },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let seq = (2 * n + k) as u64;
+            journal.append(RESTART_WRITER, wall_ns, &AuditRecord { seq, event });
+        }
+    }
+    journal
+        .flush()
+        .map_err(|e| anyhow::anyhow!("cannot journal the orders taken back: {e}"))?;
+    log.warn("venue: orders the last run sent that its journal never got, taken back")
+        .field("orders", recovered.len())
+        .field("first_id", recovered[0].id.0)
+        .field("last_id", recovered[recovered.len() - 1].id.0)
+        .field(
+            "why",
+            "it was killed before their records were written; they are open again, cancelled \
+             with the rest, and their fills count",
+        )
+        .emit();
+    Ok(recovered)
 }
 
 /// The configured feed, the replay's length (the run ends after it),

@@ -31,7 +31,7 @@ use crate::log::{money, Log, LogSink};
 use crate::timestamp::unix_ns;
 
 /// Records taken from one ring before the lock is let go.
-const BATCH: usize = 4096;
+pub const BATCH: usize = 4096;
 
 /// How many of the latest commands' outcomes are kept.
 const OUTCOMES: usize = 1024;

@@ -244,14 +244,16 @@ fn a_restart_keeps_the_sequence_numbers_and_cancels_what_the_journal_left_open()
     let journal = std::mem::replace(&mut first.journal, tempfile::tempdir().unwrap());
     let before = venue.taken().len();
     let mut second = Engine::start_on(journal, &fix_config(venue.address(), 200), &[]);
-    let left_open = event(&second.out, "cancelling the orders the journal left open").num("orders");
-    let last_run =
-        event(&second.out, "state restored from the journal").num("last_order_id") as u64;
+    // The orders the journal holds open (the cancel-all's count adds any
+    // the last run sent that its journal never got).
+    let restored = event(&second.out, "state restored from the journal");
+    let left_open = restored.num("open_orders");
+    let last_run = restored.num("last_order_id") as u64;
     assert!(left_open >= 1.0, "{}", second.out);
     second.wait_for("msg=\"venue: FIX session logged on\"");
     // Within the trading day the second run logs on where the first left
     // off: only the first logon reset the numbers.
-    let kept = event(&second.out, "venue: FIX sequence numbers kept");
+    let kept = event(&second.out, "venue: FIX session file");
     assert_eq!(
         kept.get("logon"),
         "where the last run of the trading day left off"
@@ -278,6 +280,98 @@ fn a_restart_keeps_the_sequence_numbers_and_cancels_what_the_journal_left_open()
         },
     );
     assert!(second.stop(), "{}", second.out);
+}
+
+/// The ids of the orders (`Intent::New`) in `taken`.
+fn new_ids(taken: &[Intent]) -> Vec<u64> {
+    taken
+        .iter()
+        .filter_map(|intent| match intent {
+            Intent::New(order) => Some(order.id.0),
+            Intent::Cancel(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_ids() {
+    let venue = stand_in();
+    // The journal's disk stalls 1.5 s in: the side thread waits, the
+    // gateway goes on sending, and the orders it sends are not journaled.
+    let mut first = Engine::start(
+        &fix_config(venue.address(), 200),
+        &[("REDLINE_TEST_STALL_JOURNAL", "1500:30000")],
+    );
+    first.wait_for("msg=\"venue: FIX session logged on\"");
+    until(&first, "the journal stalls", |e| {
+        e.get("/health").1.contains("journal stalled")
+    });
+    let at_stall = new_ids(&venue.taken()).len();
+    until(
+        &first,
+        "orders reach the venue while the journal waits",
+        |_| new_ids(&venue.taken()).len() >= at_stall + 5,
+    );
+    // kill -9: those orders are live at the venue and not in the journal.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let sent = new_ids(&venue.taken());
+    let before = venue.taken().len();
+    let journal = std::mem::replace(&mut first.journal, tempfile::tempdir().unwrap());
+    let mut second = Engine::start_on(journal, &fix_config(venue.address(), 200), &[]);
+    let journaled =
+        event(&second.out, "state restored from the journal").num("last_order_id") as u64;
+    let missed: Vec<u64> = sent.iter().copied().filter(|&id| id > journaled).collect();
+    assert!(missed.len() >= 5, "{missed:?}\n{}", second.out);
+    let back = event(
+        &second.out,
+        "venue: orders the last run sent that its journal never got, taken back",
+    );
+    // The file may also hold one recorded just before its bytes would
+    // have left.
+    assert!(back.num("orders") >= missed.len() as f64, "{}", second.out);
+    assert_eq!(back.num("first_id") as u64, missed[0]);
+    let last_back = back.num("last_id") as u64;
+    assert!(last_back >= *sent.last().unwrap(), "{}", second.out);
+    second.wait_for("msg=\"venue: FIX session logged on\"");
+    // Each of them ends: the restart's cancel-all reaches those the
+    // venue's reports (sent again after the logon) do not end first, and
+    // the open orders are back within risk.max_open_orders.
+    until(&second, "every order taken back ends", |e| {
+        sample(&e.get("/metrics").1, "redline_open_orders") < 64.0
+    });
+    let cancelled: Vec<u64> = venue.taken()[before..]
+        .iter()
+        .filter_map(|intent| match intent {
+            Intent::Cancel(id) if missed.contains(&id.0) => Some(id.0),
+            _ => None,
+        })
+        .collect();
+    assert!(cancelled.len() * 2 > missed.len(), "{cancelled:?}");
+    // No new order takes an id of theirs.
+    until(&second, "new orders", |_| {
+        new_ids(&venue.taken()[before..]).len() >= 5
+    });
+    let reused: Vec<u64> = new_ids(&venue.taken()[before..])
+        .into_iter()
+        .filter(|&id| id <= last_back)
+        .collect();
+    assert!(reused.is_empty(), "ids handed out again: {reused:?}");
+    let (_, metrics) = second.get("/metrics");
+    assert_eq!(
+        sample(
+            &metrics,
+            "redline_venue_events_total{event=\"recovered_orders\"}"
+        ),
+        back.num("orders")
+    );
+    assert!(second.stop(), "{}", second.out);
+    // The journal holds them now, as the restart wrote them.
+    let restart_sent = support::dump(second.journal.path())
+        .iter()
+        .filter(|entry| entry["writer"] == "restart" && entry["type"] == "sent")
+        .count();
+    assert_eq!(restart_sent as f64, back.num("orders"));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The FIX gateway against the stand-in venue on loopback: logon, orders
 //! and their reports, cancels, a venue that is not there, a connection
 //! dropped (and the reconnection that keeps the sequence numbers), a
-//! restart that takes its numbers up from the sequence file, and a venue
+//! restart that takes its numbers up from the session file, and a venue
 //! that stops answering. Every wait is bounded.
 
 use std::net::SocketAddr;
@@ -15,8 +15,8 @@ use redline_engine::domain::{
     NewOrder, Price, Qty, Quote, Reject, Side, TimeInForce,
 };
 use redline_engine::venue::fix::{
-    End, FixConfig, FixVenue, LinkCount, LinkEnd, LinkState, SequenceFile, SequenceNumbers,
-    SessionConfig, StandInVenue,
+    End, FixConfig, FixVenue, LinkCount, LinkEnd, LinkState, SequenceNumbers, SessionConfig,
+    SessionFile, StandInVenue,
 };
 use redline_engine::venue::SimVenueConfig;
 
@@ -331,7 +331,7 @@ fn an_order_a_restart_found_open_is_cancelled_at_the_venue() {
     let Intent::New(seven) = order(7, Side::Buy, 23_990, TimeInForce::Limit) else {
         unreachable!()
     };
-    assert!(gateway.reopen(&seven));
+    assert!(gateway.reopen(&seven, false));
     let mut reports = Vec::new();
     gateway.submit(Intent::Cancel(seven.id), clock::ticks(), |r| {
         reports.push(r)
@@ -344,14 +344,14 @@ fn an_order_a_restart_found_open_is_cancelled_at_the_venue() {
 fn a_restart_within_the_day_takes_its_numbers_up_and_gets_what_it_missed() {
     const DAY: u64 = 1_700_000_000_000_000_000;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fix.seqnums");
+    let path = dir.path().join("fix.session");
     let venue = stand_in();
     let Intent::New(seven) = order(7, Side::Buy, 23_990, TimeInForce::Limit) else {
         unreachable!()
     };
     let sent_before_the_crash = {
         let mut last_run = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
-        last_run.keep_numbers(SequenceFile::open(&path, DAY).unwrap());
+        last_run.keep_session(SessionFile::open(&path, DAY, 64).unwrap(), true);
         let mut reports = Vec::new();
         poll_until(&mut last_run, &mut reports, |g, _| g.is_active());
         last_run.submit(Intent::New(seven), clock::ticks(), |r| reports.push(r));
@@ -373,12 +373,12 @@ fn a_restart_within_the_day_takes_its_numbers_up_and_gets_what_it_missed() {
         }
         last_run.stats().read().next_out
     };
-    let file = SequenceFile::open(&path, DAY).unwrap();
+    let file = SessionFile::open(&path, DAY, 64).unwrap();
     let found = file.found().expect("the same day's numbers");
     assert_eq!(found.next_out, sent_before_the_crash);
     let mut gateway = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
-    gateway.keep_numbers(file);
-    assert!(gateway.reopen(&seven));
+    gateway.keep_session(file, true);
+    assert!(gateway.reopen(&seven, false));
     let mut reports = Vec::new();
     poll_until(&mut gateway, &mut reports, |g, _| g.open_orders() == 0);
     assert_eq!(
@@ -397,7 +397,7 @@ fn a_restart_within_the_day_takes_its_numbers_up_and_gets_what_it_missed() {
     assert_eq!(stats.get(LinkCount::Skipped), 0, "{stats:?}");
     // The next day starts again from 1.
     drop(gateway);
-    let next_day = SequenceFile::open(&path, DAY + 86_400_000_000_000).unwrap();
+    let next_day = SessionFile::open(&path, DAY + 86_400_000_000_000, 64).unwrap();
     assert_eq!(next_day.found(), None);
 }
 
@@ -411,15 +411,15 @@ fn the_first_logon_of_a_new_trading_day_resets_the_numbers() {
     let starts_s = 22 * 3600;
     let yesterday = day_began(now, starts_s) - DAY_NS;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fix.seqnums");
+    let path = dir.path().join("fix.session");
     // Yesterday's run left its numbers, and this one took them up (it
     // started before the day's start and runs past it).
-    let mut file = SequenceFile::open(&path, yesterday).unwrap();
+    let mut file = SessionFile::open(&path, yesterday, 64).unwrap();
     file.record(40, 30);
     drop(file);
     let venue = stand_in();
     let mut gateway = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
-    gateway.keep_numbers(SequenceFile::open(&path, yesterday).unwrap());
+    gateway.keep_session(SessionFile::open(&path, yesterday, 64).unwrap(), true);
     gateway.roll_days(starts_s);
     let mut reports = Vec::new();
     poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
@@ -434,7 +434,7 @@ fn the_first_logon_of_a_new_trading_day_resets_the_numbers() {
     assert_eq!(venue.counts().resets.load(Ordering::SeqCst), 1);
     let stats = gateway.stats().read();
     drop(gateway);
-    let today = SequenceFile::open(&path, day_began(now, starts_s)).unwrap();
+    let today = SessionFile::open(&path, day_began(now, starts_s), 64).unwrap();
     assert_eq!(
         today.found().map(|n| (n.next_out, n.next_in)),
         Some((stats.next_out, stats.next_in))

@@ -3,7 +3,8 @@
 //! is not counted), after a warm-up its submits and polls carry 4 000
 //! orders and their cancels, fills, acknowledgements and refusals, and a
 //! dropped connection that it makes again and logs on over, while it
-//! keeps its sequence numbers in a sequence file, and allocate nothing.
+//! keeps its sequence numbers and orders in a session file, and allocate
+//! nothing.
 
 mod support;
 
@@ -16,7 +17,7 @@ use redline_engine::domain::{
     TimeInForce,
 };
 use redline_engine::venue::fix::{
-    FixConfig, FixVenue, LinkCount, SequenceFile, SequenceNumbers, SessionConfig, StandInVenue,
+    FixConfig, FixVenue, LinkCount, SequenceNumbers, SessionConfig, SessionFile, StandInVenue,
 };
 use redline_engine::venue::SimVenueConfig;
 use support::alloc::{allocations, counting, Counting};
@@ -89,7 +90,10 @@ fn the_fix_gateway_sends_and_reads_without_allocating() {
     };
     let numbers = tempfile::tempdir().unwrap();
     let mut gateway = FixVenue::new(&config, None, &instruments).unwrap();
-    gateway.keep_numbers(SequenceFile::open(&numbers.path().join("fix.seqnums"), 1).unwrap());
+    gateway.keep_session(
+        SessionFile::open(&numbers.path().join("fix.session"), 1, 64).unwrap(),
+        true,
+    );
     let mut reports = Vec::with_capacity(4 * ORDERS as usize);
     poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
     let run = |gateway: &mut FixVenue, reports: &mut Vec<ExecReport>, from: u64, to: u64| {
@@ -159,7 +163,7 @@ fn the_fix_gateway_sends_and_reads_without_allocating() {
     );
     assert_eq!((fills as u64, cancels as u64), (ORDERS / 2, ORDERS / 2));
     drop(gateway);
-    let kept = SequenceFile::open(&numbers.path().join("fix.seqnums"), 1).unwrap();
+    let kept = SessionFile::open(&numbers.path().join("fix.session"), 1, 64).unwrap();
     assert_eq!(
         kept.found().map(|n| (n.next_out, n.next_in)),
         Some((stats.next_out, stats.next_in)),

@@ -41,6 +41,10 @@ fn judge(r: &LinkReport, address: &str, target: &str) -> (Status, String, Option
         (LinkCount::SessionRejects, "messages rejected by the venue"),
         (LinkCount::OffTickPrices, "fills between ticks, rounded"),
         (LinkCount::LostOrders, "orders lost with a connection"),
+        (
+            LinkCount::RecoveredOrders,
+            "orders taken back at the start that the last run's journal never got",
+        ),
     ]
     .iter()
     .filter(|(count, _)| r.get(*count) > 0)

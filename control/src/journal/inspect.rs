@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use redline_engine::audit::{AuditEvent, JournalEntry, Stamps, Trigger};
+use redline_engine::audit::{AuditEvent, JournalEntry, Stamps, Trigger, RESTART_WRITER};
 use redline_engine::command::Outcome;
 use redline_engine::domain::{ExecKind, ExecReport, Intent, Side, TimeInForce};
 use serde_json::{json, Value};
@@ -180,6 +180,7 @@ fn to_json(seq: u64, entry: &JournalEntry) -> Value {
         "writer": match entry.writer {
             0 => "decide",
             1 => "gateway",
+            RESTART_WRITER => "restart",
             _ => "unknown",
         },
         "writer_seq": entry.record.seq,

@@ -8,11 +8,17 @@ use rkyv::util::AlignedVec;
 
 use super::AuditRecord;
 
+/// The writer of the records a start writes itself: the orders the last
+/// run sent that its journal never got, taken back from the FIX session
+/// file (a `Passed` and a `Sent` each, as the lost ones were, without
+/// their stamps).
+pub const RESTART_WRITER: u8 = 2;
+
 /// One audit record as the journal keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct JournalEntry {
-    /// Which hot-path writer made it: 0 the decide stage (the fused path's
-    /// one writer), 1 the gateway.
+    /// Which writer made it: 0 the decide stage (the fused path's one
+    /// writer), 1 the gateway, [`RESTART_WRITER`] a start.
     pub writer: u8,
     /// When the side thread took it, in ns since the Unix epoch.
     pub wall_ns: u64,

@@ -18,7 +18,7 @@ mod stats;
 
 pub use checkpoint::Checkpoint;
 pub use digest::Digest;
-pub use entry::{EntryError, JournalEntry};
+pub use entry::{EntryError, JournalEntry, RESTART_WRITER};
 pub use log::AuditLog;
 pub use record::{AuditEvent, AuditRecord, Stamps, Trigger};
 pub use restore::{Restored, Restorer};

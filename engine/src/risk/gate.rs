@@ -682,10 +682,20 @@ impl RiskGate {
         self.limits.max_order_qty
     }
 
-    /// The most orders it can hold open: `max_open_orders` at start, which
-    /// later limits may lower but not raise.
+    /// The most orders it can hold open: `max_open_orders` at start (or
+    /// what a restart made room for), which later limits may lower but not
+    /// raise.
     pub fn open_capacity(&self) -> usize {
         self.open.capacity()
+    }
+
+    /// For a restart, before the path runs: room for `orders` open at
+    /// once, when a restart takes back more than `max_open_orders` (the
+    /// orders a killed run sent that its journal never got). Allocates;
+    /// new orders are still refused while `max_open_orders` are open.
+    pub fn make_room(&mut self, orders: usize) {
+        self.open
+            .reserve_exact(orders.saturating_sub(self.open.len()));
     }
 
     /// `instrument`'s best bid and offer as last quoted; `None` before its

@@ -5,7 +5,7 @@
 //! [`ExecReport`]s.
 //!
 //! The link connects without blocking, logs on (resetting sequence numbers
-//! at the first logon only: a run's, or with a [`SequenceFile`] the
+//! at the first logon only: a run's, or with a [`SessionFile`] the
 //! trading day's), and when it goes down for any reason
 //! waits a backoff that doubles from `reconnect_min_ms` to
 //! `reconnect_max_ms`, then connects again and logs on with its numbers
@@ -17,7 +17,9 @@
 //! venue asks for messages it missed, cancels are sent again and new
 //! orders gap-filled (one the market has moved past must not arrive
 //! late); a new order gap-filled so never reached the venue, and is
-//! reported refused (`VENUE_DOWN`). Orders a
+//! reported refused (`VENUE_DOWN`). With a [`SessionFile`] each order
+//! is recorded there before its bytes leave, so that a restart can take
+//! back those its journal never got. Orders a
 //! restart found open are taken back ([`FixVenue::reopen`]) so that their
 //! cancels reach the venue. A report that cannot be read is counted and
 //! answered with a session Reject naming it.
@@ -38,10 +40,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::frame::{scan, Message};
 use super::link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats};
 use super::orders::OrderCodec;
-use super::sequence_file::SequenceFile;
 use super::session::{
     Credentials, End, NotSent, Now, OnResend, Session, SessionConfig, State, Verdict, Wire,
 };
+use super::session_file::SessionFile;
 use super::{msg_type, tag, MAX_MESSAGE};
 use crate::clock;
 use crate::domain::{
@@ -91,8 +93,8 @@ pub struct FixConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SequenceNumbers {
-    /// Kept across restarts within the trading day (in a
-    /// [`SequenceFile`] beside the journal): a restart logs on where the
+    /// Kept across restarts within the trading day (in the
+    /// [`SessionFile`] beside the journal): a restart logs on where the
     /// last run left off; the day's first Logon resets them.
     Keep,
     /// Reset (ResetSeqNumFlag=Y) at the first Logon of every run.
@@ -282,8 +284,9 @@ pub struct FixVenue {
     status: VenueStatus,
     /// Orders marked `lost` and not yet reported.
     lost: usize,
-    /// Where the sequence numbers are kept across restarts, if anywhere.
-    numbers: Option<SequenceFile>,
+    /// Where the sequence numbers and the orders sent are kept across
+    /// restarts, if anywhere.
+    session_file: Option<SessionFile>,
 }
 
 impl FixVenue {
@@ -342,21 +345,21 @@ impl FixVenue {
             stats: Arc::new(LinkStats::default()),
             status: VenueStatus::down(),
             lost: 0,
-            numbers: None,
+            session_file: None,
         })
     }
 
-    /// Keeps the session's sequence numbers in `file` from here on, and,
-    /// if it holds the numbers of an earlier run of the same trading day,
-    /// takes them up: the first logon then keeps them (no
-    /// ResetSeqNumFlag), as after a reconnection. Call before the first
-    /// poll.
-    pub fn keep_numbers(&mut self, file: SequenceFile) {
-        if let Some(found) = file.found() {
+    /// Keeps the session's sequence numbers and every order it sends in
+    /// `file` from here on. With `resume`, if the file holds the numbers
+    /// of an earlier run of the same trading day, takes them up: the
+    /// first logon then keeps them (no ResetSeqNumFlag), as after a
+    /// reconnection. Call before the first poll.
+    pub fn keep_session(&mut self, file: SessionFile, resume: bool) {
+        if let Some(found) = file.found().filter(|_| resume) {
             self.session.resume(found.next_out, found.next_in);
             self.numbers_day = Some(file.day());
         }
-        self.numbers = Some(file);
+        self.session_file = Some(file);
         self.record_numbers();
     }
 
@@ -376,14 +379,14 @@ impl FixVenue {
         let today = match self.day_starts_s {
             Some(starts_s) => trading_day::day_began(now.unix_ns, starts_s),
             // All of the run is one day: the one the numbers are kept for.
-            None => self.numbers.as_ref().map_or(0, SequenceFile::day),
+            None => self.session_file.as_ref().map_or(0, SessionFile::day),
         };
         (self.numbers_day.is_none_or(|day| today > day), today)
     }
 
     #[inline]
     fn record_numbers(&mut self) {
-        record_numbers(&mut self.numbers, &self.session);
+        record_numbers(&mut self.session_file, &self.session);
     }
 
     /// What it publishes, for the control plane.
@@ -468,17 +471,36 @@ impl FixVenue {
                 },
             )
             .map_err(not_sent)?;
+        // Recorded before its bytes leave, as its number is.
+        if let Some(file) = &mut self.session_file {
+            file.record_order(order);
+        }
         self.open.push(Open::of(order, self.session.next_out() - 1));
         Ok(())
     }
 
-    /// Takes back an order a restart found open (from the journal), so
-    /// that a cancel of it is sent; `false` when the table is full.
-    pub fn reopen(&mut self, order: &NewOrder) -> bool {
+    /// For a restart, before the first poll: room for `orders` sent and
+    /// not finished, when a restart takes back more than `max_orders`.
+    /// Allocates; new orders are refused `VENUE_BUSY` while as many as
+    /// the table ever held are open.
+    pub fn make_room(&mut self, orders: usize) {
+        self.open
+            .reserve_exact(orders.saturating_sub(self.open.len()));
+    }
+
+    /// Takes back an order a restart found open, so that a cancel of it
+    /// is sent: one the journal holds, or, `recovered`, one the last run
+    /// sent and its journal never got (from the session file; counted).
+    /// `false` when the table is full.
+    pub fn reopen(&mut self, order: &NewOrder, recovered: bool) -> bool {
         if self.open.len() == self.open.capacity() {
             return false;
         }
         self.open.push(Open::of(order, 0));
+        if recovered {
+            self.report.bump(LinkCount::RecoveredOrders);
+            self.unpublished = true;
+        }
         true
     }
 
@@ -613,7 +635,7 @@ impl FixVenue {
                         let (reset, today) = self.logon_resets(now);
                         if self.session.logon(now, reset, &mut self.outgoing) && reset {
                             self.numbers_day = Some(today);
-                            if let Some(file) = &mut self.numbers {
+                            if let Some(file) = &mut self.session_file {
                                 file.start_day(today);
                             }
                             // The old numbers name nothing now.
@@ -718,7 +740,7 @@ impl FixVenue {
             taken += len;
             let verdict = self.session.on_message(&message, now, &mut self.outgoing);
             // Recorded as taken: a restart does not take it again.
-            record_numbers(&mut self.numbers, &self.session);
+            record_numbers(&mut self.session_file, &self.session);
             match verdict {
                 Verdict::App => {
                     let read = take_report(
@@ -840,7 +862,7 @@ impl FixVenue {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
         self.record_numbers();
-        if let Some(file) = &self.numbers {
+        if let Some(file) = &self.session_file {
             let _ = file.sync();
         }
         self.session.disconnected();
@@ -849,10 +871,10 @@ impl FixVenue {
     }
 }
 
-/// Writes `session`'s numbers to the sequence file, if one is kept.
+/// Writes `session`'s numbers to the session file, if one is kept.
 #[inline]
-fn record_numbers(numbers: &mut Option<SequenceFile>, session: &Session) {
-    if let Some(file) = numbers {
+fn record_numbers(session_file: &mut Option<SessionFile>, session: &Session) {
+    if let Some(file) = session_file {
         file.record(session.next_out(), session.next_in());
     }
 }

@@ -52,10 +52,13 @@ pub enum LinkCount {
     /// NewOrderSingle again, got a gap fill, and they were reported
     /// refused.
     LostOrders,
+    /// Orders a restart took back from the session file: the last run
+    /// sent them and was killed before its journal got them.
+    RecoveredOrders,
 }
 
 /// Every count, in the order metrics list them.
-pub const LINK_COUNTS: [LinkCount; 17] = [
+pub const LINK_COUNTS: [LinkCount; 18] = [
     LinkCount::Connects,
     LinkCount::ConnectFailures,
     LinkCount::Logons,
@@ -73,6 +76,7 @@ pub const LINK_COUNTS: [LinkCount; 17] = [
     LinkCount::RefusedDown,
     LinkCount::SocketErrors,
     LinkCount::LostOrders,
+    LinkCount::RecoveredOrders,
 ];
 
 impl LinkCount {
@@ -96,6 +100,7 @@ impl LinkCount {
             LinkCount::RefusedDown => "refused_down",
             LinkCount::SocketErrors => "socket_errors",
             LinkCount::LostOrders => "lost_orders",
+            LinkCount::RecoveredOrders => "recovered_orders",
         }
     }
 }

@@ -13,8 +13,8 @@ mod gateway;
 mod link_stats;
 mod orders;
 mod resend_store;
-mod sequence_file;
 mod session;
+mod session_file;
 mod stand_in;
 mod time;
 mod value;
@@ -25,11 +25,11 @@ pub use gateway::{FixConfig, FixVenue, SequenceNumbers};
 pub use link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats, LINK_COUNTS};
 pub use orders::{OrderCodec, Read, ReportError};
 pub use resend_store::ResendStore;
-pub use sequence_file::{SeqNumbers, SequenceFile};
 pub use session::{
     Credentials, End, NotSent, Now, OnResend, Session, SessionConfig, SessionCounts, State,
     Verdict, Wire,
 };
+pub use session_file::{OrdersLost, SeqNumbers, SessionFile};
 pub use stand_in::{StandInCounts, StandInVenue};
 pub use time::{civil_from_days, utc_timestamp, TIMESTAMP_LEN};
 pub use value::{read_decimal, read_uint, write_decimal, write_uint};

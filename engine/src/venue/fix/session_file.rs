@@ -1,0 +1,501 @@
+//! What of a FIX session outlives the process: a memory-mapped file
+//! holding the trading day the sequence numbers belong to, the next
+//! MsgSeqNum each way, and the last NewOrderSingles sent, so that a
+//! restart logs on where the last run left off and takes back the orders
+//! that run sent and its journal never got.
+//!
+//! Why the orders: the journal is written by the side thread a moment
+//! after the gateway sends, so a run killed in that moment leaves orders
+//! live at the venue that its journal does not hold. Without them a
+//! restart would hand their ids out again and take no fill of theirs into
+//! its positions. The gateway keeps every order it sends in a ring here,
+//! large enough for all that can wait in the audit ring and the side
+//! thread at once; a restart takes those newer than the journal's last
+//! id back ([`SessionFile::orders_after`]).
+//!
+//! The gateway writes the file with plain stores into the mapping, no
+//! system call on its thread: an order and the number of each message it
+//! sends before the bytes leave, the number of each message it takes as
+//! it takes it. The kernel writes the pages back on its own (and
+//! [`SessionFile::sync`] at a clean stop), so all of it survives the
+//! process being killed; a crash of the machine can leave it behind, and
+//! the venue then refuses the Logon as MsgSeqNum too low, naming the
+//! number it expects. A message taken is recorded when the gateway hands
+//! its report on, not when the journal has it: one taken in the last
+//! moments before a kill is not asked for again.
+//!
+//! What a store costs: none but the first to a page after the kernel has
+//! written it back, which takes a minor page fault (the kernel marks the
+//! page dirty again): a few microseconds, once per page per writeback.
+//!
+//! Layout, little-endian: the magic `RLFIXSS1`, the trading day's start
+//! (ns since the Unix epoch), the next MsgSeqNum out, the next in (0: none
+//! recorded that day), the orders recorded (ever), the ring's slots, 16
+//! bytes unused; then the ring, 32 bytes an order: id, price, quantity,
+//! instrument (u16), side (u8: 0 buy, 1 sell), time in force (u8: 0
+//! limit, 1 IOC), 4 bytes unused.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use memmap2::MmapMut;
+
+use crate::domain::{ClientOrderId, InstrumentId, NewOrder, Price, Qty, Side, TimeInForce};
+
+const MAGIC: &[u8; 8] = b"RLFIXSS1";
+const DAY: usize = 8;
+const OUT: usize = 16;
+const IN: usize = 24;
+const SENT: usize = 32;
+const SLOTS: usize = 40;
+/// Where the ring begins.
+const RING: usize = 64;
+/// Bytes an order takes in the ring.
+const ORDER: usize = 32;
+
+/// The next MsgSeqNum each way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqNumbers {
+    /// Of the next message sent.
+    pub next_out: u64,
+    /// Of the next message expected.
+    pub next_in: u64,
+}
+
+/// The session's file, mapped; one engine at a time holds it.
+#[derive(Debug)]
+pub struct SessionFile {
+    map: MmapMut,
+    /// Held for its lock.
+    _file: File,
+    /// The numbers it held for the day it was opened for.
+    found: Option<SeqNumbers>,
+    /// The trading day the numbers belong to (ns since the Unix epoch).
+    day: u64,
+    /// Orders recorded, ever; the next goes to slot `sent % slots`.
+    sent: u64,
+    /// The ring's slots, a power of two.
+    slots: usize,
+}
+
+/// Why a restart cannot tell which orders the last run sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersLost {
+    /// The oldest order the ring still holds.
+    pub oldest: ClientOrderId,
+}
+
+impl std::fmt::Display for OrdersLost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the orders sent before id {} that the journal does not hold are no longer in it",
+            self.oldest.0
+        )
+    }
+}
+
+impl SessionFile {
+    /// Opens the file at `path`, creating it (mode 600), for the trading
+    /// day that began at `day` (ns since the Unix epoch), with a ring of at
+    /// least `orders` slots (a larger one is kept, a smaller one grown
+    /// with what it holds). Numbers of another day are not taken up (the
+    /// day's first Logon resets them); orders of any day are kept.
+    ///
+    /// # Errors
+    ///
+    /// When it cannot be opened, mapped or locked (another engine holds
+    /// it), or holds something else than a FIX session's state.
+    pub fn open(path: &Path, day: u64, orders: usize) -> io::Result<SessionFile> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+        // SAFETY: flock on a descriptor this function owns; it reads no
+        // memory.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another engine holds it (its lock is taken)",
+            ));
+        }
+        let wanted = orders.max(1).next_power_of_two();
+        let len = file.metadata()?.len();
+        let (old, kept) = if len == 0 {
+            (None, Vec::new())
+        } else {
+            let old = read_whole(&file, len)?;
+            let kept = old.orders();
+            (Some(old), kept)
+        };
+        let slots = old.as_ref().map_or(wanted, |o| o.slots.max(wanted));
+        file.set_len((RING + slots * ORDER) as u64)?;
+        // SAFETY: the file is locked against other engines (flock above)
+        // and nothing else of this process maps it; a writer outside
+        // redline could change the bytes under us, which reads as other
+        // numbers, never as unsound memory (they are plain bytes).
+        let map = unsafe { MmapMut::map_mut(&file)? };
+        let mut session = SessionFile {
+            map,
+            _file: file,
+            found: None,
+            day,
+            sent: 0,
+            slots,
+        };
+        session.map[..DAY].copy_from_slice(MAGIC);
+        session.put(SLOTS, slots as u64);
+        session.put(SENT, 0);
+        for order in &kept {
+            session.record_order(order);
+        }
+        match old {
+            Some(old) if old.day == day && old.numbers.next_out > 0 && old.numbers.next_in > 0 => {
+                session.put(DAY, day);
+                session.record(old.numbers.next_out, old.numbers.next_in);
+                session.found = Some(old.numbers);
+            }
+            _ => session.start_day(day),
+        }
+        Ok(session)
+    }
+
+    /// The numbers the last run of the same trading day left, if any.
+    pub fn found(&self) -> Option<SeqNumbers> {
+        self.found
+    }
+
+    /// The trading day the numbers belong to (ns since the Unix epoch).
+    pub fn day(&self) -> u64 {
+        self.day
+    }
+
+    /// Makes the numbers those of trading day `day`, none recorded yet:
+    /// the session reset them at that day's first logon. The orders stay.
+    pub fn start_day(&mut self, day: u64) {
+        self.put(DAY, day);
+        self.put(OUT, 0);
+        self.put(IN, 0);
+        self.day = day;
+    }
+
+    /// Records the next numbers each way; a number that did not move is
+    /// not written, so a page is dirtied only by a change.
+    #[inline]
+    pub fn record(&mut self, next_out: u64, next_in: u64) {
+        for (at, value) in [(OUT, next_out), (IN, next_in)] {
+            if self.get(at) != value {
+                self.put(at, value);
+            }
+        }
+    }
+
+    /// Records `order` as sent: its slot first, then the count, so an
+    /// order half written is never counted.
+    #[inline]
+    pub fn record_order(&mut self, order: &NewOrder) {
+        let at = RING + (self.sent as usize & (self.slots - 1)) * ORDER;
+        let slot = &mut self.map[at..at + ORDER];
+        slot[..8].copy_from_slice(&order.id.0.to_le_bytes());
+        slot[8..16].copy_from_slice(&order.price.0.to_le_bytes());
+        slot[16..24].copy_from_slice(&order.qty.0.to_le_bytes());
+        slot[24..26].copy_from_slice(&order.instrument.0.to_le_bytes());
+        slot[26] = match order.side {
+            Side::Buy => 0,
+            Side::Sell => 1,
+        };
+        slot[27] = match order.tif {
+            TimeInForce::Limit => 0,
+            TimeInForce::Ioc => 1,
+        };
+        self.sent += 1;
+        self.put(SENT, self.sent);
+    }
+
+    /// The orders sent with an id above `last`, the last the journal
+    /// holds, oldest first: what the last run sent and its journal never
+    /// got.
+    ///
+    /// # Errors
+    ///
+    /// When the ring has turned past orders it may have held with such
+    /// ids (it never does when sized for the audit ring it serves).
+    pub fn orders_after(&self, last: ClientOrderId) -> Result<Vec<NewOrder>, OrdersLost> {
+        let orders = self.orders();
+        if self.sent > self.slots as u64 {
+            if let Some(oldest) = orders.first().filter(|o| o.id.0 > last.0 + 1) {
+                return Err(OrdersLost { oldest: oldest.id });
+            }
+        }
+        Ok(orders.into_iter().filter(|o| o.id.0 > last.0).collect())
+    }
+
+    /// Every order the ring holds, oldest first.
+    fn orders(&self) -> Vec<NewOrder> {
+        let held = self.sent.min(self.slots as u64);
+        (self.sent - held..self.sent)
+            .filter_map(|n| {
+                let at = RING + (n as usize & (self.slots - 1)) * ORDER;
+                decode_order(&self.map[at..at + ORDER])
+            })
+            .collect()
+    }
+
+    /// Asks the kernel to write the pages to disk now (a clean stop).
+    ///
+    /// # Errors
+    ///
+    /// When the write fails.
+    pub fn sync(&self) -> io::Result<()> {
+        self.map.flush()
+    }
+
+    fn get(&self, at: usize) -> u64 {
+        u64::from_le_bytes(self.map[at..at + 8].try_into().expect("8 bytes"))
+    }
+
+    fn put(&mut self, at: usize, value: u64) {
+        self.map[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    }
+}
+
+/// What an existing file held.
+struct Old {
+    day: u64,
+    numbers: SeqNumbers,
+    sent: u64,
+    slots: usize,
+    ring: Vec<u8>,
+}
+
+impl Old {
+    fn orders(&self) -> Vec<NewOrder> {
+        let held = self.sent.min(self.slots as u64);
+        (self.sent - held..self.sent)
+            .filter_map(|n| {
+                let at = (n as usize & (self.slots - 1)) * ORDER;
+                decode_order(&self.ring[at..at + ORDER])
+            })
+            .collect()
+    }
+}
+
+/// Reads an existing file of `len` bytes whole, checking it is one.
+fn read_whole(file: &File, len: u64) -> io::Result<Old> {
+    use std::io::Read as _;
+    let mut bytes = Vec::with_capacity(len as usize);
+    (&*file).read_to_end(&mut bytes)?;
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    if bytes.len() < RING || &bytes[..DAY] != MAGIC {
+        return Err(not_ours(format!("no {} magic", "RLFIXSS1")));
+    }
+    let slots = word(SLOTS) as usize;
+    if !slots.is_power_of_two() || bytes.len() != RING + slots * ORDER {
+        return Err(not_ours(format!(
+            "{} bytes for a ring of {slots} orders",
+            bytes.len()
+        )));
+    }
+    Ok(Old {
+        day: word(DAY),
+        numbers: SeqNumbers {
+            next_out: word(OUT),
+            next_in: word(IN),
+        },
+        sent: word(SENT),
+        slots,
+        ring: bytes.split_off(RING),
+    })
+}
+
+/// The order in a ring slot; `None` for bytes that cannot be one.
+fn decode_order(slot: &[u8]) -> Option<NewOrder> {
+    let word = |at: usize| u64::from_le_bytes(slot[at..at + 8].try_into().expect("8 bytes"));
+    Some(NewOrder {
+        id: ClientOrderId(word(0)),
+        price: Price(word(8) as i64),
+        qty: Qty(word(16) as i64),
+        instrument: InstrumentId(u16::from_le_bytes([slot[24], slot[25]])),
+        side: match slot[26] {
+            0 => Side::Buy,
+            1 => Side::Sell,
+            _ => return None,
+        },
+        tif: match slot[27] {
+            0 => TimeInForce::Limit,
+            1 => TimeInForce::Ioc,
+            _ => return None,
+        },
+    })
+}
+
+fn not_ours(why: String) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("not a redline FIX session file ({why}); move it away"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(id: u64) -> NewOrder {
+        NewOrder {
+            id: ClientOrderId(id),
+            instrument: InstrumentId((id % 3) as u16),
+            side: if id.is_multiple_of(2) {
+                Side::Buy
+            } else {
+                Side::Sell
+            },
+            price: Price(-5 + id as i64),
+            qty: Qty(1 + id as i64),
+            tif: if id.is_multiple_of(4) {
+                TimeInForce::Ioc
+            } else {
+                TimeInForce::Limit
+            },
+        }
+    }
+
+    #[test]
+    fn numbers_carry_over_within_a_day_and_not_into_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fix.session");
+        let mut first = SessionFile::open(&path, 100, 8).unwrap();
+        assert_eq!(first.found(), None, "a new file holds none");
+        first.record(41, 17);
+        drop(first);
+        let same_day = SessionFile::open(&path, 100, 8).unwrap();
+        assert_eq!(
+            same_day.found(),
+            Some(SeqNumbers {
+                next_out: 41,
+                next_in: 17
+            })
+        );
+        drop(same_day);
+        let next_day = SessionFile::open(&path, 200, 8).unwrap();
+        assert_eq!(next_day.found(), None, "another day starts again");
+        drop(next_day);
+        assert_eq!(
+            SessionFile::open(&path, 100, 8).unwrap().found(),
+            None,
+            "the new day's start replaced the old numbers"
+        );
+    }
+
+    #[test]
+    fn a_new_day_started_in_a_run_is_what_a_restart_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fix.session");
+        let mut file = SessionFile::open(&path, 100, 8).unwrap();
+        file.record(9, 9);
+        file.start_day(200);
+        assert_eq!(file.day(), 200);
+        file.record(3, 2);
+        drop(file);
+        assert_eq!(
+            SessionFile::open(&path, 200, 8).unwrap().found(),
+            Some(SeqNumbers {
+                next_out: 3,
+                next_in: 2
+            })
+        );
+        assert_eq!(SessionFile::open(&path, 100, 8).unwrap().found(), None);
+    }
+
+    #[test]
+    fn the_orders_the_journal_missed_are_those_after_its_last_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fix.session");
+        let mut file = SessionFile::open(&path, 100, 8).unwrap();
+        assert_eq!(file.orders_after(ClientOrderId(0)), Ok(vec![]));
+        // Ids a gate refused are never sent: 4 is missing.
+        for id in [1, 2, 3, 5, 6] {
+            file.record_order(&order(id));
+        }
+        drop(file);
+        // Another day: the numbers start again, the orders stay.
+        let file = SessionFile::open(&path, 200, 8).unwrap();
+        assert_eq!(
+            file.orders_after(ClientOrderId(3)),
+            Ok(vec![order(5), order(6)])
+        );
+        assert_eq!(file.orders_after(ClientOrderId(6)), Ok(vec![]));
+        assert_eq!(file.orders_after(ClientOrderId(9)), Ok(vec![]));
+    }
+
+    #[test]
+    fn a_ring_that_turned_past_what_the_journal_missed_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fix.session");
+        let mut file = SessionFile::open(&path, 1, 4).unwrap();
+        for id in 1..=10 {
+            file.record_order(&order(id));
+        }
+        // It holds 7 to 10.
+        assert_eq!(
+            file.orders_after(ClientOrderId(6)),
+            Ok((7..=10).map(order).collect())
+        );
+        assert_eq!(file.orders_after(ClientOrderId(8)).unwrap().len(), 2);
+        let lost = file.orders_after(ClientOrderId(5)).unwrap_err();
+        assert_eq!(lost.oldest, ClientOrderId(7));
+        assert!(lost.to_string().contains("before id 7"), "{lost}");
+    }
+
+    #[test]
+    fn a_larger_ring_keeps_what_the_smaller_held_and_a_smaller_is_not_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fix.session");
+        let mut file = SessionFile::open(&path, 1, 4).unwrap();
+        file.record(12, 34);
+        for id in 1..=6 {
+            file.record_order(&order(id));
+        }
+        drop(file);
+        let mut grown = SessionFile::open(&path, 1, 16).unwrap();
+        assert_eq!(grown.slots, 16);
+        assert_eq!(grown.found().map(|n| n.next_out), Some(12));
+        assert_eq!(
+            grown.orders_after(ClientOrderId(0)),
+            Ok((3..=6).map(order).collect())
+        );
+        for id in 7..=20 {
+            grown.record_order(&order(id));
+        }
+        drop(grown);
+        let kept = SessionFile::open(&path, 1, 4).unwrap();
+        assert_eq!(kept.slots, 16, "never shrunk");
+        assert_eq!(
+            kept.orders_after(ClientOrderId(10)),
+            Ok((11..=20).map(order).collect())
+        );
+    }
+
+    #[test]
+    fn one_engine_at_a_time_and_nothing_but_its_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fix.session");
+        let held = SessionFile::open(&path, 1, 8).unwrap();
+        let err = SessionFile::open(&path, 1, 8).unwrap_err();
+        assert!(err.to_string().contains("another engine"), "{err}");
+        drop(held);
+        let other = dir.path().join("notes.txt");
+        std::fs::write(&other, b"not numbers").unwrap();
+        let err = SessionFile::open(&other, 1, 8).unwrap_err();
+        assert!(
+            err.to_string().contains("not a redline FIX session file"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&other).unwrap(), b"not numbers", "left alone");
+    }
+}
