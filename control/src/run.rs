@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use parking_lot::Mutex;
 use redline_engine::audit::{
-    AuditEvent, AuditRecord, AuditStats, Latency, Restorer, Stamps, RESTART_WRITER,
+    AuditEvent, AuditRecord, AuditStats, Latency, Restored, Restorer, RunReports, Stamps,
+    RESTART_WRITER,
 };
 use redline_engine::clock;
 use redline_engine::command::{command_ring, Action, Outcome};
@@ -84,7 +85,8 @@ pub fn run(
     let strategy = config.strategy().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut gate = RiskGate::new(&config.risk, &instruments, ticks_per_second, now)
         .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
-    let (mut journal, day_began) = open_journal(&log, config, &mut gate, &instruments)?;
+    let (mut journal, restored) = open_journal(&log, config, &mut gate, &instruments)?;
+    let day_began = restored.day_began_wall_ns;
     freeze::stall_journal(&log, &mut journal);
     if time == TimeSource::Wall {
         schedule_trading_days(&log, config, &mut gate, day_began)?;
@@ -95,6 +97,7 @@ pub fn run(
         &instruments,
         &mut gate,
         &mut journal,
+        restored.run,
         ticks_per_second,
     )?;
     log.info("starting")
@@ -495,14 +498,14 @@ fn backlog_guard(
 ///
 /// A journal that is corrupt, in use by another engine, or cannot be
 /// made; or one that needs more open orders than `risk.max_open_orders`.
-/// Returns it with when the trading day the gate's loss limit counts
-/// from began (see [`redline_engine::audit::Restored::day_began_wall_ns`]).
+/// Returns it with what the restore found beside the gate (when the
+/// trading day the loss limit counts from began, the last run's reports).
 fn open_journal(
     log: &Log,
     config: &Config,
     gate: &mut RiskGate,
     instruments: &Instruments,
-) -> anyhow::Result<(Journal, Option<u64>)> {
+) -> anyhow::Result<(Journal, Restored)> {
     let settings = config.persistence.journal();
     let dir = settings.dir.display().to_string();
     let mut replay = Rebuild {
@@ -591,7 +594,7 @@ fn open_journal(
             )
             .emit();
     }
-    Ok((journal, restored.day_began_wall_ns))
+    Ok((journal, restored))
 }
 
 /// The instruments' symbols, by id.
@@ -799,6 +802,7 @@ fn build_venue(
     instruments: &Instruments,
     gate: &mut RiskGate,
     journal: &mut Journal,
+    last_run: RunReports,
     ticks_per_second: f64,
 ) -> anyhow::Result<(Venue, Option<VenueLink>)> {
     match config.venue.kind {
@@ -830,9 +834,14 @@ fn build_venue(
             let mut gateway =
                 FixVenue::new(fix, credentials, instruments).map_err(|e| anyhow::anyhow!("{e}"))?;
             gateway.roll_days(day_starts_s(config)?);
-            let file = open_session_file(log, config, journal.dir())?;
+            let mut file = open_session_file(log, config, journal.dir())?;
             let recovered = recover_orders(log, &file, gate, journal)?;
-            gateway.keep_session(file, fix.sequence_numbers == SequenceNumbers::Keep);
+            let resumes = fix.sequence_numbers == SequenceNumbers::Keep;
+            if resumes {
+                ask_again_for_reports(log, &mut file, last_run)?;
+            }
+            file.begin_run(timestamp::unix_ns());
+            gateway.keep_session(file, resumes);
             gateway.make_room(gate.open_orders());
             for open in gate.orders() {
                 let order = NewOrder {
@@ -873,7 +882,9 @@ fn open_session_file(
 ) -> anyhow::Result<SessionFile> {
     let day = trading_day::day_began(timestamp::unix_ns(), day_starts_s(config)?);
     let path = journal_dir.join(SESSION_FILE);
-    let orders = config.rings.audit + crate::side::BATCH;
+    // Reports wait in the reports ring too before the decide stage takes
+    // them.
+    let orders = config.rings.audit + crate::side::BATCH + config.rings.reports;
     let file = SessionFile::open(&path, day, orders)
         .map_err(|e| anyhow::anyhow!("the FIX session file {}: {e}", path.display()))?;
     let resumes = config.venue.fix.sequence_numbers == SequenceNumbers::Keep;
@@ -893,6 +904,55 @@ fn open_session_file(
     }
     .emit();
     Ok(file)
+}
+
+/// With the last run's numbers taken up: when the journal lacks reports
+/// that run handed on (it was killed before their records were written),
+/// makes the first logon expect the first of them, so that the venue
+/// sends them all again.
+///
+/// # Errors
+///
+/// When the file cannot tell which they are: trading on would miss their
+/// fills.
+fn ask_again_for_reports(
+    log: &Log,
+    file: &mut SessionFile,
+    last_run: RunReports,
+) -> anyhow::Result<()> {
+    let Some(found) = file.found() else {
+        return Ok(());
+    };
+    // The journal holds nothing of the file's last run when its last run
+    // began before that one did.
+    let journaled = match last_run.began_wall_ns {
+        Some(began) if began >= file.run_began() => last_run.reports,
+        _ => 0,
+    };
+    let from = file.reports_after(journaled).map_err(|e| {
+        anyhow::anyhow!(
+            "the FIX session file cannot tell which reports to ask the venue for again: {e}. \
+             Their fills would be missing: reconcile with the venue, then move the file away \
+             to start"
+        )
+    })?;
+    let Some(from) = from.filter(|&from| from < found.next_in) else {
+        return Ok(());
+    };
+    file.ask_again_from(from);
+    log.warn(
+        "venue: asking the venue again for the reports the last run took and its journal never got",
+    )
+    .field("from_seq", from)
+    .field("next_in_was", found.next_in)
+    .field("journaled", journaled)
+    .field(
+        "why",
+        "it was killed before their records were written; the venue sends them again and \
+             they count once",
+    )
+    .emit();
+    Ok(())
 }
 
 /// Takes back the orders the last run sent that its journal never got

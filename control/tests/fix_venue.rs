@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use redline_engine::domain::{InstrumentSpec, Instruments, Intent};
+use redline_engine::domain::{InstrumentSpec, Instruments, Intent, Price, Quote};
 use redline_engine::venue::fix::{Credentials, SessionConfig, StandInVenue};
 use redline_engine::venue::SimVenueConfig;
 use support::{assert_promtool_passes, event, events, json, sample, Engine, TOKEN_ENV};
@@ -306,12 +306,33 @@ fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_
     until(&first, "the journal stalls", |e| {
         e.get("/health").1.contains("journal stalled")
     });
-    let at_stall = new_ids(&venue.taken()).len();
-    until(
-        &first,
-        "orders reach the venue while the journal waits",
-        |_| new_ids(&venue.taken()).len() >= at_stall + 5,
-    );
+    let fills = |venue: &StandInVenue| {
+        venue
+            .reports_sent()
+            .iter()
+            .filter(|r| r.filled.0 > 0)
+            .count()
+    };
+    let (orders_at_stall, fills_at_stall) = (new_ids(&venue.taken()).len(), fills(&venue));
+    // The venue's market sweeps through the resting orders, a side at a
+    // time, so that fills come while the journal waits.
+    let calm = StandInVenue::market_at_references(&instruments(), 50);
+    let mut sweep = 0;
+    until(&first, "orders and fills while the journal waits", |_| {
+        sweep += 1;
+        for quote in &calm {
+            let away = if sweep % 2 == 0 { 500 } else { -500 };
+            venue.quote(Quote {
+                bid: Price(quote.bid.0 + away),
+                ask: Price(quote.ask.0 + away),
+                ..*quote
+            });
+        }
+        new_ids(&venue.taken()).len() >= orders_at_stall + 5 && fills(&venue) >= fills_at_stall + 3
+    });
+    for quote in calm {
+        venue.quote(quote);
+    }
     // kill -9: those orders are live at the venue and not in the journal.
     first.child.kill().unwrap();
     first.child.wait().unwrap();
@@ -367,11 +388,45 @@ fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_
     );
     assert!(second.stop(), "{}", second.out);
     // The journal holds them now, as the restart wrote them.
-    let restart_sent = support::dump(second.journal.path())
+    let dump = support::dump(second.journal.path());
+    let restart_sent = dump
         .iter()
         .filter(|entry| entry["writer"] == "restart" && entry["type"] == "sent")
         .count();
     assert_eq!(restart_sent as f64, back.num("orders"));
+    // The first run took reports its journal never got; the restart asked
+    // the venue for them again.
+    let asked = event(
+        &second.out,
+        "venue: asking the venue again for the reports the last run took and its journal never got",
+    );
+    assert!(
+        asked.num("from_seq") < asked.num("next_in_was"),
+        "{}",
+        second.out
+    );
+    // So the journal holds every lot the venue filled, each once.
+    let mut venue_filled = std::collections::BTreeMap::<u64, i64>::new();
+    for report in venue.reports_sent() {
+        *venue_filled.entry(report.id.0).or_default() += report.filled.0;
+    }
+    let mut journal_filled = std::collections::BTreeMap::<u64, i64>::new();
+    let reports = dump.iter().filter(|entry| {
+        entry["type"]
+            .as_str()
+            .is_some_and(|kind| kind.starts_with("report."))
+    });
+    for entry in reports {
+        let report = &entry["report"];
+        let filled = report["filled"].as_i64().unwrap();
+        *journal_filled
+            .entry(report["id"].as_u64().unwrap())
+            .or_default() += filled;
+    }
+    venue_filled.retain(|_, lots| *lots != 0);
+    journal_filled.retain(|_, lots| *lots != 0);
+    assert!(!venue_filled.is_empty());
+    assert_eq!(journal_filled, venue_filled);
 }
 
 #[test]

@@ -410,3 +410,49 @@ fn a_checkpoint_of_other_instruments_is_refused_and_changes_nothing() {
     let err = Restorer::new(&mut gate).resume(&checkpoint).unwrap_err();
     assert!(err.contains("8 instruments"), "{err}");
 }
+
+#[test]
+fn the_last_runs_reports_are_counted_from_its_first_record() {
+    let (records, _) = run(20_000);
+    let reports = |records: &[AuditRecord]| {
+        records
+            .iter()
+            .filter(|r| matches!(r.event, AuditEvent::Report { .. }))
+            .count() as u64
+    };
+    assert!(reports(&records) > 0, "it traded");
+    // Two runs, each numbering its records from 0, taken at wall times
+    // 100.. and 500..; the gateway's records (writer 1) do not begin one.
+    let second = &records[..records.len() / 3];
+    let wall = |run: u64, i: usize| run + i as u64;
+    let stream = records
+        .iter()
+        .enumerate()
+        .map(|(i, &record)| (0, wall(100, i), record))
+        .chain(
+            second
+                .iter()
+                .enumerate()
+                .map(|(i, &record)| (0, wall(500, i), record)),
+        )
+        .chain(std::iter::once((
+            1,
+            900,
+            AuditRecord {
+                seq: 0,
+                event: records[1].event,
+            },
+        )));
+    let mut gate = fresh_gate();
+    let mut restorer = Restorer::new(&mut gate);
+    for (writer, wall_ns, record) in stream {
+        restorer.apply(&JournalEntry {
+            writer,
+            wall_ns,
+            record,
+        });
+    }
+    let run = restorer.finish().run;
+    assert_eq!(run.began_wall_ns, Some(500));
+    assert_eq!(run.reports, reports(second));
+}

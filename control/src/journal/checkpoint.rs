@@ -4,7 +4,7 @@
 //! after the newest one that serves, and the segments before it may go.
 //!
 //! ```text
-//! magic: "RLCKPT01" | len: u64 LE | crc: u32 LE | payload: len bytes (rkyv)
+//! magic: "RLCKPT02" | len: u64 LE | crc: u32 LE | payload: len bytes (rkyv)
 //! ```
 //!
 //! `crc` is CRC-32 (IEEE) over `len` and the payload. The name is the
@@ -24,7 +24,7 @@ use rkyv::util::AlignedVec;
 use super::scan::{numbered, ScanError};
 
 /// The first bytes of every checkpoint file.
-pub const MAGIC: &[u8; 8] = b"RLCKPT01";
+pub const MAGIC: &[u8; 8] = b"RLCKPT02";
 
 /// How a checkpoint file's name ends.
 pub const SUFFIX: &str = ".checkpoint";
@@ -96,6 +96,9 @@ pub fn write(dir: &Path, kept: &Kept) -> Result<PathBuf, String> {
 /// or its name is not the entry it holds.
 pub fn read(path: &Path) -> Result<Kept, String> {
     let data = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    if data.len() >= HEADER && data.starts_with(b"RLCKPT") && !data.starts_with(MAGIC) {
+        return Err("a checkpoint of an older redline (it lacks what this one keeps)".into());
+    }
     if data.len() < HEADER || !data.starts_with(MAGIC) {
         return Err("not a redline checkpoint file".into());
     }
@@ -134,6 +137,7 @@ pub fn read(path: &Path) -> Result<Kept, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redline_engine::audit::RunReports;
     use redline_engine::risk::{Ledger, TradingState};
 
     fn kept(next_seq: u64) -> Kept {
@@ -154,6 +158,10 @@ mod tests {
                 peak_open: 3,
                 day_began_wall_ns: Some(1),
                 last_trade: vec![None, None],
+                run: RunReports {
+                    began_wall_ns: Some(5),
+                    reports: 8,
+                },
             },
         }
     }
@@ -177,6 +185,10 @@ mod tests {
         assert!(read(&path)
             .unwrap_err()
             .contains("not a redline checkpoint"));
+        let mut older = whole.clone();
+        older[..8].copy_from_slice(b"RLCKPT01");
+        std::fs::write(&path, &older).unwrap();
+        assert!(read(&path).unwrap_err().contains("an older redline"));
 
         let renamed = dir.path().join(name(1000));
         std::fs::write(&renamed, &whole).unwrap();

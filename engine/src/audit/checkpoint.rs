@@ -8,6 +8,7 @@ use rkyv::rancor;
 use rkyv::util::AlignedVec;
 
 use super::entry::EntryError;
+use super::restore::RunReports;
 use crate::domain::Price;
 use crate::risk::{Ledger, TradingState};
 
@@ -32,6 +33,8 @@ pub struct Checkpoint {
     pub day_began_wall_ns: Option<u64>,
     /// Each instrument's last trade price so far, by id.
     pub last_trade: Vec<Option<Price>>,
+    /// What the entries so far hold of the last run's reports.
+    pub run: RunReports,
 }
 
 impl Checkpoint {

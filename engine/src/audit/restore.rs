@@ -32,6 +32,22 @@ pub struct Restorer<'a> {
     day_began_wall_ns: Option<u64>,
     /// Each instrument's last trade price, by id.
     last_trade: Vec<Option<Price>>,
+    /// The last run's: see [`Restored::run`].
+    run: RunReports,
+}
+
+/// What the journal holds of the last run's reports, for a FIX gateway to
+/// ask the venue again for those its journal never got.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
+pub struct RunReports {
+    /// When the side thread took the run's first record from the decide
+    /// stage (ns since the Unix epoch); `None` before any.
+    pub began_wall_ns: Option<u64>,
+    /// The venue's reports of the run the journal holds, in the order the
+    /// decide stage took them.
+    pub reports: u64,
 }
 
 /// What a restore rebuilt, beside the gate itself.
@@ -52,6 +68,8 @@ pub struct Restored {
     /// daily loss limit now counts from began: the last day start the
     /// journal records, else its first entry; `None` for an empty journal.
     pub day_began_wall_ns: Option<u64>,
+    /// The last run's reports.
+    pub run: RunReports,
 }
 
 impl<'a> Restorer<'a> {
@@ -66,6 +84,7 @@ impl<'a> Restorer<'a> {
             dropped: 0,
             peak_open: 0,
             day_began_wall_ns: None,
+            run: RunReports::default(),
         }
     }
 
@@ -76,6 +95,10 @@ impl<'a> Restorer<'a> {
         // Each run numbers the decide stage's records from 0: a new run.
         if entry.writer == 0 && entry.record.seq == 0 {
             self.end_of_run();
+            self.run = RunReports {
+                began_wall_ns: Some(entry.wall_ns),
+                reports: 0,
+            };
         }
         match entry.record.event {
             AuditEvent::Passed {
@@ -95,6 +118,7 @@ impl<'a> Restorer<'a> {
                 ..
             } => self.gate.raise_id_floor(order.id),
             AuditEvent::Report { report, .. } => {
+                self.run.reports += 1;
                 if matches!(report.kind, ExecKind::Fill | ExecKind::PartialFill) {
                     if let Some(last) = self.last_trade.get_mut(report.instrument.index()) {
                         *last = Some(report.price);
@@ -141,6 +165,7 @@ impl<'a> Restorer<'a> {
         self.peak_open = (checkpoint.peak_open as usize).max(self.gate.open_orders());
         self.day_began_wall_ns = checkpoint.day_began_wall_ns;
         self.last_trade.clone_from(&checkpoint.last_trade);
+        self.run = checkpoint.run;
         Ok(())
     }
 
@@ -156,6 +181,7 @@ impl<'a> Restorer<'a> {
             peak_open: self.peak_open as u64,
             day_began_wall_ns: self.day_began_wall_ns,
             last_trade: self.last_trade.clone(),
+            run: self.run,
         }
     }
 
@@ -175,6 +201,7 @@ impl<'a> Restorer<'a> {
             dropped: self.dropped,
             peak_open: self.peak_open,
             day_began_wall_ns: self.day_began_wall_ns,
+            run: self.run,
         }
     }
 

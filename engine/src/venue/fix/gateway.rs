@@ -389,6 +389,16 @@ impl FixVenue {
         record_numbers(&mut self.session_file, &self.session);
     }
 
+    /// Notes in the session file that a refusal of the gateway's own (no
+    /// venue message) is handed on, so that the reports' count stays in
+    /// step with the journal's.
+    #[inline]
+    fn hand_on_refusal(&mut self) {
+        if let Some(file) = &mut self.session_file {
+            file.record_report(0);
+        }
+    }
+
     /// What it publishes, for the control plane.
     pub fn stats(&self) -> Arc<LinkStats> {
         Arc::clone(&self.stats)
@@ -428,12 +438,14 @@ impl FixVenue {
                     if reject == Reject::VenueDown {
                         self.report.bump(LinkCount::RefusedDown);
                     }
+                    self.hand_on_refusal();
                     out(refusal(order.id, ExecKind::Rejected(reject), Some(&order)));
                 }
             }
             Intent::Cancel(id) => {
                 if let Err(reject) = self.send_cancel(id, now) {
                     let order = self.open.iter().find(|o| o.order.id == id).map(|o| o.order);
+                    self.hand_on_refusal();
                     out(refusal(
                         id,
                         ExecKind::CancelRejected(reject),
@@ -587,6 +599,7 @@ impl FixVenue {
         while self.lost > 0 && written < room && at < self.open.len() {
             if self.open[at].lost {
                 let order = self.open.swap_remove(at).order;
+                self.hand_on_refusal();
                 out(refusal(
                     order.id,
                     ExecKind::Rejected(Reject::VenueDown),
@@ -739,19 +752,28 @@ impl FixVenue {
             }
             taken += len;
             let verdict = self.session.on_message(&message, now, &mut self.outgoing);
+            let read = match verdict {
+                Verdict::App => take_report(
+                    &self.codec,
+                    &mut self.open,
+                    &mut self.session,
+                    &mut self.outgoing,
+                    &mut self.report,
+                    &message,
+                    now,
+                ),
+                _ => None,
+            };
+            if let (Some(_), Some(file)) = (read, &mut self.session_file) {
+                // Handed on, by its number (the one just taken), before
+                // the number moves on: a restart whose journal lacks it
+                // asks for it again.
+                file.record_report(self.session.next_in() - 1);
+            }
             // Recorded as taken: a restart does not take it again.
             record_numbers(&mut self.session_file, &self.session);
             match verdict {
                 Verdict::App => {
-                    let read = take_report(
-                        &self.codec,
-                        &mut self.open,
-                        &mut self.session,
-                        &mut self.outgoing,
-                        &mut self.report,
-                        &message,
-                        now,
-                    );
                     if let Some(report) = read {
                         out(report);
                         written += 1;

@@ -1,8 +1,10 @@
 //! What of a FIX session outlives the process: a memory-mapped file
 //! holding the trading day the sequence numbers belong to, the next
-//! MsgSeqNum each way, and the last NewOrderSingles sent, so that a
-//! restart logs on where the last run left off and takes back the orders
-//! that run sent and its journal never got.
+//! MsgSeqNum each way, the last NewOrderSingles sent and the MsgSeqNum of
+//! each report the run handed on, so that a restart logs on where the
+//! last run left off, takes back the orders that run sent and its journal
+//! never got, and asks the venue again for the reports it took and its
+//! journal never got.
 //!
 //! Why the orders: the journal is written by the side thread a moment
 //! after the gateway sends, so a run killed in that moment leaves orders
@@ -11,7 +13,13 @@
 //! its positions. The gateway keeps every order it sends in a ring here,
 //! large enough for all that can wait in the audit ring and the side
 //! thread at once; a restart takes those newer than the journal's last
-//! id back ([`SessionFile::orders_after`]).
+//! id back ([`SessionFile::orders_after`]). Reports are the same: a run
+//! killed after it took a fill and before its journal got it has moved
+//! the numbers past a message the venue will not send again. The gateway
+//! notes the MsgSeqNum of each report it hands on, in order; a restart
+//! that finds its journal holds the first `n` of the last run's reports
+//! logs on expecting the number of the next one
+//! ([`SessionFile::reports_after`]), and the venue sends them all again.
 //!
 //! The gateway writes the file with plain stores into the mapping, no
 //! system call on its thread: an order and the number of each message it
@@ -30,10 +38,12 @@
 //!
 //! Layout, little-endian: the magic `RLFIXSS1`, the trading day's start
 //! (ns since the Unix epoch), the next MsgSeqNum out, the next in (0: none
-//! recorded that day), the orders recorded (ever), the ring's slots, 16
-//! bytes unused; then the ring, 32 bytes an order: id, price, quantity,
-//! instrument (u16), side (u8: 0 buy, 1 sell), time in force (u8: 0
-//! limit, 1 IOC), 4 bytes unused.
+//! recorded that day), the orders recorded (ever), the rings' slots, when
+//! the run that holds the file began (ns since the Unix epoch), the
+//! reports it has handed on; then the orders' ring, 32 bytes an order:
+//! id, price, quantity, instrument (u16), side (u8: 0 buy, 1 sell), time
+//! in force (u8: 0 limit, 1 IOC), 4 bytes unused; then the reports' ring,
+//! 8 bytes a report: its MsgSeqNum (0 for a refusal the gateway made).
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -51,10 +61,19 @@ const OUT: usize = 16;
 const IN: usize = 24;
 const SENT: usize = 32;
 const SLOTS: usize = 40;
+const RUN: usize = 48;
+const HANDED: usize = 56;
 /// Where the ring begins.
 const RING: usize = 64;
 /// Bytes an order takes in the ring.
 const ORDER: usize = 32;
+/// Bytes a report takes in its ring.
+const REPORT: usize = 8;
+
+/// The file's length for rings of `slots`.
+const fn file_len(slots: usize) -> usize {
+    RING + slots * (ORDER + REPORT)
+}
 
 /// The next MsgSeqNum each way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +96,12 @@ pub struct SessionFile {
     day: u64,
     /// Orders recorded, ever; the next goes to slot `sent % slots`.
     sent: u64,
-    /// The ring's slots, a power of two.
+    /// Reports this run handed on; the next goes to slot `handed % slots`.
+    handed: u64,
+    /// The first of them the ring may hold (those before were handed on
+    /// when it was smaller).
+    reports_from: u64,
+    /// The rings' slots, a power of two.
     slots: usize,
 }
 
@@ -98,12 +122,33 @@ impl std::fmt::Display for OrdersLost {
     }
 }
 
+/// Why a restart cannot tell which reports to ask for again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportsLost {
+    /// Reports the last run handed on.
+    pub handed: u64,
+    /// Of them, those the journal holds.
+    pub journaled: u64,
+}
+
+impl std::fmt::Display for ReportsLost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the last run handed on {} reports and its journal holds {}: the numbers of the \
+             first it lacks are no longer in it",
+            self.handed, self.journaled
+        )
+    }
+}
+
 impl SessionFile {
     /// Opens the file at `path`, creating it (mode 600), for the trading
-    /// day that began at `day` (ns since the Unix epoch), with a ring of at
-    /// least `orders` slots (a larger one is kept, a smaller one grown
-    /// with what it holds). Numbers of another day are not taken up (the
-    /// day's first Logon resets them); orders of any day are kept.
+    /// day that began at `day` (ns since the Unix epoch), with rings of at
+    /// least `orders` slots (larger ones are kept, smaller ones grown with
+    /// what they hold). Numbers of another day are not taken up (the
+    /// day's first Logon resets them); orders of any day are kept, and
+    /// the last run's reports until [`SessionFile::begin_run`].
     ///
     /// # Errors
     ///
@@ -127,15 +172,16 @@ impl SessionFile {
         }
         let wanted = orders.max(1).next_power_of_two();
         let len = file.metadata()?.len();
-        let (old, kept) = if len == 0 {
-            (None, Vec::new())
+        let (old, kept, reports) = if len == 0 {
+            (None, Vec::new(), Vec::new())
         } else {
             let old = read_whole(&file, len)?;
             let kept = old.orders();
-            (Some(old), kept)
+            let reports = old.reports();
+            (Some(old), kept, reports)
         };
         let slots = old.as_ref().map_or(wanted, |o| o.slots.max(wanted));
-        file.set_len((RING + slots * ORDER) as u64)?;
+        file.set_len(file_len(slots) as u64)?;
         // SAFETY: the file is locked against other engines (flock above)
         // and nothing else of this process maps it; a writer outside
         // redline could change the bytes under us, which reads as other
@@ -147,13 +193,25 @@ impl SessionFile {
             found: None,
             day,
             sent: 0,
+            handed: 0,
+            reports_from: 0,
             slots,
         };
         session.map[..DAY].copy_from_slice(MAGIC);
         session.put(SLOTS, slots as u64);
         session.put(SENT, 0);
+        session.put(HANDED, 0);
+        session.put(RUN, old.as_ref().map_or(0, |o| o.run));
         for order in &kept {
             session.record_order(order);
+        }
+        // The last run's count may exceed what the ring held: it counts
+        // on from there.
+        let skipped = old.as_ref().map_or(0, |o| o.handed - reports.len() as u64);
+        session.handed = skipped;
+        session.reports_from = skipped;
+        for &seq in &reports {
+            session.record_report(seq);
         }
         match old {
             Some(old) if old.day == day && old.numbers.next_out > 0 && old.numbers.next_in > 0 => {
@@ -194,6 +252,71 @@ impl SessionFile {
                 self.put(at, value);
             }
         }
+    }
+
+    /// Marks the start of a run (at `wall_ns`, ns since the Unix epoch):
+    /// the reports it hands on count from none. Call after
+    /// [`SessionFile::reports_after`], which reads the last run's.
+    pub fn begin_run(&mut self, wall_ns: u64) {
+        self.put(RUN, wall_ns);
+        self.handed = 0;
+        self.reports_from = 0;
+        self.put(HANDED, 0);
+    }
+
+    /// When the run that last began with this file began (ns since the
+    /// Unix epoch; 0 for none).
+    pub fn run_began(&self) -> u64 {
+        self.get(RUN)
+    }
+
+    /// Records that a report was handed on, the message numbered `seq`
+    /// (0: a refusal the gateway made): its slot first, then the count.
+    #[inline]
+    pub fn record_report(&mut self, seq: u64) {
+        let at = RING + self.slots * ORDER + (self.handed as usize & (self.slots - 1)) * REPORT;
+        self.map[at..at + REPORT].copy_from_slice(&seq.to_le_bytes());
+        self.handed += 1;
+        self.put(HANDED, self.handed);
+    }
+
+    /// The MsgSeqNum to expect next so that the venue sends again every
+    /// report of the last run after the first `journaled` (those its
+    /// journal holds): the number of the first after them that came from
+    /// the venue; `None` when there is none.
+    ///
+    /// # Errors
+    ///
+    /// When the ring has turned past the first of them (it never does
+    /// when sized for the rings it serves).
+    pub fn reports_after(&self, journaled: u64) -> Result<Option<u64>, ReportsLost> {
+        let handed = self.handed;
+        if journaled >= handed {
+            return Ok(None);
+        }
+        let held_from = self
+            .reports_from
+            .max(handed.saturating_sub(self.slots as u64));
+        if journaled < held_from {
+            return Err(ReportsLost { handed, journaled });
+        }
+        Ok((journaled..handed)
+            .map(|n| self.report_seq(n))
+            .find(|&seq| seq > 0))
+    }
+
+    /// Makes `next_in` the number the first logon expects, so that the
+    /// venue sends again what follows it (see
+    /// [`SessionFile::reports_after`]). Only with numbers taken up.
+    pub fn ask_again_from(&mut self, next_in: u64) {
+        if let Some(found) = &mut self.found {
+            found.next_in = next_in;
+            self.put(IN, next_in);
+        }
+    }
+
+    fn report_seq(&self, n: u64) -> u64 {
+        self.get(RING + self.slots * ORDER + (n as usize & (self.slots - 1)) * REPORT)
     }
 
     /// Records `order` as sent: its slot first, then the count, so an
@@ -270,7 +393,10 @@ struct Old {
     day: u64,
     numbers: SeqNumbers,
     sent: u64,
+    run: u64,
+    handed: u64,
     slots: usize,
+    /// Both rings.
     ring: Vec<u8>,
 }
 
@@ -281,6 +407,17 @@ impl Old {
             .filter_map(|n| {
                 let at = (n as usize & (self.slots - 1)) * ORDER;
                 decode_order(&self.ring[at..at + ORDER])
+            })
+            .collect()
+    }
+
+    /// The MsgSeqNums of the reports the ring still holds, oldest first.
+    fn reports(&self) -> Vec<u64> {
+        let held = self.handed.min(self.slots as u64);
+        (self.handed - held..self.handed)
+            .map(|n| {
+                let at = self.slots * ORDER + (n as usize & (self.slots - 1)) * REPORT;
+                u64::from_le_bytes(self.ring[at..at + REPORT].try_into().expect("8 bytes"))
             })
             .collect()
     }
@@ -296,7 +433,7 @@ fn read_whole(file: &File, len: u64) -> io::Result<Old> {
         return Err(not_ours(format!("no {} magic", "RLFIXSS1")));
     }
     let slots = word(SLOTS) as usize;
-    if !slots.is_power_of_two() || bytes.len() != RING + slots * ORDER {
+    if !slots.is_power_of_two() || bytes.len() != file_len(slots) {
         return Err(not_ours(format!(
             "{} bytes for a ring of {slots} orders",
             bytes.len()
@@ -309,6 +446,8 @@ fn read_whole(file: &File, len: u64) -> io::Result<Old> {
             next_in: word(IN),
         },
         sent: word(SENT),
+        run: word(RUN),
+        handed: word(HANDED),
         slots,
         ring: bytes.split_off(RING),
     })
@@ -479,6 +618,58 @@ mod tests {
             kept.orders_after(ClientOrderId(10)),
             Ok((11..=20).map(order).collect())
         );
+    }
+
+    #[test]
+    fn a_restart_asks_again_from_the_first_report_its_journal_lacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fix.session");
+        let mut run = SessionFile::open(&path, 1, 8).unwrap();
+        run.begin_run(1_000);
+        assert_eq!(run.reports_after(0), Ok(None), "none handed on");
+        // Reports in messages 5, 6, a refusal of the gateway's, 9.
+        for seq in [5, 6, 0, 9] {
+            run.record_report(seq);
+        }
+        run.record(20, 12);
+        drop(run);
+        let mut next = SessionFile::open(&path, 1, 8).unwrap();
+        assert_eq!(next.run_began(), 1_000);
+        assert_eq!(next.reports_after(4), Ok(None), "the journal holds all");
+        assert_eq!(next.reports_after(1), Ok(Some(6)));
+        assert_eq!(next.reports_after(2), Ok(Some(9)), "past the refusal");
+        assert_eq!(next.reports_after(0), Ok(Some(5)));
+        next.ask_again_from(6);
+        assert_eq!(next.found().map(|n| n.next_in), Some(6));
+        next.begin_run(2_000);
+        assert_eq!(next.reports_after(0), Ok(None), "a run counts its own");
+        drop(next);
+        assert_eq!(
+            SessionFile::open(&path, 1, 8)
+                .unwrap()
+                .found()
+                .map(|n| n.next_in),
+            Some(6)
+        );
+    }
+
+    #[test]
+    fn reports_past_what_the_ring_holds_are_said_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fix.session");
+        let mut run = SessionFile::open(&path, 1, 4).unwrap();
+        run.begin_run(1);
+        for seq in 10..20 {
+            run.record_report(seq);
+        }
+        drop(run);
+        // Grown: the count and the last four go on.
+        let next = SessionFile::open(&path, 1, 16).unwrap();
+        assert_eq!(next.reports_after(7), Ok(Some(17)));
+        assert_eq!(next.reports_after(6), Ok(Some(16)));
+        let lost = next.reports_after(5).unwrap_err();
+        assert_eq!((lost.handed, lost.journaled), (10, 5));
+        assert!(lost.to_string().contains("handed on 10"), "{lost}");
     }
 
     #[test]

@@ -51,6 +51,7 @@ struct Controls {
     silent: AtomicBool,
     quotes: Mutex<Vec<Quote>>,
     taken: Mutex<Vec<Intent>>,
+    sent: Mutex<Vec<ExecReport>>,
 }
 
 /// The running stand-in; stops when dropped.
@@ -151,6 +152,12 @@ impl StandInVenue {
     /// Every order and cancel it has taken, in order.
     pub fn taken(&self) -> Vec<Intent> {
         self.controls.taken.lock().expect("not poisoned").clone()
+    }
+
+    /// Every report it has sent, in order (once each: what it sends
+    /// again when asked is not counted again).
+    pub fn reports_sent(&self) -> Vec<ExecReport> {
+        self.controls.sent.lock().expect("not poisoned").clone()
     }
 
     /// Closes the connection it has (the next one is taken as usual).
@@ -337,6 +344,11 @@ impl Run {
         );
         if sent.is_ok() {
             self.counts.reports.fetch_add(1, Ordering::SeqCst);
+            self.controls
+                .sent
+                .lock()
+                .expect("not poisoned")
+                .push(*report);
         }
         sent.is_ok()
     }
