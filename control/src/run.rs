@@ -516,13 +516,19 @@ fn open_journal(
     let restored = replay.restorer.finish();
     anyhow::ensure!(
         restored.dropped == 0,
-        "the journal in {dir} had up to {} orders open at once, more than risk.max_open_orders \
-         = {} has room for: its fills would be missing from the positions. Restart with \
-         risk.max_open_orders = {} or more",
-        restored.peak_open,
-        config.risk.max_open_orders,
-        restored.peak_open
+        "the journal in {dir} holds {} open orders of instruments the config lacks: their \
+         fills would be missing from the positions. Start with the instruments the journal \
+         was written with",
+        restored.dropped
     );
+    if gate.open_orders() > config.risk.max_open_orders {
+        log.warn(
+            "journal: more orders open than risk.max_open_orders; new orders wait until fewer are",
+        )
+        .field("open_orders", gate.open_orders())
+        .field("max_open_orders", config.risk.max_open_orders)
+        .emit();
+    }
     let scan = &recovered.scan;
     if let Some(torn) = &scan.torn {
         log.warn("journal: torn tail cut off (a crash in the middle of a write)")
@@ -806,14 +812,17 @@ fn build_venue(
     ticks_per_second: f64,
 ) -> anyhow::Result<(Venue, Option<VenueLink>)> {
     match config.venue.kind {
-        VenueKind::Sim => Ok((
-            Venue::Sim(SimVenue::new(
-                &config.venue.sim,
-                instruments,
-                ticks_per_second,
-            )),
-            None,
-        )),
+        VenueKind::Sim => {
+            settle_fix_session(config, gate, journal.dir(), last_run)?;
+            Ok((
+                Venue::Sim(SimVenue::new(
+                    &config.venue.sim,
+                    instruments,
+                    ticks_per_second,
+                )),
+                None,
+            ))
+        }
         VenueKind::Fix => {
             let fix = &config.venue.fix;
             warn_if_others_can_read(log, "venue.fix.password_file", &fix.password_file);
@@ -880,13 +889,8 @@ fn open_session_file(
     config: &Config,
     journal_dir: &Path,
 ) -> anyhow::Result<SessionFile> {
-    let day = trading_day::day_began(timestamp::unix_ns(), day_starts_s(config)?);
     let path = journal_dir.join(SESSION_FILE);
-    // Reports wait in the reports ring too before the decide stage takes
-    // them.
-    let orders = config.rings.audit + crate::side::BATCH + config.rings.reports;
-    let file = SessionFile::open(&path, day, orders)
-        .map_err(|e| anyhow::anyhow!("the FIX session file {}: {e}", path.display()))?;
+    let file = map_session_file(config, &path)?;
     let resumes = config.venue.fix.sequence_numbers == SequenceNumbers::Keep;
     let event = log
         .info("venue: FIX session file")
@@ -906,22 +910,31 @@ fn open_session_file(
     Ok(file)
 }
 
-/// With the last run's numbers taken up: when the journal lacks reports
-/// that run handed on (it was killed before their records were written),
-/// makes the first logon expect the first of them, so that the venue
-/// sends them all again.
+/// The session file at `path`, for the current trading day, its rings
+/// large enough for every order and report that can wait between the
+/// gateway and the journal (a record each at least, in the reports ring,
+/// the audit ring or the side thread's batch).
+fn map_session_file(config: &Config, path: &Path) -> anyhow::Result<SessionFile> {
+    let day = trading_day::day_began(timestamp::unix_ns(), day_starts_s(config)?);
+    let slots = config.rings.audit + crate::side::BATCH + config.rings.reports;
+    SessionFile::open(path, day, slots)
+        .map_err(|e| anyhow::anyhow!("the FIX session file {}: {e}", path.display()))
+}
+
+/// The MsgSeqNum of the first report the file's last run handed on and
+/// the journal lacks, with how many of that run's reports the journal
+/// holds; `None` when it lacks none, or the numbers are not the day's
+/// (the venue would send nothing of them again).
 ///
 /// # Errors
 ///
-/// When the file cannot tell which they are: trading on would miss their
-/// fills.
-fn ask_again_for_reports(
-    log: &Log,
-    file: &mut SessionFile,
+/// When the file cannot tell which they are.
+fn report_to_ask_again(
+    file: &SessionFile,
     last_run: RunReports,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<(u64, u64)>> {
     let Some(found) = file.found() else {
-        return Ok(());
+        return Ok(None);
     };
     // The journal holds nothing of the file's last run when its last run
     // began before that one did.
@@ -936,15 +949,74 @@ fn ask_again_for_reports(
              to start"
         )
     })?;
-    let Some(from) = from.filter(|&from| from < found.next_in) else {
+    Ok(from
+        .filter(|&from| from < found.next_in)
+        .map(|from| (from, journaled)))
+}
+
+/// A run with the simulated venue on a journal a FIX run has used: what a
+/// killed FIX run left in doubt (orders its journal never got, reports to
+/// ask the venue for again) only that venue can settle, so the start is
+/// refused while there is any; otherwise the session file is marked as
+/// this run's, so that a later FIX run counts its reports from here.
+///
+/// # Errors
+///
+/// When anything is in doubt, or the file cannot be read.
+fn settle_fix_session(
+    config: &Config,
+    gate: &RiskGate,
+    journal_dir: &Path,
+    last_run: RunReports,
+) -> anyhow::Result<()> {
+    let path = journal_dir.join(SESSION_FILE);
+    if !path.exists() {
+        return Ok(());
+    }
+    let mut file = map_session_file(config, &path)?;
+    let orders = file.orders_after(gate.last_id()).map_or(1, |o| o.len());
+    let reports = report_to_ask_again(&file, last_run).map_or(true, |r| r.is_some());
+    if orders > 0 || reports {
+        anyhow::bail!(
+            "the journal's last FIX run was killed before its journal got {}; only that \
+             venue can settle them: start with venue.kind = \"fix\" (the same [venue.fix]) to \
+             take them back, or reconcile with the venue and move {} away",
+            match (orders > 0, reports) {
+                (true, true) => "orders it sent and reports it took",
+                (true, false) => "orders it sent",
+                _ => "reports it took",
+            },
+            path.display()
+        );
+    }
+    file.begin_run(timestamp::unix_ns());
+    Ok(())
+}
+
+/// With the last run's numbers taken up: when the journal lacks reports
+/// that run handed on (it was killed before their records were written),
+/// makes the first logon expect the first of them, so that the venue
+/// sends them all again.
+///
+/// # Errors
+///
+/// When the file cannot tell which they are: trading on would miss their
+/// fills.
+fn ask_again_for_reports(
+    log: &Log,
+    file: &mut SessionFile,
+    last_run: RunReports,
+) -> anyhow::Result<()> {
+    let Some((from, journaled)) = report_to_ask_again(file, last_run)? else {
         return Ok(());
     };
+    let next_in_was = file.found().map_or(0, |n| n.next_in);
     file.ask_again_from(from);
     log.warn(
         "venue: asking the venue again for the reports the last run took and its journal never got",
     )
     .field("from_seq", from)
-    .field("next_in_was", found.next_in)
+    .field("next_in_was", next_in_was)
     .field("journaled", journaled)
     .field(
         "why",

@@ -282,6 +282,37 @@ fn a_restart_keeps_the_sequence_numbers_and_cancels_what_the_journal_left_open()
     assert!(second.stop(), "{}", second.out);
 }
 
+/// What `redline run` with `config` on the journal in `journal` printed
+/// when it refused to start (it must exit within 20 s, and fail).
+fn refused_start(config: &str, journal: &std::path::Path) -> String {
+    let file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    std::fs::write(
+        file.path(),
+        format!("[control]\nlisten = \"127.0.0.1:0\"\n{config}"),
+    )
+    .unwrap();
+    let mut child = support::redline()
+        .arg("run")
+        .arg("--config")
+        .arg(file.path())
+        .env("REDLINE_JOURNAL_DIR", journal)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("it started");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// The ids of the orders (`Intent::New`) in `taken`.
 fn new_ids(taken: &[Intent]) -> Vec<u64> {
     taken
@@ -338,6 +369,17 @@ fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_
     first.child.wait().unwrap();
     let sent = new_ids(&venue.taken());
     let before = venue.taken().len();
+    // Only the venue can settle what the killed run left in doubt: a start
+    // with the simulated venue on this journal is refused, saying so.
+    let refused = refused_start(
+        &format!("[feed.synthetic]\nrate = 5000\n{INSTRUMENTS}"),
+        first.journal.path(),
+    );
+    assert!(
+        refused.contains("the journal's last FIX run was killed before its journal got orders")
+            && refused.contains("fix.session"),
+        "{refused}"
+    );
     let journal = std::mem::replace(&mut first.journal, tempfile::tempdir().unwrap());
     let mut second = Engine::start_on(journal, &fix_config(venue.address(), 200), &[]);
     let journaled =
@@ -427,6 +469,15 @@ fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_
     journal_filled.retain(|_, lots| *lots != 0);
     assert!(!venue_filled.is_empty());
     assert_eq!(journal_filled, venue_filled);
+    // After a clean stop nothing is in doubt: the simulated venue may
+    // trade on the journal.
+    let journal = std::mem::replace(&mut second.journal, tempfile::tempdir().unwrap());
+    let mut simulated = Engine::start_on(
+        journal,
+        &format!("[feed.synthetic]\nrate = 5000\n{INSTRUMENTS}"),
+        &[],
+    );
+    assert!(simulated.stop(), "{}", simulated.out);
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub struct Restorer<'a> {
     /// The state when a drain began, while its run is the last one seen.
     before_drain: Option<TradingState>,
     entries: u64,
-    /// Orders left out: more were open than the gate has room for.
+    /// Orders left out: the gate could not take them back.
     dropped: u64,
     /// The most orders open at once, as far as the journal goes.
     peak_open: usize,
@@ -57,12 +57,12 @@ pub struct Restored {
     pub entries: u64,
     /// The trading state the gate now has.
     pub state: TradingState,
-    /// Orders the gate had no room for (a smaller `risk.max_open_orders`
-    /// than a run in the journal had): their fills are missing from the
-    /// positions, so a restore that dropped any must not be traded on.
+    /// Orders the gate could not take back (of an instrument it does not
+    /// have; room is made for any number): their fills are missing from
+    /// the positions, so a restore that dropped any must not be traded
+    /// on.
     pub dropped: u64,
-    /// The most orders the journal's runs held open at once: the room a
-    /// gate needs to restore it.
+    /// The most orders the journal's runs held open at once.
     pub peak_open: usize,
     /// When (journal time, ns since the Unix epoch) the trading day the
     /// daily loss limit now counts from began: the last day start the
@@ -107,7 +107,16 @@ impl<'a> Restorer<'a> {
             } => {
                 self.gate.raise_id_floor(order.id);
                 if !self.gate.reopen(&order) {
-                    self.dropped += 1;
+                    // More are open than the gate was built for (a run that
+                    // took back orders its journal never got, or a smaller
+                    // max_open_orders than the journal's runs had): room is
+                    // made, as at a start, so no fill goes missing; new
+                    // orders wait until fewer than max_open_orders are open.
+                    let room = (2 * self.gate.open_capacity()).max(self.gate.open_orders() + 1);
+                    self.gate.make_room(room);
+                    if !self.gate.reopen(&order) {
+                        self.dropped += 1;
+                    }
                 }
                 self.peak_open = self
                     .peak_open

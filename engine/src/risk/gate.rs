@@ -545,6 +545,7 @@ impl RiskGate {
         self.day_start_x2 = ledger.day_start_x2;
         self.last_id = self.last_id.max(ledger.last_id);
         let mut dropped = 0;
+        self.make_room(ledger.open.len());
         for order in &ledger.open {
             if !self.room_to_reopen(order.id, order.instrument) {
                 dropped += 1;
