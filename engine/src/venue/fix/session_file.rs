@@ -274,7 +274,7 @@ impl SessionFile {
     /// (0: a refusal the gateway made): its slot first, then the count.
     #[inline]
     pub fn record_report(&mut self, seq: u64) {
-        let at = RING + self.slots * ORDER + (self.handed as usize & (self.slots - 1)) * REPORT;
+        let at = RING + report_at(self.slots, self.handed);
         self.map[at..at + REPORT].copy_from_slice(&seq.to_le_bytes());
         self.handed += 1;
         self.put(HANDED, self.handed);
@@ -316,7 +316,7 @@ impl SessionFile {
     }
 
     fn report_seq(&self, n: u64) -> u64 {
-        self.get(RING + self.slots * ORDER + (n as usize & (self.slots - 1)) * REPORT)
+        self.get(RING + report_at(self.slots, n))
     }
 
     /// Records `order` as sent: its slot first, then the count, so an
@@ -361,13 +361,7 @@ impl SessionFile {
 
     /// Every order the ring holds, oldest first.
     fn orders(&self) -> Vec<NewOrder> {
-        let held = self.sent.min(self.slots as u64);
-        (self.sent - held..self.sent)
-            .filter_map(|n| {
-                let at = RING + (n as usize & (self.slots - 1)) * ORDER;
-                decode_order(&self.map[at..at + ORDER])
-            })
-            .collect()
+        held_orders(&self.map[RING..], self.sent, self.slots)
     }
 
     /// Asks the kernel to write the pages to disk now (a clean stop).
@@ -402,13 +396,7 @@ struct Old {
 
 impl Old {
     fn orders(&self) -> Vec<NewOrder> {
-        let held = self.sent.min(self.slots as u64);
-        (self.sent - held..self.sent)
-            .filter_map(|n| {
-                let at = (n as usize & (self.slots - 1)) * ORDER;
-                decode_order(&self.ring[at..at + ORDER])
-            })
-            .collect()
+        held_orders(&self.ring, self.sent, self.slots)
     }
 
     /// The MsgSeqNums of the reports the ring still holds, oldest first.
@@ -416,11 +404,28 @@ impl Old {
         let held = self.handed.min(self.slots as u64);
         (self.handed - held..self.handed)
             .map(|n| {
-                let at = self.slots * ORDER + (n as usize & (self.slots - 1)) * REPORT;
+                let at = report_at(self.slots, n);
                 u64::from_le_bytes(self.ring[at..at + REPORT].try_into().expect("8 bytes"))
             })
             .collect()
     }
+}
+
+/// The orders `rings` (the file from the orders' ring on) holds of the
+/// `sent` recorded into `slots`, oldest first.
+fn held_orders(rings: &[u8], sent: u64, slots: usize) -> Vec<NewOrder> {
+    let held = sent.min(slots as u64);
+    (sent - held..sent)
+        .filter_map(|n| {
+            let at = (n as usize & (slots - 1)) * ORDER;
+            decode_order(&rings[at..at + ORDER])
+        })
+        .collect()
+}
+
+/// Where, from the orders' ring on, report `n` of a run lies.
+fn report_at(slots: usize, n: u64) -> usize {
+    slots * ORDER + (n as usize & (slots - 1)) * REPORT
 }
 
 /// Reads an existing file of `len` bytes whole, checking it is one.
