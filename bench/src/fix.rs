@@ -28,7 +28,7 @@ use redline_engine::domain::{
 };
 use redline_engine::venue::fix::{
     civil_from_days, msg_type, FixConfig, FixVenue, Message, Now, OnResend, OrderCodec, Session,
-    SessionConfig, StandInVenue, Wire,
+    SessionConfig, SessionFile, StandInVenue, Wire,
 };
 use redline_engine::venue::SimVenueConfig;
 
@@ -235,72 +235,11 @@ pub fn run(bench: &FixBench) -> anyhow::Result<()> {
         Some(&limit),
     );
 
-    // Sending.
-    let venue = StandInVenue::start(
-        "127.0.0.1:0".parse()?,
-        SessionConfig {
-            sender_comp_id: "VENUE".into(),
-            target_comp_id: "REDLINE".into(),
-            heartbeat_s: 30,
-            answer_timeout_ms: 5_000,
-            credentials: None,
-        },
-        &SimVenueConfig {
-            seed: 1,
-            fill_probability: 0.0,
-            latency_us: 0,
-            max_orders: 1 << 16,
-            touch_fill_probability: 0.0,
-        },
-        &instruments,
-        &StandInVenue::market_at_references(&instruments, 10),
-    )?;
-    let mut gateway = FixVenue::new(
-        &FixConfig {
-            connect: venue.address().to_string(),
-            sender_comp_id: "REDLINE".into(),
-            target_comp_id: "VENUE".into(),
-            heartbeat_s: 30,
-            answer_timeout_ms: 5_000,
-            reconnect_min_ms: 100,
-            reconnect_max_ms: 1_000,
-            max_orders: 64,
-            buffer_bytes: 1 << 16,
-            username: String::new(),
-            password_file: Default::default(),
-            password_env: String::new(),
-            sequence_numbers: redline_engine::venue::fix::SequenceNumbers::Reset,
-        },
-        None,
-        &instruments,
-    )
-    .map_err(anyhow::Error::msg)?;
-    let answered = |gateway: &mut FixVenue, want: usize| -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut got = 0;
-        while got < want {
-            anyhow::ensure!(Instant::now() < deadline, "the stand-in did not answer");
-            gateway.poll(clock::ticks(), 64, |_| got += 1);
-        }
-        Ok(())
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !gateway.is_active() {
-        anyhow::ensure!(Instant::now() < deadline, "no logon with the stand-in");
-        gateway.poll(clock::ticks(), 64, |_| {});
-        thread::sleep(Duration::from_micros(100));
-    }
-    let mut sent = histogram();
-    let mut waited = 0;
-    for i in 0..n as u64 {
-        let start = clock::ticks();
-        gateway.submit(Intent::New(order(i + 1)), start, |_| {});
-        gateway.flush_now();
-        let end = clock::ticks();
-        sent.record((end - start).max(1))?;
-        answered(&mut gateway, 1)?;
-        waited += clock::ticks_to_ns(clock::ticks() - end);
-    }
+    // Sending: without the session file, and with it, as the binary runs.
+    let (sent, waited) = time_sends(&instruments, n, None)?;
+    let numbers = tempfile::tempdir()?;
+    let file = SessionFile::open(&numbers.path().join("fix.session"), 0, 1 << 17)?;
+    let (kept, _) = time_sends(&instruments, n, Some(file))?;
     // The limit: the same bytes, one write each, to a thread that drops them.
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
@@ -343,9 +282,90 @@ pub fn run(bench: &FixBench) -> anyhow::Result<()> {
         "send a NewOrderSingle over loopback TCP, ns",
         &[
             Row::from_ticks("redline: FixVenue submit + flush", &sent),
+            Row::from_ticks("redline: the same, session file kept", &kept),
             limit.clone(),
         ],
         Some(&limit),
     );
     Ok(())
+}
+
+/// Times `n` orders through a gateway's submit and flush to a stand-in
+/// venue of its own, keeping `file` as its session file when given;
+/// returns the times and how long it waited for the answers, in ns.
+fn time_sends(
+    instruments: &Instruments,
+    n: usize,
+    file: Option<SessionFile>,
+) -> anyhow::Result<(Histogram<u64>, u64)> {
+    let venue = StandInVenue::start(
+        "127.0.0.1:0".parse()?,
+        SessionConfig {
+            sender_comp_id: "VENUE".into(),
+            target_comp_id: "REDLINE".into(),
+            heartbeat_s: 30,
+            answer_timeout_ms: 5_000,
+            credentials: None,
+        },
+        &SimVenueConfig {
+            seed: 1,
+            fill_probability: 0.0,
+            latency_us: 0,
+            max_orders: 1 << 16,
+            touch_fill_probability: 0.0,
+        },
+        instruments,
+        &StandInVenue::market_at_references(instruments, 10),
+    )?;
+    let mut gateway = FixVenue::new(
+        &FixConfig {
+            connect: venue.address().to_string(),
+            sender_comp_id: "REDLINE".into(),
+            target_comp_id: "VENUE".into(),
+            heartbeat_s: 30,
+            answer_timeout_ms: 5_000,
+            reconnect_min_ms: 100,
+            reconnect_max_ms: 1_000,
+            max_orders: 64,
+            buffer_bytes: 1 << 16,
+            username: String::new(),
+            password_file: Default::default(),
+            password_env: String::new(),
+            sequence_numbers: redline_engine::venue::fix::SequenceNumbers::Reset,
+        },
+        None,
+        instruments,
+    )
+    .map_err(anyhow::Error::msg)?;
+    if let Some(file) = file {
+        gateway.keep_session(file, false);
+    }
+    let answered = |gateway: &mut FixVenue, want: usize| -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut got = 0;
+        while got < want {
+            anyhow::ensure!(Instant::now() < deadline, "the stand-in did not answer");
+            gateway.poll(clock::ticks(), 64, |_| got += 1);
+        }
+        Ok(())
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !gateway.is_active() {
+        anyhow::ensure!(Instant::now() < deadline, "no logon with the stand-in");
+        gateway.poll(clock::ticks(), 64, |_| {});
+        thread::sleep(Duration::from_micros(100));
+    }
+    let mut sent = histogram();
+    let mut waited = 0;
+    for i in 0..n as u64 {
+        let start = clock::ticks();
+        gateway.submit(Intent::New(order(i + 1)), start, |_| {});
+        gateway.flush_now();
+        let end = clock::ticks();
+        sent.record((end - start).max(1))?;
+        answered(&mut gateway, 1)?;
+        waited += clock::ticks_to_ns(clock::ticks() - end);
+    }
+    gateway.close(Duration::from_secs(1));
+    Ok((sent, waited))
 }
