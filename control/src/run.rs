@@ -23,7 +23,9 @@ use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::strategy::Registry;
 use redline_engine::trading_day;
-use redline_engine::venue::fix::{Credentials, FixVenue, SequenceNumbers, SessionFile};
+use redline_engine::venue::fix::{
+    Credentials, FixVenue, HandedReport, LinkCount, LinkStats, SequenceNumbers, SessionFile,
+};
 use redline_engine::venue::{SimVenue, Venue};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
@@ -228,6 +230,7 @@ pub fn run(
         },
     )?;
     let mut feed_log = network.map(|network| FeedLog::new(network, log.clone()));
+    let venue_stats = venue_link.as_ref().map(|link| Arc::clone(&link.stats));
     let mut venue_log = venue_link.map(|link| VenueLog::new(link, log.clone()));
     let mut stall_log = StallLog::new(
         journal.disk_wait(),
@@ -269,6 +272,7 @@ pub fn run(
     let mut drained = Ok(());
     let mut systemd = Notifier::new(runtime.stages(), started, log.clone());
     let mut backlog_acted = false;
+    let mut reports_missing = 0;
     loop {
         std::thread::sleep(Duration::from_millis(20));
         if let Some(systemd) = &mut systemd {
@@ -279,6 +283,9 @@ pub fn run(
         }
         if let Some(venue_log) = &mut venue_log {
             venue_log.tick(Instant::now());
+        }
+        if let Some(stats) = &venue_stats {
+            venue_guard(&log, &commander, stats, &mut reports_missing);
         }
         stall_log.tick();
         // Relaxed: the flag carries no data; the commander's lock orders
@@ -453,6 +460,30 @@ fn start_persister(
         .field("engine_id", &persistence.engine_id)
         .emit();
     Persister::start(settings, log.clone()).map(Some)
+}
+
+/// Halts trading when the venue passed over fills a restart asked it for
+/// again (its store had lost them): they are missing from the positions,
+/// which only the operator can mend. `told` is how many were acted on.
+fn venue_guard(log: &Log, commander: &Mutex<Commander>, stats: &LinkStats, told: &mut u64) {
+    let missing = stats.read().get(LinkCount::FillsNotResent);
+    if missing <= *told {
+        return;
+    }
+    let _ = commander.lock().send(0, Action::Halt);
+    log.error("venue: fills asked for again were passed over by the venue; trading halted")
+        .field("fills", missing)
+        .field(
+            "why",
+            "the last run took them and was killed before its journal got them; the venue sent \
+             gap fills instead, so they are missing from the positions",
+        )
+        .field(
+            "fix",
+            "reconcile the positions with the venue, then POST /admin/resume",
+        )
+        .emit();
+    *told = missing;
 }
 
 /// Past `persistence.max_backlog_entries` not yet in the database, takes
@@ -846,11 +877,14 @@ fn build_venue(
             let mut file = open_session_file(log, config, journal.dir())?;
             let recovered = recover_orders(log, &file, gate, journal)?;
             let resumes = fix.sequence_numbers == SequenceNumbers::Keep;
-            if resumes {
-                ask_again_for_reports(log, &mut file, last_run)?;
-            }
+            let asked = if resumes {
+                ask_again_for_reports(log, &mut file, last_run)?
+            } else {
+                Vec::new()
+            };
             file.begin_run(timestamp::unix_ns());
             gateway.keep_session(file, resumes);
+            gateway.expect_again(asked);
             gateway.make_room(gate.open_orders());
             for open in gate.orders() {
                 let order = NewOrder {
@@ -921,20 +955,20 @@ fn map_session_file(config: &Config, path: &Path) -> anyhow::Result<SessionFile>
         .map_err(|e| anyhow::anyhow!("the FIX session file {}: {e}", path.display()))
 }
 
-/// The MsgSeqNum of the first report the file's last run handed on and
-/// the journal lacks, with how many of that run's reports the journal
-/// holds; `None` when it lacks none, or the numbers are not the day's
-/// (the venue would send nothing of them again).
+/// The reports the file's last run handed on and the journal lacks,
+/// oldest first, with how many of that run's reports the journal holds;
+/// none when it lacks none, or the numbers are not the day's (the venue
+/// would send nothing of them again).
 ///
 /// # Errors
 ///
 /// When the file cannot tell which they are.
-fn report_to_ask_again(
+fn reports_to_ask_again(
     file: &SessionFile,
     last_run: RunReports,
-) -> anyhow::Result<Option<(u64, u64)>> {
+) -> anyhow::Result<(Vec<HandedReport>, u64)> {
     let Some(found) = file.found() else {
-        return Ok(None);
+        return Ok((Vec::new(), 0));
     };
     // The journal holds nothing of the file's last run when its last run
     // began before that one did.
@@ -942,16 +976,15 @@ fn report_to_ask_again(
         Some(began) if began >= file.run_began() => last_run.reports,
         _ => 0,
     };
-    let from = file.reports_after(journaled).map_err(|e| {
+    let mut reports = file.reports_after(journaled).map_err(|e| {
         anyhow::anyhow!(
             "the FIX session file cannot tell which reports to ask the venue for again: {e}. \
              Their fills would be missing: reconcile with the venue, then move the file away \
              to start"
         )
     })?;
-    Ok(from
-        .filter(|&from| from < found.next_in)
-        .map(|from| (from, journaled)))
+    reports.retain(|report| report.seq < found.next_in);
+    Ok((reports, journaled))
 }
 
 /// A run with the simulated venue on a journal a FIX run has used: what a
@@ -975,7 +1008,7 @@ fn settle_fix_session(
     }
     let mut file = map_session_file(config, &path)?;
     let orders = file.orders_after(gate.last_id()).map_or(1, |o| o.len());
-    let reports = report_to_ask_again(&file, last_run).map_or(true, |r| r.is_some());
+    let reports = reports_to_ask_again(&file, last_run).map_or(true, |(r, _)| !r.is_empty());
     if orders > 0 || reports {
         anyhow::bail!(
             "the journal's last FIX run was killed before its journal got {}; only that \
@@ -996,7 +1029,7 @@ fn settle_fix_session(
 /// With the last run's numbers taken up: when the journal lacks reports
 /// that run handed on (it was killed before their records were written),
 /// makes the first logon expect the first of them, so that the venue
-/// sends them all again.
+/// sends them all again. Returns them, for the gateway to watch for.
 ///
 /// # Errors
 ///
@@ -1006,9 +1039,10 @@ fn ask_again_for_reports(
     log: &Log,
     file: &mut SessionFile,
     last_run: RunReports,
-) -> anyhow::Result<()> {
-    let Some((from, journaled)) = report_to_ask_again(file, last_run)? else {
-        return Ok(());
+) -> anyhow::Result<Vec<HandedReport>> {
+    let (reports, journaled) = reports_to_ask_again(file, last_run)?;
+    let Some(from) = reports.first().map(|r| r.seq) else {
+        return Ok(reports);
     };
     let next_in_was = file.found().map_or(0, |n| n.next_in);
     file.ask_again_from(from);
@@ -1017,6 +1051,8 @@ fn ask_again_for_reports(
     )
     .field("from_seq", from)
     .field("next_in_was", next_in_was)
+    .field("reports", reports.len())
+    .field("fills", reports.iter().filter(|r| r.fill).count())
     .field("journaled", journaled)
     .field(
         "why",
@@ -1024,7 +1060,7 @@ fn ask_again_for_reports(
              they count once",
     )
     .emit();
-    Ok(())
+    Ok(reports)
 }
 
 /// Takes back the orders the last run sent that its journal never got

@@ -81,13 +81,27 @@ fn fix_config(venue: SocketAddr, reconnect_ms: u64) -> String {
     )
 }
 
+/// As [`fix_config`], for an engine that asks the stand-in to send again
+/// thousands of reports at its logon: the stand-in builds a resend whole
+/// before writing it, which a debug build on a busy machine can take
+/// longer over than the 2 s a resend may stall.
+fn fix_config_for_big_resends(venue: SocketAddr) -> String {
+    fix_config(venue, 200).replace("answer_timeout_ms = 2000", "answer_timeout_ms = 20000")
+}
+
 /// Polls `get` until `done` holds, up to 15 s.
-fn until(engine: &Engine, what: &str, mut done: impl FnMut(&Engine) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
+fn until(engine: &Engine, what: &str, done: impl FnMut(&Engine) -> bool) {
+    until_within(engine, 15, what, done);
+}
+
+/// As [`until`], up to `seconds`: for a restart that takes back thousands
+/// of orders, which a debug build on a busy CI machine takes its time over.
+fn until_within(engine: &Engine, seconds: u64, what: &str, mut done: impl FnMut(&Engine) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
     while !done(engine) {
         assert!(
             Instant::now() < deadline,
-            "not within 15 s: {what}\n{}",
+            "not within {seconds} s: {what}\n{}",
             engine.out
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -324,13 +338,14 @@ fn new_ids(taken: &[Intent]) -> Vec<u64> {
         .collect()
 }
 
-#[test]
-fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_ids() {
-    let venue = stand_in();
+/// An engine trading with `venue`, killed (kill -9) while its journal's
+/// disk stalls: orders it sent and reports it took, fills among them, are
+/// not in its journal.
+fn killed_while_its_journal_stalls(venue: &StandInVenue) -> Engine {
     // The journal's disk stalls 1.5 s in: the side thread waits, the
     // gateway goes on sending, and the orders it sends are not journaled.
     let mut first = Engine::start(
-        &fix_config(venue.address(), 200),
+        &fix_config_for_big_resends(venue.address()),
         &[("REDLINE_TEST_STALL_JOURNAL", "1500:30000")],
     );
     first.wait_for("msg=\"venue: FIX session logged on\"");
@@ -344,29 +359,42 @@ fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_
             .filter(|r| r.filled.0 > 0)
             .count()
     };
-    let (orders_at_stall, fills_at_stall) = (new_ids(&venue.taken()).len(), fills(&venue));
+    let (orders_at_stall, fills_at_stall) = (new_ids(&venue.taken()).len(), fills(venue));
     // The venue's market sweeps through the resting orders, a side at a
     // time, so that fills come while the journal waits.
     let calm = StandInVenue::market_at_references(&instruments(), 50);
     let mut sweep = 0;
-    until(&first, "orders and fills while the journal waits", |_| {
-        sweep += 1;
-        for quote in &calm {
-            let away = if sweep % 2 == 0 { 500 } else { -500 };
-            venue.quote(Quote {
-                bid: Price(quote.bid.0 + away),
-                ask: Price(quote.ask.0 + away),
-                ..*quote
-            });
-        }
-        new_ids(&venue.taken()).len() >= orders_at_stall + 5 && fills(&venue) >= fills_at_stall + 3
-    });
+    until_within(
+        &first,
+        60,
+        "orders and fills while the journal waits",
+        |_| {
+            sweep += 1;
+            for quote in &calm {
+                let away = if sweep % 2 == 0 { 500 } else { -500 };
+                venue.quote(Quote {
+                    bid: Price(quote.bid.0 + away),
+                    ask: Price(quote.ask.0 + away),
+                    ..*quote
+                });
+            }
+            new_ids(&venue.taken()).len() >= orders_at_stall + 5
+                && fills(venue) >= fills_at_stall + 3
+        },
+    );
     for quote in calm {
         venue.quote(quote);
     }
     // kill -9: those orders are live at the venue and not in the journal.
     first.child.kill().unwrap();
     first.child.wait().unwrap();
+    first
+}
+
+#[test]
+fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_ids() {
+    let venue = stand_in();
+    let mut first = killed_while_its_journal_stalls(&venue);
     let sent = new_ids(&venue.taken());
     let before = venue.taken().len();
     // Only the venue can settle what the killed run left in doubt: a start
@@ -381,7 +409,7 @@ fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_
         "{refused}"
     );
     let journal = std::mem::replace(&mut first.journal, tempfile::tempdir().unwrap());
-    let mut second = Engine::start_on(journal, &fix_config(venue.address(), 200), &[]);
+    let mut second = Engine::start_on(journal, &fix_config_for_big_resends(venue.address()), &[]);
     let journaled =
         event(&second.out, "state restored from the journal").num("last_order_id") as u64;
     let missed: Vec<u64> = sent.iter().copied().filter(|&id| id > journaled).collect();
@@ -400,7 +428,7 @@ fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_
     // Each of them ends: the restart's cancel-all reaches those the
     // venue's reports (sent again after the logon) do not end first, and
     // the open orders are back within risk.max_open_orders.
-    until(&second, "every order taken back ends", |e| {
+    until_within(&second, 60, "every order taken back ends", |e| {
         sample(&e.get("/metrics").1, "redline_open_orders") < 64.0
     });
     let cancelled: Vec<u64> = venue.taken()[before..]
@@ -412,7 +440,7 @@ fn a_restart_takes_back_the_orders_its_journal_never_got_and_never_reuses_their_
         .collect();
     assert!(cancelled.len() * 2 > missed.len(), "{cancelled:?}");
     // No new order takes an id of theirs.
-    until(&second, "new orders", |_| {
+    until_within(&second, 60, "new orders", |_| {
         new_ids(&venue.taken()[before..]).len() >= 5
     });
     let reused: Vec<u64> = new_ids(&venue.taken()[before..])
@@ -575,4 +603,45 @@ fn a_venue_password_comes_from_the_environment_or_a_file_and_never_shows() {
             "the password in the {what}"
         );
     }
+}
+
+#[test]
+fn fills_a_venue_cannot_send_again_halt_trading_until_an_operator_resumes() {
+    let venue = stand_in();
+    let mut first = killed_while_its_journal_stalls(&venue);
+    // The venue's store has lost what it sent.
+    venue.forget_what_it_sent();
+    let journal = std::mem::replace(&mut first.journal, tempfile::tempdir().unwrap());
+    let mut second = Engine::start_on(journal, &fix_config_for_big_resends(venue.address()), &[]);
+    let asked = event(
+        &second.out,
+        "venue: asking the venue again for the reports the last run took and its journal never got",
+    );
+    assert!(asked.num("fills") >= 1.0, "{}", second.out);
+    second.wait_for_n(
+        "msg=\"venue: fills asked for again were passed over by the venue; trading halted\"",
+        1,
+        Duration::from_secs(60),
+    );
+    let halted = event(
+        &second.out,
+        "venue: fills asked for again were passed over by the venue; trading halted",
+    );
+    assert_eq!(halted.num("fills"), asked.num("fills"));
+    until_within(&second, 60, "halted", |e| {
+        json(&e.get("/health").1)["trading_state"] == "halted"
+    });
+    let (_, metrics) = second.get("/metrics");
+    assert_eq!(
+        sample(
+            &metrics,
+            "redline_venue_events_total{event=\"fills_not_resent\"}"
+        ),
+        asked.num("fills")
+    );
+    assert!(venue_component(&second)["message"]
+        .as_str()
+        .unwrap()
+        .contains("fills asked for again that the venue passed over"));
+    assert!(second.stop(), "{}", second.out);
 }

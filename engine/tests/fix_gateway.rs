@@ -15,8 +15,8 @@ use redline_engine::domain::{
     NewOrder, Price, Qty, Quote, Reject, Side, TimeInForce,
 };
 use redline_engine::venue::fix::{
-    End, FixConfig, FixVenue, LinkCount, LinkEnd, LinkState, SequenceNumbers, SessionConfig,
-    SessionFile, StandInVenue,
+    End, FixConfig, FixVenue, HandedReport, LinkCount, LinkEnd, LinkState, SequenceNumbers,
+    SessionConfig, SessionFile, StandInVenue,
 };
 use redline_engine::venue::SimVenueConfig;
 
@@ -399,6 +399,96 @@ fn a_restart_within_the_day_takes_its_numbers_up_and_gets_what_it_missed() {
     drop(gateway);
     let next_day = SessionFile::open(&path, DAY + 86_400_000_000_000, 64).unwrap();
     assert_eq!(next_day.found(), None);
+}
+
+/// A run that keeps its session in `path` (trading day `day`), sends
+/// order 7, takes its acknowledgement and its fill, and dies (dropped, no
+/// logout); returns the two reports, as a restart whose journal holds
+/// neither finds them.
+fn a_run_took_an_ack_and_a_fill(
+    venue: &StandInVenue,
+    path: &std::path::Path,
+    day: u64,
+) -> Vec<HandedReport> {
+    let mut last_run = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
+    last_run.keep_session(SessionFile::open(path, day, 64).unwrap(), true);
+    let mut reports = Vec::new();
+    poll_until(&mut last_run, &mut reports, |g, _| g.is_active());
+    last_run.submit(
+        order(7, Side::Buy, 23_990, TimeInForce::Limit),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    poll_until(&mut last_run, &mut reports, |_, r| !r.is_empty());
+    venue.quote(Quote {
+        ask: Price(23_989),
+        bid: Price(23_987),
+        ..market()
+    });
+    poll_until(&mut last_run, &mut reports, |_, r| r.len() == 2);
+    assert_eq!(kinds_of(&reports, 7), [ExecKind::Ack, ExecKind::Fill]);
+    drop(last_run);
+    let handed = SessionFile::open(path, day, 64)
+        .unwrap()
+        .reports_after(0)
+        .unwrap();
+    assert_eq!(
+        handed.iter().map(|r| r.fill).collect::<Vec<_>>(),
+        [false, true],
+        "{handed:?}"
+    );
+    handed
+}
+
+/// The restart: its gateway expects the first of `handed` again and
+/// watches for them all, with order 7 taken back.
+fn restarted_asking_again(
+    venue: &StandInVenue,
+    path: &std::path::Path,
+    day: u64,
+    handed: &[HandedReport],
+) -> FixVenue {
+    let mut file = SessionFile::open(path, day, 64).unwrap();
+    file.ask_again_from(handed[0].seq);
+    let mut gateway = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
+    gateway.keep_session(file, true);
+    gateway.expect_again(handed.to_vec());
+    let Intent::New(seven) = order(7, Side::Buy, 23_990, TimeInForce::Limit) else {
+        unreachable!()
+    };
+    assert!(gateway.reopen(&seven, false));
+    gateway
+}
+
+#[test]
+fn reports_asked_for_again_come_again_and_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fix.session");
+    let venue = stand_in();
+    let handed = a_run_took_an_ack_and_a_fill(&venue, &path, 1);
+    let mut gateway = restarted_asking_again(&venue, &path, 1, &handed);
+    let mut reports = Vec::new();
+    poll_until(&mut gateway, &mut reports, |g, _| g.open_orders() == 0);
+    assert_eq!(kinds_of(&reports, 7), [ExecKind::Ack, ExecKind::Fill]);
+    let stats = gateway.stats().read();
+    assert_eq!(stats.get(LinkCount::FillsNotResent), 0, "{stats:?}");
+}
+
+#[test]
+fn fills_the_venue_passes_over_instead_of_sending_again_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fix.session");
+    let venue = stand_in();
+    let handed = a_run_took_an_ack_and_a_fill(&venue, &path, 1);
+    venue.forget_what_it_sent();
+    let mut gateway = restarted_asking_again(&venue, &path, 1, &handed);
+    let mut reports = Vec::new();
+    // The acknowledgement passed over moves nothing; the fill does.
+    poll_until(&mut gateway, &mut reports, |g, _| {
+        g.stats().read().get(LinkCount::FillsNotResent) == 1
+    });
+    assert!(kinds_of(&reports, 7).is_empty(), "{reports:?}");
+    assert_eq!(gateway.open_orders(), 1, "only the venue can say");
 }
 
 #[test]

@@ -45,6 +45,10 @@ fn judge(r: &LinkReport, address: &str, target: &str) -> (Status, String, Option
             LinkCount::RecoveredOrders,
             "orders taken back at the start that the last run's journal never got",
         ),
+        (
+            LinkCount::FillsNotResent,
+            "fills asked for again that the venue passed over (missing from the positions)",
+        ),
     ]
     .iter()
     .filter(|(count, _)| r.get(*count) > 0)

@@ -43,7 +43,7 @@ use super::orders::OrderCodec;
 use super::session::{
     Credentials, End, NotSent, Now, OnResend, Session, SessionConfig, State, Verdict, Wire,
 };
-use super::session_file::SessionFile;
+use super::session_file::{HandedReport, SessionFile};
 use super::{msg_type, tag, MAX_MESSAGE};
 use crate::clock;
 use crate::domain::{
@@ -284,6 +284,9 @@ pub struct FixVenue {
     status: VenueStatus,
     /// Orders marked `lost` and not yet reported.
     lost: usize,
+    /// The reports a restart asked the venue for again and it has not
+    /// sent yet, oldest first ([`FixVenue::expect_again`]).
+    awaited: Vec<HandedReport>,
     /// Where the sequence numbers and the orders sent are kept across
     /// restarts, if anywhere.
     session_file: Option<SessionFile>,
@@ -345,6 +348,7 @@ impl FixVenue {
             stats: Arc::new(LinkStats::default()),
             status: VenueStatus::down(),
             lost: 0,
+            awaited: Vec::new(),
             session_file: None,
         })
     }
@@ -361,6 +365,16 @@ impl FixVenue {
         }
         self.session_file = Some(file);
         self.record_numbers();
+    }
+
+    /// Watches for `reports` (oldest first), which a restart asked the
+    /// venue for again (the last run took them and its journal never got
+    /// them): each fill among them the venue passes over (a gap fill or a
+    /// reset, as when its store lost the message) is counted as
+    /// `FillsNotResent`, for the control plane to act on. Call before the
+    /// first poll; the list is taken as it is, never grown.
+    pub fn expect_again(&mut self, reports: Vec<HandedReport>) {
+        self.awaited = reports;
     }
 
     /// Resets the numbers at the first logon of each trading day, the
@@ -395,7 +409,10 @@ impl FixVenue {
     #[inline]
     fn hand_on_refusal(&mut self) {
         if let Some(file) = &mut self.session_file {
-            file.record_report(0);
+            file.record_report(HandedReport {
+                seq: 0,
+                fill: false,
+            });
         }
     }
 
@@ -751,6 +768,7 @@ impl FixVenue {
                 break;
             }
             taken += len;
+            let expected = self.session.next_in();
             let verdict = self.session.on_message(&message, now, &mut self.outgoing);
             let read = match verdict {
                 Verdict::App => take_report(
@@ -764,11 +782,17 @@ impl FixVenue {
                 ),
                 _ => None,
             };
-            if let (Some(_), Some(file)) = (read, &mut self.session_file) {
+            if let (Some(report), Some(file)) = (read, &mut self.session_file) {
                 // Handed on, by its number (the one just taken), before
                 // the number moves on: a restart whose journal lacks it
                 // asks for it again.
-                file.record_report(self.session.next_in() - 1);
+                file.record_report(HandedReport {
+                    seq: self.session.next_in() - 1,
+                    fill: report.filled.0 > 0,
+                });
+            }
+            if !self.awaited.is_empty() {
+                self.settle_awaited(expected, read.is_some());
             }
             // Recorded as taken: a restart does not take it again.
             record_numbers(&mut self.session_file, &self.session);
@@ -808,6 +832,32 @@ impl FixVenue {
             work += 1;
         }
         work + written
+    }
+
+    /// The session moved from expecting `expected` to expecting its next
+    /// number, on a message that was a report (`report`) or not: an
+    /// awaited report below the new number came if it was this message,
+    /// and was passed over otherwise (counted when it filled). Never
+    /// allocates.
+    #[cold]
+    fn settle_awaited(&mut self, expected: u64, report: bool) {
+        let next = self.session.next_in();
+        let mut fills_passed_over = 0;
+        self.awaited.retain(|awaited| {
+            if awaited.seq >= next {
+                return true;
+            }
+            if awaited.fill && !(report && awaited.seq == expected) {
+                fills_passed_over += 1;
+            }
+            false
+        });
+        for _ in 0..fills_passed_over {
+            self.report.bump(LinkCount::FillsNotResent);
+        }
+        if fills_passed_over > 0 {
+            self.unpublished = true;
+        }
     }
 
     /// Writes what waits for the socket, as far as it takes it now.

@@ -55,10 +55,14 @@ pub enum LinkCount {
     /// Orders a restart took back from the session file: the last run
     /// sent them and was killed before its journal got them.
     RecoveredOrders,
+    /// Fills a restart asked the venue for again (the last run took them
+    /// and its journal never got them) that the venue passed over
+    /// instead: they are missing from the positions.
+    FillsNotResent,
 }
 
 /// Every count, in the order metrics list them.
-pub const LINK_COUNTS: [LinkCount; 18] = [
+pub const LINK_COUNTS: [LinkCount; 19] = [
     LinkCount::Connects,
     LinkCount::ConnectFailures,
     LinkCount::Logons,
@@ -77,6 +81,7 @@ pub const LINK_COUNTS: [LinkCount; 18] = [
     LinkCount::SocketErrors,
     LinkCount::LostOrders,
     LinkCount::RecoveredOrders,
+    LinkCount::FillsNotResent,
 ];
 
 impl LinkCount {
@@ -101,6 +106,7 @@ impl LinkCount {
             LinkCount::SocketErrors => "socket_errors",
             LinkCount::LostOrders => "lost_orders",
             LinkCount::RecoveredOrders => "recovered_orders",
+            LinkCount::FillsNotResent => "fills_not_resent",
         }
     }
 }

@@ -29,7 +29,7 @@ pub use session::{
     Credentials, End, NotSent, Now, OnResend, Session, SessionConfig, SessionCounts, State,
     Verdict, Wire,
 };
-pub use session_file::{OrdersLost, ReportsLost, SeqNumbers, SessionFile};
+pub use session_file::{HandedReport, OrdersLost, ReportsLost, SeqNumbers, SessionFile};
 pub use stand_in::{StandInCounts, StandInVenue};
 pub use time::{civil_from_days, utc_timestamp, TIMESTAMP_LEN};
 pub use value::{read_decimal, read_uint, write_decimal, write_uint};

@@ -325,6 +325,13 @@ impl Session {
         self.next_in
     }
 
+    /// Drops what it holds for resending: a ResendRequest is then
+    /// answered with gap fills only, as by a side whose store has lost
+    /// its messages (the stand-in venue plays one so).
+    pub fn forget_sent(&mut self) {
+        self.store.clear();
+    }
+
     /// Takes up the numbers where an earlier run left them, before the
     /// first logon (which then keeps them). Nothing it sent then is held
     /// for resending: a ResendRequest for it is gap-filled.

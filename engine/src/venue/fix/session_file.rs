@@ -122,6 +122,27 @@ impl std::fmt::Display for OrdersLost {
     }
 }
 
+/// The mark of a report that filled, beside its number in the ring.
+const FILL: u64 = 1 << 63;
+
+/// A report a run handed on, as the session file keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandedReport {
+    /// Its MsgSeqNum; 0 for a refusal the gateway made itself.
+    pub seq: u64,
+    /// Whether it filled lots: missing, it is missing from the positions.
+    pub fill: bool,
+}
+
+impl HandedReport {
+    fn of(word: u64) -> HandedReport {
+        HandedReport {
+            seq: word & !FILL,
+            fill: word & FILL != 0,
+        }
+    }
+}
+
 /// Why a restart cannot tell which reports to ask for again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportsLost {
@@ -210,8 +231,8 @@ impl SessionFile {
         let skipped = old.as_ref().map_or(0, |o| o.handed - reports.len() as u64);
         session.handed = skipped;
         session.reports_from = skipped;
-        for &seq in &reports {
-            session.record_report(seq);
+        for &word in &reports {
+            session.put_report(word);
         }
         match old {
             Some(old) if old.day == day && old.numbers.next_out > 0 && old.numbers.next_in > 0 => {
@@ -270,29 +291,34 @@ impl SessionFile {
         self.get(RUN)
     }
 
-    /// Records that a report was handed on, the message numbered `seq`
-    /// (0: a refusal the gateway made): its slot first, then the count.
+    /// Records that a report was handed on: `report`'s slot first, then
+    /// the count.
     #[inline]
-    pub fn record_report(&mut self, seq: u64) {
+    pub fn record_report(&mut self, report: HandedReport) {
+        self.put_report(report.seq | if report.fill { FILL } else { 0 });
+    }
+
+    #[inline]
+    fn put_report(&mut self, word: u64) {
         let at = RING + report_at(self.slots, self.handed);
-        self.map[at..at + REPORT].copy_from_slice(&seq.to_le_bytes());
+        self.map[at..at + REPORT].copy_from_slice(&word.to_le_bytes());
         self.handed += 1;
         self.put(HANDED, self.handed);
     }
 
-    /// The MsgSeqNum to expect next so that the venue sends again every
-    /// report of the last run after the first `journaled` (those its
-    /// journal holds): the number of the first after them that came from
-    /// the venue; `None` when there is none.
+    /// The reports of the last run after the first `journaled` (those its
+    /// journal holds) that came from the venue, oldest first: to expect
+    /// the first of them next, so that the venue sends them all again.
+    /// Allocates (a start calls it).
     ///
     /// # Errors
     ///
     /// When the ring has turned past the first of them (it never does
     /// when sized for the rings it serves).
-    pub fn reports_after(&self, journaled: u64) -> Result<Option<u64>, ReportsLost> {
+    pub fn reports_after(&self, journaled: u64) -> Result<Vec<HandedReport>, ReportsLost> {
         let handed = self.handed;
         if journaled >= handed {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let held_from = self
             .reports_from
@@ -301,8 +327,9 @@ impl SessionFile {
             return Err(ReportsLost { handed, journaled });
         }
         Ok((journaled..handed)
-            .map(|n| self.report_seq(n))
-            .find(|&seq| seq > 0))
+            .map(|n| HandedReport::of(self.get(RING + report_at(self.slots, n))))
+            .filter(|report| report.seq > 0)
+            .collect())
     }
 
     /// Makes `next_in` the number the first logon expects, so that the
@@ -313,10 +340,6 @@ impl SessionFile {
             found.next_in = next_in;
             self.put(IN, next_in);
         }
-    }
-
-    fn report_seq(&self, n: u64) -> u64 {
-        self.get(RING + report_at(self.slots, n))
     }
 
     /// Records `order` as sent: its slot first, then the count, so an
@@ -399,7 +422,7 @@ impl Old {
         held_orders(&self.ring, self.sent, self.slots)
     }
 
-    /// The MsgSeqNums of the reports the ring still holds, oldest first.
+    /// The reports the ring still holds, as stored, oldest first.
     fn reports(&self) -> Vec<u64> {
         let held = self.handed.min(self.slots as u64);
         (self.handed - held..self.handed)
@@ -631,23 +654,34 @@ mod tests {
         let path = dir.path().join("fix.session");
         let mut run = SessionFile::open(&path, 1, 8).unwrap();
         run.begin_run(1_000);
-        assert_eq!(run.reports_after(0), Ok(None), "none handed on");
-        // Reports in messages 5, 6, a refusal of the gateway's, 9.
-        for seq in [5, 6, 0, 9] {
-            run.record_report(seq);
+        assert_eq!(run.reports_after(0), Ok(vec![]), "none handed on");
+        // Reports in messages 5, 6 (a fill), a refusal of the gateway's, 9.
+        for (seq, fill) in [(5, false), (6, true), (0, false), (9, false)] {
+            run.record_report(HandedReport { seq, fill });
         }
         run.record(20, 12);
         drop(run);
         let mut next = SessionFile::open(&path, 1, 8).unwrap();
         assert_eq!(next.run_began(), 1_000);
-        assert_eq!(next.reports_after(4), Ok(None), "the journal holds all");
-        assert_eq!(next.reports_after(1), Ok(Some(6)));
-        assert_eq!(next.reports_after(2), Ok(Some(9)), "past the refusal");
-        assert_eq!(next.reports_after(0), Ok(Some(5)));
+        let seqs = |journaled| {
+            next.reports_after(journaled)
+                .unwrap()
+                .iter()
+                .map(|r| r.seq)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(seqs(4), [0u64; 0], "the journal holds all");
+        assert_eq!(seqs(1), [6, 9], "not the refusal");
+        assert_eq!(seqs(2), [9]);
+        assert_eq!(seqs(0), [5, 6, 9]);
+        assert_eq!(
+            next.reports_after(1).unwrap()[0],
+            HandedReport { seq: 6, fill: true }
+        );
         next.ask_again_from(6);
         assert_eq!(next.found().map(|n| n.next_in), Some(6));
         next.begin_run(2_000);
-        assert_eq!(next.reports_after(0), Ok(None), "a run counts its own");
+        assert_eq!(next.reports_after(0), Ok(vec![]), "a run counts its own");
         drop(next);
         assert_eq!(
             SessionFile::open(&path, 1, 8)
@@ -665,13 +699,20 @@ mod tests {
         let mut run = SessionFile::open(&path, 1, 4).unwrap();
         run.begin_run(1);
         for seq in 10..20 {
-            run.record_report(seq);
+            run.record_report(HandedReport { seq, fill: false });
         }
         drop(run);
         // Grown: the count and the last four go on.
         let next = SessionFile::open(&path, 1, 16).unwrap();
-        assert_eq!(next.reports_after(7), Ok(Some(17)));
-        assert_eq!(next.reports_after(6), Ok(Some(16)));
+        let seqs = |journaled| -> Vec<u64> {
+            next.reports_after(journaled)
+                .unwrap()
+                .iter()
+                .map(|r| r.seq)
+                .collect()
+        };
+        assert_eq!(seqs(7), [17, 18, 19]);
+        assert_eq!(seqs(6), [16, 17, 18, 19]);
         let lost = next.reports_after(5).unwrap_err();
         assert_eq!((lost.handed, lost.journaled), (10, 5));
         assert!(lost.to_string().contains("handed on 10"), "{lost}");

@@ -49,6 +49,7 @@ struct Controls {
     stop: AtomicBool,
     drop_connection: AtomicBool,
     silent: AtomicBool,
+    forget: AtomicBool,
     quotes: Mutex<Vec<Quote>>,
     taken: Mutex<Vec<Intent>>,
     sent: Mutex<Vec<ExecReport>>,
@@ -170,6 +171,12 @@ impl StandInVenue {
         self.controls.silent.store(silent, Ordering::SeqCst);
     }
 
+    /// Forgets what it has sent: asked for it again, it sends gap fills
+    /// (a venue whose message store lost it).
+    pub fn forget_what_it_sent(&self) {
+        self.controls.forget.store(true, Ordering::SeqCst);
+    }
+
     /// The market it matches against from now on.
     pub fn quote(&self, quote: Quote) {
         self.controls
@@ -214,6 +221,9 @@ impl Run {
 
     fn serve(&mut self) {
         while !self.controls.stop.load(Ordering::SeqCst) {
+            if self.controls.forget.swap(false, Ordering::SeqCst) {
+                self.session.forget_sent();
+            }
             match self.listener.accept() {
                 Ok((stream, _)) => {
                     self.counts.connections.fetch_add(1, Ordering::SeqCst);
