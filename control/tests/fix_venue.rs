@@ -84,7 +84,8 @@ fn fix_config(venue: SocketAddr, reconnect_ms: u64) -> String {
 /// As [`fix_config`], for an engine that asks the stand-in to send again
 /// thousands of reports at its logon: the stand-in builds a resend whole
 /// before writing it, which a debug build on a busy machine can take
-/// longer over than the 2 s a resend may stall.
+/// longer over than the 2 s a resend may stall (the gateway would give it
+/// twice as long at each try; these tests give it the time at once).
 fn fix_config_for_big_resends(venue: SocketAddr) -> String {
     fix_config(venue, 200).replace("answer_timeout_ms = 2000", "answer_timeout_ms = 20000")
 }

@@ -30,6 +30,10 @@ pub const TEXT_KEPT: usize = 64;
 const STORE_BYTES: usize = 1 << 20;
 const STORE_MESSAGES: usize = 8192;
 
+/// The most answer timeouts an awaited resend may stand still, after
+/// stalls have ended sessions (see `Session::resend_patience`).
+const MAX_RESEND_PATIENCE: u64 = 16;
+
 /// What a message sent is, should the other side ask for it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnResend {
@@ -264,6 +268,13 @@ pub struct Session {
     resend_through: Option<u64>,
     /// When the awaited resend was asked for or last moved on.
     resend_moved_at: u64,
+    /// How many answer timeouts an awaited resend may stand still: 1,
+    /// doubled (to [`MAX_RESEND_PATIENCE`]) each time one ended the
+    /// session for that, back to 1 once one catches up. A venue slow to
+    /// start a large resend (it builds it before sending) is then given
+    /// the time at the next logon instead of being asked again and again
+    /// for the same, forever.
+    resend_patience: u64,
     writer: MessageWriter,
     store: ResendStore,
     /// A held message being sent again.
@@ -303,6 +314,7 @@ impl Session {
             test_req_ids: 0,
             resend_through: None,
             resend_moved_at: 0,
+            resend_patience: 1,
             writer: MessageWriter::default(),
             store: ResendStore::new(STORE_BYTES, STORE_MESSAGES),
             scratch: vec![0; MAX_MESSAGE].into_boxed_slice(),
@@ -477,8 +489,10 @@ impl Session {
             }
             State::Active => {
                 if self.resend_through.is_some()
-                    && mono.saturating_sub(self.resend_moved_at) > self.answer_timeout_ns
+                    && mono.saturating_sub(self.resend_moved_at)
+                        > self.answer_timeout_ns * self.resend_patience
                 {
+                    self.resend_patience = (2 * self.resend_patience).min(MAX_RESEND_PATIENCE);
                     return Some(self.close(End::ResendStalled, now, wire));
                 }
                 if let Some((asked, _)) = self.test_request {
@@ -719,6 +733,7 @@ impl Session {
 
     fn resend_done(&mut self) {
         self.resend_through = None;
+        self.resend_patience = 1;
     }
 
     /// Answers a ResendRequest for `begin ..= end`: each held message
@@ -1114,6 +1129,48 @@ mod tests {
         );
         assert_eq!(session.tick(at(5.9), &mut wire), None);
         assert_eq!(session.tick(at(6.1), &mut wire), Some(End::ResendStalled));
+        // Asked again at the next logon, the same venue is given twice
+        // as long, then four times, ...
+        // (The first whole second after a logon at `from` at which a
+        // resend that stands still ends the session: past 5 s x patience.)
+        // The venue's Logon is numbered `seq`, past what is expected.
+        let stall = |session: &mut Session, wire: &mut Captured, from: f64, seq: u64| {
+            session.disconnected();
+            assert!(session.logon(at(from), false, wire));
+            let logon = venue(seq, msg_type::LOGON, &[(tag::HEART_BT_INT, b"30")]);
+            receive(session, &logon, at(from), wire);
+            assert!(session.awaiting_resend());
+            let mut second = 1;
+            loop {
+                match session.tick(at(from + f64::from(second)), wire) {
+                    None => second += 1,
+                    Some(end) => {
+                        assert_eq!(end, End::ResendStalled);
+                        return second;
+                    }
+                }
+            }
+        };
+        assert_eq!(stall(&mut session, &mut wire, 10.0, 5), 11);
+        assert_eq!(stall(&mut session, &mut wire, 100.0, 5), 21);
+        assert_eq!(stall(&mut session, &mut wire, 200.0, 5), 41);
+        // A resend that catches up gives the next its usual time.
+        session.disconnected();
+        assert!(session.logon(at(500.0), false, &mut wire));
+        let logon = venue(5, msg_type::LOGON, &[(tag::HEART_BT_INT, b"30")]);
+        receive(&mut session, &logon, at(500.0), &mut wire);
+        let fill = venue(
+            2,
+            msg_type::SEQUENCE_RESET,
+            &[
+                (tag::POSS_DUP_FLAG, b"Y"),
+                (tag::GAP_FILL_FLAG, b"Y"),
+                (tag::NEW_SEQ_NO, b"6"),
+            ],
+        );
+        receive(&mut session, &fill, at(500.5), &mut wire);
+        assert!(!session.awaiting_resend());
+        assert_eq!(stall(&mut session, &mut wire, 600.0, 9), 6);
     }
 
     #[test]
