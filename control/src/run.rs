@@ -875,7 +875,9 @@ fn build_venue(
                 FixVenue::new(fix, credentials, instruments).map_err(|e| anyhow::anyhow!("{e}"))?;
             gateway.roll_days(day_starts_s(config)?);
             let mut file = open_session_file(log, config, journal.dir())?;
-            let recovered = recover_orders(log, &file, gate, journal)?;
+            // Orders above the journal's last id are those taken back.
+            let journaled = gate.last_id();
+            recover_orders(log, &file, gate, journal)?;
             let resumes = fix.sequence_numbers == SequenceNumbers::Keep;
             let asked = if resumes {
                 ask_again_for_reports(log, &mut file, last_run)?
@@ -896,7 +898,7 @@ fn build_venue(
                     tif: TimeInForce::Limit,
                 };
                 anyhow::ensure!(
-                    gateway.reopen(&order, recovered.iter().any(|r| r.id == open.id)),
+                    gateway.reopen(&order, open.id > journaled),
                     "the gateway made room for {}",
                     open.id.0
                 );
@@ -1067,7 +1069,7 @@ fn ask_again_for_reports(
 /// (it was killed before their records were written): each is opened in
 /// `gate` again, its id never handed out again, and written to `journal`
 /// as the lost records were (a `Passed` and a `Sent`, by
-/// [`RESTART_WRITER`]), so a later restart knows it too. Returns them.
+/// [`RESTART_WRITER`]), so a later restart knows it too.
 ///
 /// # Errors
 ///
@@ -1078,7 +1080,7 @@ fn recover_orders(
     file: &SessionFile,
     gate: &mut RiskGate,
     journal: &mut Journal,
-) -> anyhow::Result<Vec<NewOrder>> {
+) -> anyhow::Result<()> {
     let last = gate.last_id();
     let recovered = file.orders_after(last).map_err(|e| {
         anyhow::anyhow!(
@@ -1089,7 +1091,7 @@ fn recover_orders(
         )
     })?;
     if recovered.is_empty() {
-        return Ok(recovered);
+        return Ok(());
     }
     let wall_ns = timestamp::unix_ns();
     gate.make_room(gate.open_orders() + recovered.len());
@@ -1122,7 +1124,7 @@ fn recover_orders(
              with the rest, and their fills count",
         )
         .emit();
-    Ok(recovered)
+    Ok(())
 }
 
 /// The configured feed, the replay's length (the run ends after it),
