@@ -844,7 +844,7 @@ fn build_venue(
 ) -> anyhow::Result<(Venue, Option<VenueLink>)> {
     match config.venue.kind {
         VenueKind::Sim => {
-            settle_fix_session(config, gate, journal.dir(), last_run)?;
+            settle_fix_session(config, gate, journal, last_run)?;
             Ok((
                 Venue::Sim(SimVenue::new(
                     &config.venue.sim,
@@ -884,7 +884,7 @@ fn build_venue(
             } else {
                 Vec::new()
             };
-            file.begin_run(timestamp::unix_ns());
+            file.begin_run(journal.stats().next_seq);
             gateway.keep_session(file, resumes);
             gateway.expect_again(asked);
             gateway.make_room(gate.open_orders());
@@ -972,12 +972,7 @@ fn reports_to_ask_again(
     let Some(found) = file.found() else {
         return Ok((Vec::new(), 0));
     };
-    // The journal holds nothing of the file's last run when its last run
-    // began before that one did.
-    let journaled = match last_run.began_wall_ns {
-        Some(began) if began >= file.run_began() => last_run.reports,
-        _ => 0,
-    };
+    let journaled = file.journaled_reports(last_run);
     let mut reports = file.reports_after(journaled).map_err(|e| {
         anyhow::anyhow!(
             "the FIX session file cannot tell which reports to ask the venue for again: {e}. \
@@ -1001,10 +996,10 @@ fn reports_to_ask_again(
 fn settle_fix_session(
     config: &Config,
     gate: &RiskGate,
-    journal_dir: &Path,
+    journal: &Journal,
     last_run: RunReports,
 ) -> anyhow::Result<()> {
-    let path = journal_dir.join(SESSION_FILE);
+    let path = journal.dir().join(SESSION_FILE);
     if !path.exists() {
         return Ok(());
     }
@@ -1024,7 +1019,7 @@ fn settle_fix_session(
             path.display()
         );
     }
-    file.begin_run(timestamp::unix_ns());
+    file.begin_run(journal.stats().next_seq);
     Ok(())
 }
 

@@ -41,18 +41,19 @@ fn fresh_gate() -> RiskGate {
     RiskGate::new(&limits(), &instruments(), TICKS_PER_SECOND, 0).unwrap()
 }
 
-fn entries(records: &[AuditRecord]) -> impl Iterator<Item = JournalEntry> + '_ {
-    records.iter().map(|&record| JournalEntry {
+/// The records as journal entries, numbered from `first`.
+fn entries(records: &[AuditRecord], first: u64) -> impl Iterator<Item = (u64, JournalEntry)> + '_ {
+    (first..).zip(records.iter().map(|&record| JournalEntry {
         writer: 0,
         wall_ns: 0,
         record,
-    })
+    }))
 }
 
 fn restore(records: &[AuditRecord]) -> (RiskGate, Restored) {
     let mut gate = fresh_gate();
     let mut restorer = Restorer::new(&mut gate);
-    entries(records).for_each(|e| restorer.apply(&e));
+    entries(records, 0).for_each(|(seq, e)| restorer.apply(seq, &e));
     let restored = restorer.finish();
     (gate, restored)
 }
@@ -138,7 +139,7 @@ fn a_gate_with_less_room_than_the_journal_needs_makes_room_and_loses_no_fill() {
     small.max_open_orders = 1;
     let mut gate = RiskGate::new(&small, &instruments(), TICKS_PER_SECOND, 0).unwrap();
     let mut restorer = Restorer::new(&mut gate);
-    entries(&records).for_each(|e| restorer.apply(&e));
+    entries(&records, 0).for_each(|(seq, e)| restorer.apply(seq, &e));
     let restored = restorer.finish();
     assert_eq!(restored.dropped, 0);
     assert!(restored.peak_open > 1);
@@ -172,12 +173,15 @@ fn the_last_trading_day_start_is_restored_with_when_it_began() {
     };
     let mut gate = fresh_gate();
     let mut restorer = Restorer::new(&mut gate);
-    entries(&records).for_each(|e| restorer.apply(&e));
-    restorer.apply(&JournalEntry {
-        writer: 0,
-        wall_ns: 5_000,
-        record: day,
-    });
+    entries(&records, 0).for_each(|(seq, e)| restorer.apply(seq, &e));
+    restorer.apply(
+        records.len() as u64,
+        &JournalEntry {
+            writer: 0,
+            wall_ns: 5_000,
+            record: day,
+        },
+    );
     let restored = restorer.finish();
     assert_eq!(restored.day_began_wall_ns, Some(5_000));
     assert_eq!(
@@ -333,14 +337,14 @@ fn the_loss_check_waits_for_every_mark_and_then_judges_them_all() {
 fn restore_from_checkpoint(records: &[AuditRecord], split: usize) -> (RiskGate, Restored) {
     let mut shadow = fresh_gate();
     let mut restorer = Restorer::new(&mut shadow);
-    entries(&records[..split]).for_each(|e| restorer.apply(&e));
+    entries(&records[..split], 0).for_each(|(seq, e)| restorer.apply(seq, &e));
     let bytes = restorer.checkpoint(split as u64).encode();
     let checkpoint = Checkpoint::decode(&bytes).unwrap();
     assert_eq!(checkpoint.next_seq, split as u64);
     let mut gate = fresh_gate();
     let mut restorer = Restorer::new(&mut gate);
     restorer.resume(&checkpoint).unwrap();
-    entries(&records[split..]).for_each(|e| restorer.apply(&e));
+    entries(&records[split..], split as u64).for_each(|(seq, e)| restorer.apply(seq, &e));
     let restored = restorer.finish();
     (gate, restored)
 }
@@ -396,7 +400,7 @@ fn a_checkpoint_of_other_instruments_is_refused_and_changes_nothing() {
     let (records, _) = run(20_000);
     let mut shadow = fresh_gate();
     let mut restorer = Restorer::new(&mut shadow);
-    entries(&records).for_each(|e| restorer.apply(&e));
+    entries(&records, 0).for_each(|(seq, e)| restorer.apply(seq, &e));
     let checkpoint = restorer.checkpoint(records.len() as u64);
 
     let mut specs: Vec<InstrumentSpec> = instruments().iter().map(|i| i.spec.clone()).collect();
@@ -418,7 +422,7 @@ fn a_checkpoint_of_other_instruments_is_refused_and_changes_nothing() {
 }
 
 #[test]
-fn the_last_runs_reports_are_counted_from_its_first_record() {
+fn the_last_runs_reports_are_counted_from_its_first_record_whatever_the_clock_did() {
     let (records, _) = run(20_000);
     let reports = |records: &[AuditRecord]| {
         records
@@ -427,14 +431,15 @@ fn the_last_runs_reports_are_counted_from_its_first_record() {
             .count() as u64
     };
     assert!(reports(&records) > 0, "it traded");
-    // Two runs, each numbering its records from 0, taken at wall times
-    // 100.. and 500..; the gateway's records (writer 1) do not begin one.
+    // Two runs, each numbering its records from 0; the second taken at
+    // wall times before the first's (the clock was stepped back between
+    // them). The gateway's records (writer 1) do not begin a run.
     let second = &records[..records.len() / 3];
     let wall = |run: u64, i: usize| run + i as u64;
     let stream = records
         .iter()
         .enumerate()
-        .map(|(i, &record)| (0, wall(100, i), record))
+        .map(|(i, &record)| (0, wall(1_000_000, i), record))
         .chain(
             second
                 .iter()
@@ -451,14 +456,17 @@ fn the_last_runs_reports_are_counted_from_its_first_record() {
         )));
     let mut gate = fresh_gate();
     let mut restorer = Restorer::new(&mut gate);
-    for (writer, wall_ns, record) in stream {
-        restorer.apply(&JournalEntry {
-            writer,
-            wall_ns,
-            record,
-        });
+    for (seq, (writer, wall_ns, record)) in (0..).zip(stream) {
+        restorer.apply(
+            seq,
+            &JournalEntry {
+                writer,
+                wall_ns,
+                record,
+            },
+        );
     }
     let run = restorer.finish().run;
-    assert_eq!(run.began_wall_ns, Some(500));
+    assert_eq!(run.began_entry, Some(records.len() as u64));
     assert_eq!(run.reports, reports(second));
 }

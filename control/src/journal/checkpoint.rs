@@ -4,7 +4,7 @@
 //! after the newest one that serves, and the segments before it may go.
 //!
 //! ```text
-//! magic: "RLCKPT02" | len: u64 LE | crc: u32 LE | payload: len bytes (rkyv)
+//! magic: "RLCKPT03" | len: u64 LE | crc: u32 LE | payload: len bytes (rkyv)
 //! ```
 //!
 //! `crc` is CRC-32 (IEEE) over `len` and the payload. The name is the
@@ -24,7 +24,7 @@ use rkyv::util::AlignedVec;
 use super::scan::{numbered, ScanError};
 
 /// The first bytes of every checkpoint file.
-pub const MAGIC: &[u8; 8] = b"RLCKPT02";
+pub const MAGIC: &[u8; 8] = b"RLCKPT03";
 
 /// How a checkpoint file's name ends.
 pub const SUFFIX: &str = ".checkpoint";
@@ -159,7 +159,7 @@ mod tests {
                 day_began_wall_ns: Some(1),
                 last_trade: vec![None, None],
                 run: RunReports {
-                    began_wall_ns: Some(5),
+                    began_entry: Some(5),
                     reports: 8,
                 },
             },
@@ -186,7 +186,7 @@ mod tests {
             .unwrap_err()
             .contains("not a redline checkpoint"));
         let mut older = whole.clone();
-        older[..8].copy_from_slice(b"RLCKPT01");
+        older[..8].copy_from_slice(b"RLCKPT02");
         std::fs::write(&path, &older).unwrap();
         assert!(read(&path).unwrap_err().contains("an older redline"));
 

@@ -57,8 +57,8 @@ impl Replay for Rebuild<'_> {
         self.restorer.resume(&kept.checkpoint)
     }
 
-    fn apply(&mut self, _: u64, entry: &JournalEntry) {
-        self.restorer.apply(entry);
+    fn apply(&mut self, seq: u64, entry: &JournalEntry) {
+        self.restorer.apply(seq, entry);
     }
 }
 

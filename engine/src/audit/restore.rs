@@ -42,9 +42,10 @@ pub struct Restorer<'a> {
     Debug, Clone, Copy, Default, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
 )]
 pub struct RunReports {
-    /// When the side thread took the run's first record from the decide
-    /// stage (ns since the Unix epoch); `None` before any.
-    pub began_wall_ns: Option<u64>,
+    /// The journal entry number of the run's first record from the decide
+    /// stage; `None` before any. Entry numbers only grow, so this tells
+    /// runs apart whatever the wall clock did between them.
+    pub began_entry: Option<u64>,
     /// The venue's reports of the run the journal holds, in the order the
     /// decide stage took them.
     pub reports: u64,
@@ -88,15 +89,15 @@ impl<'a> Restorer<'a> {
         }
     }
 
-    /// Folds the next entry.
-    pub fn apply(&mut self, entry: &JournalEntry) {
+    /// Folds the next entry, numbered `seq` in the journal.
+    pub fn apply(&mut self, seq: u64, entry: &JournalEntry) {
         self.entries += 1;
         self.day_began_wall_ns.get_or_insert(entry.wall_ns);
         // Each run numbers the decide stage's records from 0: a new run.
         if entry.writer == 0 && entry.record.seq == 0 {
             self.end_of_run();
             self.run = RunReports {
-                began_wall_ns: Some(entry.wall_ns),
+                began_entry: Some(seq),
                 reports: 0,
             };
         }

@@ -36,10 +36,17 @@
 //! written it back, which takes a minor page fault (the kernel marks the
 //! page dirty again): a few microseconds, once per page per writeback.
 //!
-//! Layout, little-endian: the magic `RLFIXSS1`, the trading day's start
+//! Which journal run is the file's last run is told by journal entry
+//! numbers, never by the wall clock: the file keeps the journal's next
+//! entry when its run began, and a journal run whose first record is at or
+//! after it is that run. A clock stepped back across a restart cannot make
+//! the journal's older run pass for the file's (its fills would be asked
+//! for again and counted twice), nor the file's for an older one.
+//!
+//! Layout, little-endian: the magic `RLFIXSS2`, the trading day's start
 //! (ns since the Unix epoch), the next MsgSeqNum out, the next in (0: none
-//! recorded that day), the orders recorded (ever), the rings' slots, when
-//! the run that holds the file began (ns since the Unix epoch), the
+//! recorded that day), the orders recorded (ever), the rings' slots, the
+//! journal's next entry when the run that holds the file began, the
 //! reports it has handed on; then the orders' ring, 32 bytes an order:
 //! id, price, quantity, instrument (u16), side (u8: 0 buy, 1 sell), time
 //! in force (u8: 0 limit, 1 IOC), 4 bytes unused; then the reports' ring,
@@ -53,9 +60,13 @@ use std::path::Path;
 
 use memmap2::MmapMut;
 
+use crate::audit::RunReports;
 use crate::domain::{ClientOrderId, InstrumentId, NewOrder, Price, Qty, Side, TimeInForce};
 
-const MAGIC: &[u8; 8] = b"RLFIXSS1";
+const MAGIC: &[u8; 8] = b"RLFIXSS2";
+/// The magic of the layout before, which told runs apart by wall-clock
+/// time.
+const MAGIC_BEFORE: &[u8; 8] = b"RLFIXSS1";
 const DAY: usize = 8;
 const OUT: usize = 16;
 const IN: usize = 24;
@@ -275,20 +286,34 @@ impl SessionFile {
         }
     }
 
-    /// Marks the start of a run (at `wall_ns`, ns since the Unix epoch):
-    /// the reports it hands on count from none. Call after
-    /// [`SessionFile::reports_after`], which reads the last run's.
-    pub fn begin_run(&mut self, wall_ns: u64) {
-        self.put(RUN, wall_ns);
+    /// Marks the start of a run, whose journal records are numbered from
+    /// `journal_entry` on (the journal's next entry now): the reports it
+    /// hands on count from none. Call after [`SessionFile::reports_after`],
+    /// which reads the last run's.
+    pub fn begin_run(&mut self, journal_entry: u64) {
+        self.put(RUN, journal_entry);
         self.handed = 0;
         self.reports_from = 0;
         self.put(HANDED, 0);
     }
 
-    /// When the run that last began with this file began (ns since the
-    /// Unix epoch; 0 for none).
+    /// The journal's next entry when the run that last began with this
+    /// file began (0 for none): a journal run whose first record is
+    /// numbered at least this is that run.
     pub fn run_began(&self) -> u64 {
         self.get(RUN)
+    }
+
+    /// How many of the reports the file's last run handed on the journal
+    /// holds, given what it holds of its own last run: all it counted
+    /// there when that run is the file's (its first record is numbered at
+    /// or after [`SessionFile::run_began`]), none when it began before
+    /// (the file's run was killed before its first record was written).
+    pub fn journaled_reports(&self, last_run: RunReports) -> u64 {
+        match last_run.began_entry {
+            Some(began) if began >= self.run_began() => last_run.reports,
+            _ => 0,
+        }
     }
 
     /// Records that a report was handed on: `report`'s slot first, then
@@ -457,8 +482,17 @@ fn read_whole(file: &File, len: u64) -> io::Result<Old> {
     let mut bytes = Vec::with_capacity(len as usize);
     (&*file).read_to_end(&mut bytes)?;
     let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    if bytes.len() >= DAY && &bytes[..DAY] == MAGIC_BEFORE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "it was written by an older redline (RLFIXSS1), which told its runs apart by the \
+             wall clock: this one cannot tell which of the reports it holds the journal has. \
+             Stop that version cleanly once more, or reconcile with the venue, then move the \
+             file away (the first logon then resets the sequence numbers)",
+        ));
+    }
     if bytes.len() < RING || &bytes[..DAY] != MAGIC {
-        return Err(not_ours(format!("no {} magic", "RLFIXSS1")));
+        return Err(not_ours(format!("no {} magic", "RLFIXSS2")));
     }
     let slots = word(SLOTS) as usize;
     if !slots.is_power_of_two() || bytes.len() != file_len(slots) {
@@ -734,5 +768,44 @@ mod tests {
             "{err}"
         );
         assert_eq!(std::fs::read(&other).unwrap(), b"not numbers", "left alone");
+    }
+
+    #[test]
+    fn the_journals_run_is_the_files_when_it_began_at_or_after_the_files_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = SessionFile::open(&dir.path().join("fix.session"), 1, 8).unwrap();
+        file.begin_run(500);
+        let run = |began_entry| RunReports {
+            began_entry,
+            reports: 7,
+        };
+        assert_eq!(file.journaled_reports(run(Some(500))), 7, "its first entry");
+        assert_eq!(
+            file.journaled_reports(run(Some(900))),
+            7,
+            "after a restart's"
+        );
+        assert_eq!(
+            file.journaled_reports(run(Some(499))),
+            0,
+            "an older run: the file's wrote nothing"
+        );
+        assert_eq!(file.journaled_reports(run(None)), 0, "no run at all");
+    }
+
+    #[test]
+    fn a_file_that_told_runs_apart_by_the_clock_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fix.session");
+        let mut run = SessionFile::open(&path, 1, 8).unwrap();
+        run.record(20, 12);
+        drop(run);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[..8].copy_from_slice(MAGIC_BEFORE);
+        std::fs::write(&path, &bytes).unwrap();
+        let err = SessionFile::open(&path, 1, 8).unwrap_err().to_string();
+        assert!(err.contains("older redline (RLFIXSS1)"), "{err}");
+        assert!(err.contains("move the file away"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "left alone");
     }
 }
