@@ -155,7 +155,6 @@ impl ControlPlane {
     /// many it answered.
     pub fn serve(&mut self, tally: &Mutex<Tally>, wait: Duration) -> usize {
         self.watch.observe(&self.view.counters, Instant::now());
-        self.journal.clone_from(&tally.lock().journal);
         self.settle(tally);
         let mut answered = 0;
         let mut next = if wait.is_zero() {
@@ -164,6 +163,9 @@ impl ControlPlane {
             self.server.recv_timeout(wait)
         };
         while let Ok(Some(request)) = next {
+            // As the side thread tallied it when the request came, not
+            // when the wait for it began.
+            self.journal.clone_from(&tally.lock().journal);
             self.answer(request, tally);
             answered += 1;
             if answered == REQUESTS_PER_TURN {
