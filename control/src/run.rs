@@ -23,9 +23,7 @@ use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::strategy::Registry;
 use redline_engine::trading_day;
-use redline_engine::venue::fix::{
-    Credentials, FixVenue, HandedReport, LinkCount, LinkStats, SequenceNumbers, SessionFile,
-};
+use redline_engine::venue::fix::{Credentials, FixVenue, SequenceNumbers, SessionFile};
 use redline_engine::venue::{SimVenue, Venue};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
@@ -230,7 +228,6 @@ pub fn run(
         },
     )?;
     let mut feed_log = network.map(|network| FeedLog::new(network, log.clone()));
-    let venue_stats = venue_link.as_ref().map(|link| Arc::clone(&link.stats));
     let mut venue_log = venue_link.map(|link| VenueLog::new(link, log.clone()));
     let mut stall_log = StallLog::new(
         journal.disk_wait(),
@@ -272,7 +269,6 @@ pub fn run(
     let mut drained = Ok(());
     let mut systemd = Notifier::new(runtime.stages(), started, log.clone());
     let mut backlog_acted = false;
-    let mut reports_missing = 0;
     loop {
         std::thread::sleep(Duration::from_millis(20));
         if let Some(systemd) = &mut systemd {
@@ -283,9 +279,6 @@ pub fn run(
         }
         if let Some(venue_log) = &mut venue_log {
             venue_log.tick(Instant::now());
-        }
-        if let Some(stats) = &venue_stats {
-            venue_guard(&log, &commander, stats, &mut reports_missing);
         }
         stall_log.tick();
         // Relaxed: the flag carries no data; the commander's lock orders
@@ -460,30 +453,6 @@ fn start_persister(
         .field("engine_id", &persistence.engine_id)
         .emit();
     Persister::start(settings, log.clone()).map(Some)
-}
-
-/// Halts trading when the venue passed over fills a restart asked it for
-/// again (its store had lost them): they are missing from the positions,
-/// which only the operator can mend. `told` is how many were acted on.
-fn venue_guard(log: &Log, commander: &Mutex<Commander>, stats: &LinkStats, told: &mut u64) {
-    let missing = stats.read().get(LinkCount::FillsNotResent);
-    if missing <= *told {
-        return;
-    }
-    let _ = commander.lock().send(0, Action::Halt);
-    log.error("venue: fills asked for again were passed over by the venue; trading halted")
-        .field("fills", missing)
-        .field(
-            "why",
-            "the last run took them and was killed before its journal got them; the venue sent \
-             gap fills instead, so they are missing from the positions",
-        )
-        .field(
-            "fix",
-            "reconcile the positions with the venue, then POST /admin/resume",
-        )
-        .emit();
-    *told = missing;
 }
 
 /// Past `persistence.max_backlog_entries` not yet in the database, takes
@@ -828,8 +797,9 @@ fn control_plane(
 
 /// The configured venue, and for a FIX one its link for the control
 /// plane. A FIX gateway keeps its session file beside `journal`: the
-/// orders the last run sent that the journal never got are taken back
-/// from it into `gate` and the journal; the gateway takes back every
+/// orders the last run sent and the reports it took that the journal
+/// never got are taken back from it into `gate` and the journal (reports
+/// with the simulated venue too); the gateway takes back every
 /// order left open, so that their cancels reach the venue, resets its
 /// sequence numbers at the first logon of each trading day, and takes up
 /// the last run's when so configured.
@@ -844,7 +814,7 @@ fn build_venue(
 ) -> anyhow::Result<(Venue, Option<VenueLink>)> {
     match config.venue.kind {
         VenueKind::Sim => {
-            settle_fix_session(config, gate, journal, last_run)?;
+            settle_fix_session(log, config, gate, journal, &last_run)?;
             Ok((
                 Venue::Sim(SimVenue::new(
                     &config.venue.sim,
@@ -875,18 +845,14 @@ fn build_venue(
                 FixVenue::new(fix, credentials, instruments).map_err(|e| anyhow::anyhow!("{e}"))?;
             gateway.roll_days(day_starts_s(config)?);
             let mut file = open_session_file(log, config, journal.dir())?;
-            // Orders above the journal's last id are those taken back.
-            let journaled = gate.last_id();
-            recover_orders(log, &file, gate, journal)?;
-            let resumes = fix.sequence_numbers == SequenceNumbers::Keep;
-            let asked = if resumes {
-                ask_again_for_reports(log, &mut file, last_run)?
-            } else {
-                Vec::new()
-            };
+            let orders = recover_orders(log, &file, gate, journal)?;
+            // Its records numbered on from the orders' two each.
+            let first_seq = 2 * orders as u64;
+            let reports = recover_reports(log, &mut file, gate, journal, &last_run, first_seq)?;
             file.begin_run(journal.stats().next_seq);
+            let resumes = fix.sequence_numbers == SequenceNumbers::Keep;
             gateway.keep_session(file, resumes);
-            gateway.expect_again(asked);
+            gateway.took_back(orders, reports);
             gateway.make_room(gate.open_orders());
             for open in gate.orders() {
                 let order = NewOrder {
@@ -898,7 +864,7 @@ fn build_venue(
                     tif: TimeInForce::Limit,
                 };
                 anyhow::ensure!(
-                    gateway.reopen(&order, open.id > journaled),
+                    gateway.reopen(&order),
                     "the gateway made room for {}",
                     open.id.0
                 );
@@ -957,107 +923,105 @@ fn map_session_file(config: &Config, path: &Path) -> anyhow::Result<SessionFile>
         .map_err(|e| anyhow::anyhow!("the FIX session file {}: {e}", path.display()))
 }
 
-/// The reports the file's last run handed on and the journal lacks,
-/// oldest first, with how many of that run's reports the journal holds;
-/// none when it lacks none, or the numbers are not the day's (the venue
-/// would send nothing of them again).
+/// A run with the simulated venue on a journal a FIX run has used: the
+/// orders a killed FIX run sent and its journal never got only that venue
+/// can settle (they are live there), so the start is refused while there
+/// are any; the reports it took and its journal never got are taken back
+/// as a FIX start takes them, and the session file is marked as this
+/// run's, so that a later FIX run counts its reports from here.
 ///
 /// # Errors
 ///
-/// When the file cannot tell which they are.
-fn reports_to_ask_again(
-    file: &SessionFile,
-    last_run: RunReports,
-) -> anyhow::Result<(Vec<HandedReport>, u64)> {
-    let Some(found) = file.found() else {
-        return Ok((Vec::new(), 0));
-    };
-    let journaled = file.journaled_reports(last_run);
-    let mut reports = file.reports_after(journaled).map_err(|e| {
-        anyhow::anyhow!(
-            "the FIX session file cannot tell which reports to ask the venue for again: {e}. \
-             Their fills would be missing: reconcile with the venue, then move the file away \
-             to start"
-        )
-    })?;
-    reports.retain(|report| report.seq < found.next_in);
-    Ok((reports, journaled))
-}
-
-/// A run with the simulated venue on a journal a FIX run has used: what a
-/// killed FIX run left in doubt (orders its journal never got, reports to
-/// ask the venue for again) only that venue can settle, so the start is
-/// refused while there is any; otherwise the session file is marked as
-/// this run's, so that a later FIX run counts its reports from here.
-///
-/// # Errors
-///
-/// When anything is in doubt, or the file cannot be read.
+/// When orders are in doubt, or the file cannot be read.
 fn settle_fix_session(
+    log: &Log,
     config: &Config,
-    gate: &RiskGate,
-    journal: &Journal,
-    last_run: RunReports,
+    gate: &mut RiskGate,
+    journal: &mut Journal,
+    last_run: &RunReports,
 ) -> anyhow::Result<()> {
     let path = journal.dir().join(SESSION_FILE);
     if !path.exists() {
         return Ok(());
     }
     let mut file = map_session_file(config, &path)?;
-    let orders = file.orders_after(gate.last_id()).map_or(1, |o| o.len());
-    let reports = reports_to_ask_again(&file, last_run).map_or(true, |(r, _)| !r.is_empty());
-    if orders > 0 || reports {
+    if file
+        .orders_after(gate.last_id())
+        .map_or(true, |o| !o.is_empty())
+    {
         anyhow::bail!(
-            "the journal's last FIX run was killed before its journal got {}; only that \
-             venue can settle them: start with venue.kind = \"fix\" (the same [venue.fix]) to \
-             take them back, or reconcile with the venue and move {} away",
-            match (orders > 0, reports) {
-                (true, true) => "orders it sent and reports it took",
-                (true, false) => "orders it sent",
-                _ => "reports it took",
-            },
+            "the journal's last FIX run was killed before its journal got orders it sent; only \
+             that venue can settle them: start with venue.kind = \"fix\" (the same \
+             [venue.fix]) to take them back, or reconcile with the venue and move {} away",
             path.display()
         );
     }
+    recover_reports(log, &mut file, gate, journal, last_run, 0)?;
     file.begin_run(journal.stats().next_seq);
     Ok(())
 }
 
-/// With the last run's numbers taken up: when the journal lacks reports
-/// that run handed on (it was killed before their records were written),
-/// makes the first logon expect the first of them, so that the venue
-/// sends them all again. Returns them, for the gateway to watch for.
+/// Takes back the reports the last run took that its journal never got
+/// (it was killed before their records were written): each moves `gate`
+/// as it moved the last run's, and is written to `journal` as the lost
+/// record was (a `Report`, by [`RESTART_WRITER`], numbered on from
+/// `first_seq`, the records this start wrote before), so that a later
+/// restart, even one after this start is killed, counts it once. The
+/// first logon expects past the last of them. Returns how many.
 ///
 /// # Errors
 ///
-/// When the file cannot tell which they are: trading on would miss their
-/// fills.
-fn ask_again_for_reports(
+/// When the file cannot tell them all, or the journal cannot write them:
+/// trading on would miss their fills.
+fn recover_reports(
     log: &Log,
     file: &mut SessionFile,
-    last_run: RunReports,
-) -> anyhow::Result<Vec<HandedReport>> {
-    let (reports, journaled) = reports_to_ask_again(file, last_run)?;
-    let Some(from) = reports.first().map(|r| r.seq) else {
-        return Ok(reports);
-    };
-    let next_in_was = file.found().map_or(0, |n| n.next_in);
-    file.ask_again_from(from);
-    log.warn(
-        "venue: asking the venue again for the reports the last run took and its journal never got",
-    )
-    .field("from_seq", from)
-    .field("next_in_was", next_in_was)
-    .field("reports", reports.len())
-    .field("fills", reports.iter().filter(|r| r.fill).count())
-    .field("journaled", journaled)
-    .field(
-        "why",
-        "it was killed before their records were written; the venue sends them again and \
-             they count once",
-    )
-    .emit();
-    Ok(reports)
+    gate: &mut RiskGate,
+    journal: &mut Journal,
+    last_run: &RunReports,
+    first_seq: u64,
+) -> anyhow::Result<usize> {
+    let journaled = file.journaled_reports(last_run);
+    let reports = file.reports_after(journaled).map_err(|e| {
+        anyhow::anyhow!(
+            "the FIX session file cannot tell which reports the last run took that its \
+             journal never got: {e}. Their fills would be missing: reconcile with the venue, \
+             then move the file away to start"
+        )
+    })?;
+    if reports.is_empty() {
+        return Ok(0);
+    }
+    // First, so that a kill from here on cannot make the venue send again
+    // what the file holds (a restart takes it back from the file).
+    if let Some(last) = reports.iter().map(|h| h.seq).max() {
+        file.expect_past(last);
+    }
+    let wall_ns = timestamp::unix_ns();
+    for (seq, handed) in (first_seq..).zip(&reports) {
+        gate.replay_report(&handed.report);
+        let event = AuditEvent::Report {
+            report: handed.report,
+            received: 0,
+        };
+        journal.append(RESTART_WRITER, wall_ns, &AuditRecord { seq, event });
+    }
+    journal
+        .flush()
+        .map_err(|e| anyhow::anyhow!("cannot journal the reports taken back: {e}"))?;
+    let fills = reports.iter().filter(|h| h.report.filled.0 > 0);
+    log.warn("venue: reports the last run took that its journal never got, taken back")
+        .field("reports", reports.len())
+        .field("fills", fills.clone().count())
+        .field("lots", fills.map(|h| h.report.filled.0).sum::<i64>())
+        .field("journaled", journaled)
+        .field(
+            "why",
+            "it was killed before their records were written; the session file kept them, \
+             and they move the positions now, each once",
+        )
+        .emit();
+    Ok(reports.len())
 }
 
 /// Takes back the orders the last run sent that its journal never got
@@ -1070,12 +1034,13 @@ fn ask_again_for_reports(
 ///
 /// When the file cannot tell them all, the gate has no room for them, or
 /// the journal cannot write them: trading on would miss their fills.
+/// Returns how many.
 fn recover_orders(
     log: &Log,
     file: &SessionFile,
     gate: &mut RiskGate,
     journal: &mut Journal,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<usize> {
     let last = gate.last_id();
     let recovered = file.orders_after(last).map_err(|e| {
         anyhow::anyhow!(
@@ -1086,7 +1051,7 @@ fn recover_orders(
         )
     })?;
     if recovered.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let wall_ns = timestamp::unix_ns();
     gate.make_room(gate.open_orders() + recovered.len());
@@ -1119,7 +1084,7 @@ fn recover_orders(
              with the rest, and their fills count",
         )
         .emit();
-    Ok(())
+    Ok(recovered.len())
 }
 
 /// The configured feed, the replay's length (the run ends after it),

@@ -15,8 +15,8 @@ use redline_engine::domain::{
     NewOrder, Price, Qty, Quote, Reject, Side, TimeInForce,
 };
 use redline_engine::venue::fix::{
-    End, FixConfig, FixVenue, HandedReport, LinkCount, LinkEnd, LinkState, SequenceNumbers,
-    SessionConfig, SessionFile, StandInVenue,
+    End, FixConfig, FixVenue, LinkCount, LinkEnd, LinkState, SequenceNumbers, SessionConfig,
+    SessionFile, StandInVenue,
 };
 use redline_engine::venue::SimVenueConfig;
 
@@ -331,7 +331,7 @@ fn an_order_a_restart_found_open_is_cancelled_at_the_venue() {
     let Intent::New(seven) = order(7, Side::Buy, 23_990, TimeInForce::Limit) else {
         unreachable!()
     };
-    assert!(gateway.reopen(&seven, false));
+    assert!(gateway.reopen(&seven));
     let mut reports = Vec::new();
     gateway.submit(Intent::Cancel(seven.id), clock::ticks(), |r| {
         reports.push(r)
@@ -378,7 +378,7 @@ fn a_restart_within_the_day_takes_its_numbers_up_and_gets_what_it_missed() {
     assert_eq!(found.next_out, sent_before_the_crash);
     let mut gateway = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
     gateway.keep_session(file, true);
-    assert!(gateway.reopen(&seven, false));
+    assert!(gateway.reopen(&seven));
     let mut reports = Vec::new();
     poll_until(&mut gateway, &mut reports, |g, _| g.open_orders() == 0);
     assert_eq!(
@@ -401,94 +401,55 @@ fn a_restart_within_the_day_takes_its_numbers_up_and_gets_what_it_missed() {
     assert_eq!(next_day.found(), None);
 }
 
-/// A run that keeps its session in `path` (trading day `day`), sends
-/// order 7, takes its acknowledgement and its fill, and dies (dropped, no
-/// logout); returns the two reports, as a restart whose journal holds
-/// neither finds them.
-fn a_run_took_an_ack_and_a_fill(
-    venue: &StandInVenue,
-    path: &std::path::Path,
-    day: u64,
-) -> Vec<HandedReport> {
-    let mut last_run = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
-    last_run.keep_session(SessionFile::open(path, day, 64).unwrap(), true);
+#[test]
+fn the_session_file_keeps_each_report_handed_on_whole_with_its_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fix.session");
+    let venue = stand_in();
+    let mut gateway = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
+    gateway.keep_session(SessionFile::open(&path, 1, 64).unwrap(), true);
     let mut reports = Vec::new();
-    poll_until(&mut last_run, &mut reports, |g, _| g.is_active());
-    last_run.submit(
+    poll_until(&mut gateway, &mut reports, |g, _| g.is_active());
+    gateway.submit(
         order(7, Side::Buy, 23_990, TimeInForce::Limit),
         clock::ticks(),
         |r| reports.push(r),
     );
-    poll_until(&mut last_run, &mut reports, |_, r| !r.is_empty());
+    poll_until(&mut gateway, &mut reports, |_, r| !r.is_empty());
     venue.quote(Quote {
         ask: Price(23_989),
         bid: Price(23_987),
         ..market()
     });
-    poll_until(&mut last_run, &mut reports, |_, r| r.len() == 2);
+    poll_until(&mut gateway, &mut reports, |_, r| r.len() == 2);
     assert_eq!(kinds_of(&reports, 7), [ExecKind::Ack, ExecKind::Fill]);
-    drop(last_run);
-    let handed = SessionFile::open(path, day, 64)
+    // A refusal of the gateway's own (no such order) is kept too.
+    gateway.submit(Intent::Cancel(ClientOrderId(99)), clock::ticks(), |r| {
+        reports.push(r)
+    });
+    assert_eq!(reports.len(), 3);
+    let next_in = gateway.stats().read().next_in;
+    // Killed: dropped, no logout.
+    drop(gateway);
+    let handed = SessionFile::open(&path, 1, 64)
         .unwrap()
         .reports_after(0)
         .unwrap();
     assert_eq!(
-        handed.iter().map(|r| r.fill).collect::<Vec<_>>(),
-        [false, true],
+        handed.iter().map(|h| h.report).collect::<Vec<_>>(),
+        reports,
+        "each as handed on"
+    );
+    assert_eq!(handed[2].seq, 0, "no message of the venue's");
+    assert!(
+        handed[0].seq > 0 && handed[0].seq < handed[1].seq,
         "{handed:?}"
     );
-    handed
-}
-
-/// The restart: its gateway expects the first of `handed` again and
-/// watches for them all, with order 7 taken back.
-fn restarted_asking_again(
-    venue: &StandInVenue,
-    path: &std::path::Path,
-    day: u64,
-    handed: &[HandedReport],
-) -> FixVenue {
-    let mut file = SessionFile::open(path, day, 64).unwrap();
-    file.ask_again_from(handed[0].seq);
-    let mut gateway = FixVenue::new(&config(venue.address()), None, &instruments()).unwrap();
-    gateway.keep_session(file, true);
-    gateway.expect_again(handed.to_vec());
-    let Intent::New(seven) = order(7, Side::Buy, 23_990, TimeInForce::Limit) else {
-        unreachable!()
-    };
-    assert!(gateway.reopen(&seven, false));
-    gateway
-}
-
-#[test]
-fn reports_asked_for_again_come_again_and_count_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fix.session");
-    let venue = stand_in();
-    let handed = a_run_took_an_ack_and_a_fill(&venue, &path, 1);
-    let mut gateway = restarted_asking_again(&venue, &path, 1, &handed);
-    let mut reports = Vec::new();
-    poll_until(&mut gateway, &mut reports, |g, _| g.open_orders() == 0);
-    assert_eq!(kinds_of(&reports, 7), [ExecKind::Ack, ExecKind::Fill]);
-    let stats = gateway.stats().read();
-    assert_eq!(stats.get(LinkCount::FillsNotResent), 0, "{stats:?}");
-}
-
-#[test]
-fn fills_the_venue_passes_over_instead_of_sending_again_are_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fix.session");
-    let venue = stand_in();
-    let handed = a_run_took_an_ack_and_a_fill(&venue, &path, 1);
-    venue.forget_what_it_sent();
-    let mut gateway = restarted_asking_again(&venue, &path, 1, &handed);
-    let mut reports = Vec::new();
-    // The acknowledgement passed over moves nothing; the fill does.
-    poll_until(&mut gateway, &mut reports, |g, _| {
-        g.stats().read().get(LinkCount::FillsNotResent) == 1
-    });
-    assert!(kinds_of(&reports, 7).is_empty(), "{reports:?}");
-    assert_eq!(gateway.open_orders(), 1, "only the venue can say");
+    assert_eq!(
+        handed[1].seq,
+        next_in - 1,
+        "the fill was the last message taken"
+    );
 }
 
 #[test]

@@ -12,7 +12,7 @@
 mod support;
 
 use redline_engine::audit::{
-    AuditEvent, AuditRecord, Checkpoint, JournalEntry, Restored, Restorer,
+    AuditEvent, AuditRecord, Checkpoint, JournalEntry, Restored, Restorer, RESTART_WRITER,
 };
 use redline_engine::command::{ActionKind, Outcome};
 use redline_engine::domain::{
@@ -469,4 +469,79 @@ fn the_last_runs_reports_are_counted_from_its_first_record_whatever_the_clock_di
     let run = restorer.finish().run;
     assert_eq!(run.began_entry, Some(records.len() as u64));
     assert_eq!(run.reports, reports(second));
+}
+
+/// Folds `(writer, record seq, is a report)` entries, numbered from 0, and
+/// returns what the restore holds of the last run's reports.
+fn run_reports(stream: &[(u8, u64, bool)]) -> redline_engine::audit::RunReports {
+    let (records, _) = run(2_000);
+    let report = records
+        .iter()
+        .find(|r| matches!(r.event, AuditEvent::Report { .. }))
+        .expect("it traded")
+        .event;
+    let other = AuditEvent::State {
+        from: TradingState::Active,
+        to: TradingState::Active,
+        at: 0,
+    };
+    let mut gate = fresh_gate();
+    let mut restorer = Restorer::new(&mut gate);
+    for (entry, &(writer, seq, is_report)) in (0..).zip(stream) {
+        let event = if is_report { report } else { other };
+        restorer.apply(
+            entry,
+            &JournalEntry {
+                writer,
+                wall_ns: 0,
+                record: AuditRecord { seq, event },
+            },
+        );
+    }
+    restorer.finish().run
+}
+
+#[test]
+fn the_reports_from_where_a_run_or_a_start_began_count_what_starts_took_back_too() {
+    const R: u8 = RESTART_WRITER;
+    // A run (entries 0-2), then one killed before its first record (its
+    // file says it began at entry 3); a start took back 2 of its reports
+    // (entries 3-5: an order's record, then the reports) and was killed
+    // before its run began; the next start took back one more (6-7).
+    let stream = [
+        (0, 0, false),
+        (0, 1, true),
+        (0, 2, true),
+        (R, 0, false),
+        (R, 1, true),
+        (R, 2, true),
+        (R, 0, true),
+        (R, 1, false),
+    ];
+    let run = run_reports(&stream);
+    assert_eq!(run.began_entry, Some(0));
+    assert_eq!(
+        run.reports_from(0),
+        5,
+        "the run's own and those taken back after"
+    );
+    assert_eq!(
+        run.reports_from(3),
+        3,
+        "the killed run's, taken back by two starts"
+    );
+    assert_eq!(run.reports_from(6), 1, "the last start's");
+    assert_eq!(run.reports_from(8), 0, "a run that began after all of them");
+    // The killed run had written records: its count holds the starts'.
+    let mut stream = stream.to_vec();
+    stream.splice(3..3, [(0, 0, true), (0, 1, false)]);
+    let run = run_reports(&stream);
+    assert_eq!(run.began_entry, Some(3));
+    assert_eq!(run.reports_from(3), 4);
+    assert!(run.starts.iter().all(|s| s.began_entry >= 5), "{run:?}");
+    // A journal with no run yet.
+    assert_eq!(
+        run_reports(&[(R, 0, true), (R, 1, true)]).reports_from(0),
+        2
+    );
 }

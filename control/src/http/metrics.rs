@@ -411,8 +411,7 @@ fn venue(out: &mut Exposition, watch: &Watch) {
          messages sent and received in sequence, resend requests, gap fills, test requests, \
          session rejects of its messages, messages skipped, garbled bytes, unreadable reports, \
          fills between ticks, orders refused while down, socket errors, orders lost with a \
-         connection, orders a restart took back from the session file, fills a restart asked for \
-         again that the venue passed over.",
+         connection, orders and reports a restart took back from the session file.",
     );
     for count in LINK_COUNTS {
         out.sample(

@@ -46,8 +46,8 @@ fn judge(r: &LinkReport, address: &str, target: &str) -> (Status, String, Option
             "orders taken back at the start that the last run's journal never got",
         ),
         (
-            LinkCount::FillsNotResent,
-            "fills asked for again that the venue passed over (missing from the positions)",
+            LinkCount::RecoveredReports,
+            "reports taken back at the start that the last run's journal never got",
         ),
     ]
     .iter()

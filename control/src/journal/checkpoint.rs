@@ -137,7 +137,7 @@ pub fn read(path: &Path) -> Result<Kept, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redline_engine::audit::RunReports;
+    use redline_engine::audit::{RunReports, StartRecords};
     use redline_engine::risk::{Ledger, TradingState};
 
     fn kept(next_seq: u64) -> Kept {
@@ -161,6 +161,10 @@ mod tests {
                 run: RunReports {
                     began_entry: Some(5),
                     reports: 8,
+                    starts: vec![StartRecords {
+                        began_entry: 9,
+                        reports: 2,
+                    }],
                 },
             },
         }

@@ -21,5 +21,5 @@ pub use digest::Digest;
 pub use entry::{EntryError, JournalEntry, RESTART_WRITER};
 pub use log::AuditLog;
 pub use record::{AuditEvent, AuditRecord, Stamps, Trigger};
-pub use restore::{Restored, Restorer, RunReports};
+pub use restore::{Restored, Restorer, RunReports, StartRecords};
 pub use stats::{AuditStats, Latency};

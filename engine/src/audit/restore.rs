@@ -11,7 +11,7 @@
 //! drain's own halt (a clean stop) is not carried into the next run, an
 //! operator's halt, reduce-only or a loss-limit halt is.
 
-use super::{AuditEvent, Checkpoint, JournalEntry};
+use super::{AuditEvent, Checkpoint, JournalEntry, RESTART_WRITER};
 use crate::command::ActionKind;
 use crate::domain::{ExecKind, InstrumentId, Intent, Price};
 use crate::risk::{RiskGate, TradingState};
@@ -36,23 +36,60 @@ pub struct Restorer<'a> {
     run: RunReports,
 }
 
-/// What the journal holds of the last run's reports, for a FIX gateway to
-/// ask the venue again for those its journal never got.
+/// What the journal holds of the last run's reports, for a FIX start to
+/// take back from its session file those the journal never got.
+///
+/// Runs are told apart by journal entry numbers, which only grow, never by
+/// the wall clock. A run begins with the decide stage's record 0; a start
+/// writes records of its own (by [`RESTART_WRITER`], numbered from 0)
+/// before its run begins: orders and reports the run before took and its
+/// journal never got.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
+pub struct RunReports {
+    /// The journal entry number of the last run's first record from the
+    /// decide stage; `None` before any.
+    pub began_entry: Option<u64>,
+    /// The Report records from that entry on: the run's own, and any a
+    /// start took back after it.
+    pub reports: u64,
+    /// The records of each start since that entry (or since the journal
+    /// began, before any run), in order.
+    pub starts: Vec<StartRecords>,
+}
+
+/// What one start wrote (by [`RESTART_WRITER`]).
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
 )]
-pub struct RunReports {
-    /// The journal entry number of the run's first record from the decide
-    /// stage; `None` before any. Entry numbers only grow, so this tells
-    /// runs apart whatever the wall clock did between them.
-    pub began_entry: Option<u64>,
-    /// The venue's reports of the run the journal holds, in the order the
-    /// decide stage took them.
+pub struct StartRecords {
+    /// The journal entry number of its first record.
+    pub began_entry: u64,
+    /// The Report records among them.
     pub reports: u64,
 }
 
+impl RunReports {
+    /// The Report records the journal holds from entry `entry` on, where
+    /// `entry` is where a run or a start began writing (the journal's next
+    /// entry then): the last run's count when it began there or later, else
+    /// those of the starts that wrote there or later.
+    pub fn reports_from(&self, entry: u64) -> u64 {
+        match self.began_entry {
+            Some(began) if began >= entry => self.reports,
+            _ => self
+                .starts
+                .iter()
+                .filter(|start| start.began_entry >= entry)
+                .map(|start| start.reports)
+                .sum(),
+        }
+    }
+}
+
 /// What a restore rebuilt, beside the gate itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Restored {
     /// Entries folded.
     pub entries: u64,
@@ -99,7 +136,14 @@ impl<'a> Restorer<'a> {
             self.run = RunReports {
                 began_entry: Some(seq),
                 reports: 0,
+                starts: Vec::new(),
             };
+        }
+        if entry.writer == RESTART_WRITER && entry.record.seq == 0 {
+            self.run.starts.push(StartRecords {
+                began_entry: seq,
+                reports: 0,
+            });
         }
         match entry.record.event {
             AuditEvent::Passed {
@@ -129,6 +173,14 @@ impl<'a> Restorer<'a> {
             } => self.gate.raise_id_floor(order.id),
             AuditEvent::Report { report, .. } => {
                 self.run.reports += 1;
+                if let Some(start) = self
+                    .run
+                    .starts
+                    .last_mut()
+                    .filter(|_| entry.writer == RESTART_WRITER)
+                {
+                    start.reports += 1;
+                }
                 if matches!(report.kind, ExecKind::Fill | ExecKind::PartialFill) {
                     if let Some(last) = self.last_trade.get_mut(report.instrument.index()) {
                         *last = Some(report.price);
@@ -175,7 +227,7 @@ impl<'a> Restorer<'a> {
         self.peak_open = (checkpoint.peak_open as usize).max(self.gate.open_orders());
         self.day_began_wall_ns = checkpoint.day_began_wall_ns;
         self.last_trade.clone_from(&checkpoint.last_trade);
-        self.run = checkpoint.run;
+        self.run.clone_from(&checkpoint.run);
         Ok(())
     }
 
@@ -191,7 +243,7 @@ impl<'a> Restorer<'a> {
             peak_open: self.peak_open as u64,
             day_began_wall_ns: self.day_began_wall_ns,
             last_trade: self.last_trade.clone(),
-            run: self.run,
+            run: self.run.clone(),
         }
     }
 

@@ -18,8 +18,9 @@
 //! orders gap-filled (one the market has moved past must not arrive
 //! late); a new order gap-filled so never reached the venue, and is
 //! reported refused (`VENUE_DOWN`). With a [`SessionFile`] each order
-//! is recorded there before its bytes leave, so that a restart can take
-//! back those its journal never got. Orders a
+//! is recorded there before its bytes leave, and each report as it is
+//! handed on, so that a restart can take back those its journal never
+//! got. Orders a
 //! restart found open are taken back ([`FixVenue::reopen`]) so that their
 //! cancels reach the venue. A report that cannot be read is counted and
 //! answered with a session Reject naming it.
@@ -43,7 +44,7 @@ use super::orders::OrderCodec;
 use super::session::{
     Credentials, End, NotSent, Now, OnResend, Session, SessionConfig, State, Verdict, Wire,
 };
-use super::session_file::{HandedReport, SessionFile};
+use super::session_file::SessionFile;
 use super::{msg_type, tag, MAX_MESSAGE};
 use crate::clock;
 use crate::domain::{
@@ -284,9 +285,6 @@ pub struct FixVenue {
     status: VenueStatus,
     /// Orders marked `lost` and not yet reported.
     lost: usize,
-    /// The reports a restart asked the venue for again and it has not
-    /// sent yet, oldest first ([`FixVenue::expect_again`]).
-    awaited: Vec<HandedReport>,
     /// Where the sequence numbers and the orders sent are kept across
     /// restarts, if anywhere.
     session_file: Option<SessionFile>,
@@ -348,7 +346,6 @@ impl FixVenue {
             stats: Arc::new(LinkStats::default()),
             status: VenueStatus::down(),
             lost: 0,
-            awaited: Vec::new(),
             session_file: None,
         })
     }
@@ -367,14 +364,19 @@ impl FixVenue {
         self.record_numbers();
     }
 
-    /// Watches for `reports` (oldest first), which a restart asked the
-    /// venue for again (the last run took them and its journal never got
-    /// them): each fill among them the venue passes over (a gap fill or a
-    /// reset, as when its store lost the message) is counted as
-    /// `FillsNotResent`, for the control plane to act on. Call before the
-    /// first poll; the list is taken as it is, never grown.
-    pub fn expect_again(&mut self, reports: Vec<HandedReport>) {
-        self.awaited = reports;
+    /// Counts the `orders` the last run sent and the `reports` it took
+    /// that its journal never got, which the start took back from the
+    /// session file.
+    pub fn took_back(&mut self, orders: usize, reports: usize) {
+        for (count, n) in [
+            (LinkCount::RecoveredOrders, orders),
+            (LinkCount::RecoveredReports, reports),
+        ] {
+            for _ in 0..n {
+                self.report.bump(count);
+            }
+        }
+        self.unpublished = true;
     }
 
     /// Resets the numbers at the first logon of each trading day, the
@@ -405,15 +407,13 @@ impl FixVenue {
 
     /// Notes in the session file that a refusal of the gateway's own (no
     /// venue message) is handed on, so that the reports' count stays in
-    /// step with the journal's.
+    /// step with the journal's; returns it, to hand on.
     #[inline]
-    fn hand_on_refusal(&mut self) {
+    fn hand_on_refusal(&mut self, report: ExecReport) -> ExecReport {
         if let Some(file) = &mut self.session_file {
-            file.record_report(HandedReport {
-                seq: 0,
-                fill: false,
-            });
+            file.record_report(0, &report);
         }
+        report
     }
 
     /// What it publishes, for the control plane.
@@ -455,19 +455,21 @@ impl FixVenue {
                     if reject == Reject::VenueDown {
                         self.report.bump(LinkCount::RefusedDown);
                     }
-                    self.hand_on_refusal();
-                    out(refusal(order.id, ExecKind::Rejected(reject), Some(&order)));
+                    out(self.hand_on_refusal(refusal(
+                        order.id,
+                        ExecKind::Rejected(reject),
+                        Some(&order),
+                    )));
                 }
             }
             Intent::Cancel(id) => {
                 if let Err(reject) = self.send_cancel(id, now) {
                     let order = self.open.iter().find(|o| o.order.id == id).map(|o| o.order);
-                    self.hand_on_refusal();
-                    out(refusal(
+                    out(self.hand_on_refusal(refusal(
                         id,
                         ExecKind::CancelRejected(reject),
                         order.as_ref(),
-                    ));
+                    )));
                 }
             }
         }
@@ -518,18 +520,12 @@ impl FixVenue {
     }
 
     /// Takes back an order a restart found open, so that a cancel of it
-    /// is sent: one the journal holds, or, `recovered`, one the last run
-    /// sent and its journal never got (from the session file; counted).
-    /// `false` when the table is full.
-    pub fn reopen(&mut self, order: &NewOrder, recovered: bool) -> bool {
+    /// is sent. `false` when the table is full.
+    pub fn reopen(&mut self, order: &NewOrder) -> bool {
         if self.open.len() == self.open.capacity() {
             return false;
         }
         self.open.push(Open::of(order, 0));
-        if recovered {
-            self.report.bump(LinkCount::RecoveredOrders);
-            self.unpublished = true;
-        }
         true
     }
 
@@ -616,12 +612,11 @@ impl FixVenue {
         while self.lost > 0 && written < room && at < self.open.len() {
             if self.open[at].lost {
                 let order = self.open.swap_remove(at).order;
-                self.hand_on_refusal();
-                out(refusal(
+                out(self.hand_on_refusal(refusal(
                     order.id,
                     ExecKind::Rejected(Reject::VenueDown),
                     Some(&order),
-                ));
+                )));
                 self.lost -= 1;
                 written += 1;
             } else {
@@ -768,7 +763,6 @@ impl FixVenue {
                 break;
             }
             taken += len;
-            let expected = self.session.next_in();
             let verdict = self.session.on_message(&message, now, &mut self.outgoing);
             let read = match verdict {
                 Verdict::App => take_report(
@@ -783,16 +777,10 @@ impl FixVenue {
                 _ => None,
             };
             if let (Some(report), Some(file)) = (read, &mut self.session_file) {
-                // Handed on, by its number (the one just taken), before
+                // Kept whole, with its number (the one just taken), before
                 // the number moves on: a restart whose journal lacks it
-                // asks for it again.
-                file.record_report(HandedReport {
-                    seq: self.session.next_in() - 1,
-                    fill: report.filled.0 > 0,
-                });
-            }
-            if !self.awaited.is_empty() {
-                self.settle_awaited(expected, read.is_some());
+                // takes it back from the file.
+                file.record_report(self.session.next_in() - 1, &report);
             }
             // Recorded as taken: a restart does not take it again.
             record_numbers(&mut self.session_file, &self.session);
@@ -832,32 +820,6 @@ impl FixVenue {
             work += 1;
         }
         work + written
-    }
-
-    /// The session moved from expecting `expected` to expecting its next
-    /// number, on a message that was a report (`report`) or not: an
-    /// awaited report below the new number came if it was this message,
-    /// and was passed over otherwise (counted when it filled). Never
-    /// allocates.
-    #[cold]
-    fn settle_awaited(&mut self, expected: u64, report: bool) {
-        let next = self.session.next_in();
-        let mut fills_passed_over = 0;
-        self.awaited.retain(|awaited| {
-            if awaited.seq >= next {
-                return true;
-            }
-            if awaited.fill && !(report && awaited.seq == expected) {
-                fills_passed_over += 1;
-            }
-            false
-        });
-        for _ in 0..fills_passed_over {
-            self.report.bump(LinkCount::FillsNotResent);
-        }
-        if fills_passed_over > 0 {
-            self.unpublished = true;
-        }
     }
 
     /// Writes what waits for the socket, as far as it takes it now.

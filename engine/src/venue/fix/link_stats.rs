@@ -55,10 +55,9 @@ pub enum LinkCount {
     /// Orders a restart took back from the session file: the last run
     /// sent them and was killed before its journal got them.
     RecoveredOrders,
-    /// Fills a restart asked the venue for again (the last run took them
-    /// and its journal never got them) that the venue passed over
-    /// instead: they are missing from the positions.
-    FillsNotResent,
+    /// Reports the last run took that its journal never got, taken back
+    /// from the session file at the start.
+    RecoveredReports,
 }
 
 /// Every count, in the order metrics list them.
@@ -81,7 +80,7 @@ pub const LINK_COUNTS: [LinkCount; 19] = [
     LinkCount::SocketErrors,
     LinkCount::LostOrders,
     LinkCount::RecoveredOrders,
-    LinkCount::FillsNotResent,
+    LinkCount::RecoveredReports,
 ];
 
 impl LinkCount {
@@ -106,7 +105,7 @@ impl LinkCount {
             LinkCount::SocketErrors => "socket_errors",
             LinkCount::LostOrders => "lost_orders",
             LinkCount::RecoveredOrders => "recovered_orders",
-            LinkCount::FillsNotResent => "fills_not_resent",
+            LinkCount::RecoveredReports => "recovered_reports",
         }
     }
 }

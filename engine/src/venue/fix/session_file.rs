@@ -1,10 +1,9 @@
 //! What of a FIX session outlives the process: a memory-mapped file
 //! holding the trading day the sequence numbers belong to, the next
-//! MsgSeqNum each way, the last NewOrderSingles sent and the MsgSeqNum of
-//! each report the run handed on, so that a restart logs on where the
-//! last run left off, takes back the orders that run sent and its journal
-//! never got, and asks the venue again for the reports it took and its
-//! journal never got.
+//! MsgSeqNum each way, the last NewOrderSingles sent and the last reports
+//! the run handed on, so that a restart logs on where the last run left
+//! off and takes back the orders that run sent and the reports it took
+//! that its journal never got.
 //!
 //! Why the orders: the journal is written by the side thread a moment
 //! after the gateway sends, so a run killed in that moment leaves orders
@@ -16,21 +15,25 @@
 //! id back ([`SessionFile::orders_after`]). Reports are the same: a run
 //! killed after it took a fill and before its journal got it has moved
 //! the numbers past a message the venue will not send again. The gateway
-//! notes the MsgSeqNum of each report it hands on, in order; a restart
-//! that finds its journal holds the first `n` of the last run's reports
-//! logs on expecting the number of the next one
-//! ([`SessionFile::reports_after`]), and the venue sends them all again.
+//! keeps each report it hands on, whole, with the MsgSeqNum it came in,
+//! in order; a restart that finds its journal holds the first `n` of the
+//! last run's reports takes the rest from here
+//! ([`SessionFile::reports_after`]). It needs nothing of the venue for
+//! them: not its store of what it sent (which may have lost them), nor
+//! the sequence numbers of the day (which a reset or a new day makes
+//! name nothing).
 //!
 //! The gateway writes the file with plain stores into the mapping, no
 //! system call on its thread: an order and the number of each message it
-//! sends before the bytes leave, the number of each message it takes as
-//! it takes it. The kernel writes the pages back on its own (and
+//! sends before the bytes leave, each report as it hands it on and the
+//! number of each message it takes as it takes it. The kernel writes the pages back on its own (and
 //! [`SessionFile::sync`] at a clean stop), so all of it survives the
 //! process being killed; a crash of the machine can leave it behind, and
 //! the venue then refuses the Logon as MsgSeqNum too low, naming the
-//! number it expects. A message taken is recorded when the gateway hands
-//! its report on, not when the journal has it: one taken in the last
-//! moments before a kill is not asked for again.
+//! number it expects. A report is recorded as the gateway hands it on,
+//! before its number is: a kill between the two leaves a report the file
+//! holds whose number the venue would send again, which a restart
+//! expects past ([`HandedReport::seq`]).
 //!
 //! What a store costs: none but the first to a page after the kernel has
 //! written it back, which takes a minor page fault (the kernel marks the
@@ -40,8 +43,8 @@
 //! numbers, never by the wall clock: the file keeps the journal's next
 //! entry when its run began, and a journal run whose first record is at or
 //! after it is that run. A clock stepped back across a restart cannot make
-//! the journal's older run pass for the file's (its fills would be asked
-//! for again and counted twice), nor the file's for an older one.
+//! the journal's older run pass for the file's (its fills would be taken
+//! back and counted twice), nor the file's for an older one.
 //!
 //! Layout, little-endian: the magic `RLFIXSS2`, the trading day's start
 //! (ns since the Unix epoch), the next MsgSeqNum out, the next in (0: none
@@ -50,7 +53,11 @@
 //! reports it has handed on; then the orders' ring, 32 bytes an order:
 //! id, price, quantity, instrument (u16), side (u8: 0 buy, 1 sell), time
 //! in force (u8: 0 limit, 1 IOC), 4 bytes unused; then the reports' ring,
-//! 8 bytes a report: its MsgSeqNum (0 for a refusal the gateway made).
+//! 48 bytes a report: its MsgSeqNum (0 for a refusal the gateway made),
+//! order id, price, lots filled, lots left, instrument (u16), side (u8),
+//! kind (u8: 0 ack, 1 partial fill, 2 fill, 3 cancelled, 4 rejected, 5
+//! cancel rejected), the reason's index for the last two (u8), 4 bytes
+//! unused.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -61,7 +68,10 @@ use std::path::Path;
 use memmap2::MmapMut;
 
 use crate::audit::RunReports;
-use crate::domain::{ClientOrderId, InstrumentId, NewOrder, Price, Qty, Side, TimeInForce};
+use crate::domain::{
+    ClientOrderId, ExecKind, ExecReport, InstrumentId, NewOrder, Price, Qty, Reject, Side,
+    TimeInForce,
+};
 
 const MAGIC: &[u8; 8] = b"RLFIXSS2";
 /// The magic of the layout before, which told runs apart by wall-clock
@@ -79,7 +89,7 @@ const RING: usize = 64;
 /// Bytes an order takes in the ring.
 const ORDER: usize = 32;
 /// Bytes a report takes in its ring.
-const REPORT: usize = 8;
+const REPORT: usize = 48;
 
 /// The file's length for rings of `slots`.
 const fn file_len(slots: usize) -> usize {
@@ -133,44 +143,48 @@ impl std::fmt::Display for OrdersLost {
     }
 }
 
-/// The mark of a report that filled, beside its number in the ring.
-const FILL: u64 = 1 << 63;
-
 /// A report a run handed on, as the session file keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HandedReport {
-    /// Its MsgSeqNum; 0 for a refusal the gateway made itself.
+    /// The MsgSeqNum of the message it came in; 0 for a refusal the
+    /// gateway made itself. A restart that takes it back expects past it,
+    /// so that the venue does not send it again.
     pub seq: u64,
-    /// Whether it filled lots: missing, it is missing from the positions.
-    pub fill: bool,
+    /// The report, as handed on.
+    pub report: ExecReport,
 }
 
-impl HandedReport {
-    fn of(word: u64) -> HandedReport {
-        HandedReport {
-            seq: word & !FILL,
-            fill: word & FILL != 0,
-        }
-    }
-}
-
-/// Why a restart cannot tell which reports to ask for again.
+/// Why a restart cannot take back the reports its journal lacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportsLost {
-    /// Reports the last run handed on.
-    pub handed: u64,
-    /// Of them, those the journal holds.
-    pub journaled: u64,
+pub enum ReportsLost {
+    /// The ring turned past the first of them.
+    TurnedPast {
+        /// Reports the last run handed on.
+        handed: u64,
+        /// Of them, those the journal holds.
+        journaled: u64,
+    },
+    /// The slot of report `number` (of the last run's) holds bytes that
+    /// are no report.
+    Unreadable {
+        /// Which.
+        number: u64,
+    },
 }
 
 impl std::fmt::Display for ReportsLost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the last run handed on {} reports and its journal holds {}: the numbers of the \
-             first it lacks are no longer in it",
-            self.handed, self.journaled
-        )
+        match self {
+            ReportsLost::TurnedPast { handed, journaled } => write!(
+                f,
+                "the last run handed on {handed} reports and its journal holds {journaled}: the \
+                 first it lacks is no longer in it"
+            ),
+            ReportsLost::Unreadable { number } => write!(
+                f,
+                "the slot of the last run's report {number} holds no report"
+            ),
+        }
     }
 }
 
@@ -242,9 +256,12 @@ impl SessionFile {
         let skipped = old.as_ref().map_or(0, |o| o.handed - reports.len() as u64);
         session.handed = skipped;
         session.reports_from = skipped;
-        for &word in &reports {
-            session.put_report(word);
+        for slot in &reports {
+            let at = RING + report_at(session.slots, session.handed);
+            session.map[at..at + REPORT].copy_from_slice(slot);
+            session.handed += 1;
         }
+        session.put(HANDED, session.handed);
         match old {
             Some(old) if old.day == day && old.numbers.next_out > 0 && old.numbers.next_in > 0 => {
                 session.put(DAY, day);
@@ -305,41 +322,31 @@ impl SessionFile {
     }
 
     /// How many of the reports the file's last run handed on the journal
-    /// holds, given what it holds of its own last run: all it counted
-    /// there when that run is the file's (its first record is numbered at
-    /// or after [`SessionFile::run_began`]), none when it began before
-    /// (the file's run was killed before its first record was written).
-    pub fn journaled_reports(&self, last_run: RunReports) -> u64 {
-        match last_run.began_entry {
-            Some(began) if began >= self.run_began() => last_run.reports,
-            _ => 0,
-        }
+    /// holds, given what it holds of its last run and the starts since:
+    /// its Report records from the entry the file's run began at on.
+    pub fn journaled_reports(&self, last_run: &RunReports) -> u64 {
+        last_run.reports_from(self.run_began())
     }
 
-    /// Records that a report was handed on: `report`'s slot first, then
-    /// the count.
+    /// Records that `report`, which came in message `seq` (0 for a
+    /// refusal of the gateway's own), was handed on: its slot first, then
+    /// the count, so a report half written is never counted.
     #[inline]
-    pub fn record_report(&mut self, report: HandedReport) {
-        self.put_report(report.seq | if report.fill { FILL } else { 0 });
-    }
-
-    #[inline]
-    fn put_report(&mut self, word: u64) {
+    pub fn record_report(&mut self, seq: u64, report: &ExecReport) {
         let at = RING + report_at(self.slots, self.handed);
-        self.map[at..at + REPORT].copy_from_slice(&word.to_le_bytes());
+        encode_report(seq, report, &mut self.map[at..at + REPORT]);
         self.handed += 1;
         self.put(HANDED, self.handed);
     }
 
     /// The reports of the last run after the first `journaled` (those its
-    /// journal holds) that came from the venue, oldest first: to expect
-    /// the first of them next, so that the venue sends them all again.
-    /// Allocates (a start calls it).
+    /// journal holds), oldest first: what the last run took and its
+    /// journal never got. Allocates (a start calls it).
     ///
     /// # Errors
     ///
     /// When the ring has turned past the first of them (it never does
-    /// when sized for the rings it serves).
+    /// when sized for the rings it serves), or a slot holds no report.
     pub fn reports_after(&self, journaled: u64) -> Result<Vec<HandedReport>, ReportsLost> {
         let handed = self.handed;
         if journaled >= handed {
@@ -349,21 +356,25 @@ impl SessionFile {
             .reports_from
             .max(handed.saturating_sub(self.slots as u64));
         if journaled < held_from {
-            return Err(ReportsLost { handed, journaled });
+            return Err(ReportsLost::TurnedPast { handed, journaled });
         }
-        Ok((journaled..handed)
-            .map(|n| HandedReport::of(self.get(RING + report_at(self.slots, n))))
-            .filter(|report| report.seq > 0)
-            .collect())
+        (journaled..handed)
+            .map(|number| {
+                let at = RING + report_at(self.slots, number);
+                decode_report(&self.map[at..at + REPORT]).ok_or(ReportsLost::Unreadable { number })
+            })
+            .collect()
     }
 
-    /// Makes `next_in` the number the first logon expects, so that the
-    /// venue sends again what follows it (see
-    /// [`SessionFile::reports_after`]). Only with numbers taken up.
-    pub fn ask_again_from(&mut self, next_in: u64) {
+    /// Makes the first logon expect past `seq`, a message whose report a
+    /// restart took back from the file: the venue must not send it again.
+    /// Only with numbers taken up, and never back.
+    pub fn expect_past(&mut self, seq: u64) {
         if let Some(found) = &mut self.found {
-            found.next_in = next_in;
-            self.put(IN, next_in);
+            if found.next_in <= seq {
+                found.next_in = seq + 1;
+                self.put(IN, seq + 1);
+            }
         }
     }
 
@@ -448,12 +459,14 @@ impl Old {
     }
 
     /// The reports the ring still holds, as stored, oldest first.
-    fn reports(&self) -> Vec<u64> {
+    fn reports(&self) -> Vec<[u8; REPORT]> {
         let held = self.handed.min(self.slots as u64);
         (self.handed - held..self.handed)
             .map(|n| {
                 let at = report_at(self.slots, n);
-                u64::from_le_bytes(self.ring[at..at + REPORT].try_into().expect("8 bytes"))
+                self.ring[at..at + REPORT]
+                    .try_into()
+                    .expect("a report's bytes")
             })
             .collect()
     }
@@ -512,6 +525,61 @@ fn read_whole(file: &File, len: u64) -> io::Result<Old> {
         handed: word(HANDED),
         slots,
         ring: bytes.split_off(RING),
+    })
+}
+
+/// Writes `report`, which came in message `seq`, into a ring slot.
+#[inline]
+fn encode_report(seq: u64, report: &ExecReport, slot: &mut [u8]) {
+    let (kind, reason) = match report.kind {
+        ExecKind::Ack => (0, 0),
+        ExecKind::PartialFill => (1, 0),
+        ExecKind::Fill => (2, 0),
+        ExecKind::Cancelled => (3, 0),
+        ExecKind::Rejected(reason) => (4, reason.index() as u8),
+        ExecKind::CancelRejected(reason) => (5, reason.index() as u8),
+    };
+    slot[..8].copy_from_slice(&seq.to_le_bytes());
+    slot[8..16].copy_from_slice(&report.id.0.to_le_bytes());
+    slot[16..24].copy_from_slice(&report.price.0.to_le_bytes());
+    slot[24..32].copy_from_slice(&report.filled.0.to_le_bytes());
+    slot[32..40].copy_from_slice(&report.leaves.0.to_le_bytes());
+    slot[40..42].copy_from_slice(&report.instrument.0.to_le_bytes());
+    slot[42] = match report.side {
+        Side::Buy => 0,
+        Side::Sell => 1,
+    };
+    slot[43] = kind;
+    slot[44] = reason;
+}
+
+/// The report in a ring slot; `None` for bytes that cannot be one.
+fn decode_report(slot: &[u8]) -> Option<HandedReport> {
+    let word = |at: usize| u64::from_le_bytes(slot[at..at + 8].try_into().expect("8 bytes"));
+    let reason = || Reject::ALL.get(usize::from(slot[44])).copied();
+    Some(HandedReport {
+        seq: word(0),
+        report: ExecReport {
+            id: ClientOrderId(word(8)),
+            price: Price(word(16) as i64),
+            filled: Qty(word(24) as i64),
+            leaves: Qty(word(32) as i64),
+            instrument: InstrumentId(u16::from_le_bytes([slot[40], slot[41]])),
+            side: match slot[42] {
+                0 => Side::Buy,
+                1 => Side::Sell,
+                _ => return None,
+            },
+            kind: match slot[43] {
+                0 => ExecKind::Ack,
+                1 => ExecKind::PartialFill,
+                2 => ExecKind::Fill,
+                3 => ExecKind::Cancelled,
+                4 => ExecKind::Rejected(reason()?),
+                5 => ExecKind::CancelRejected(reason()?),
+                _ => return None,
+            },
+        },
     })
 }
 
@@ -682,38 +750,58 @@ mod tests {
         );
     }
 
+    /// A report of order `id` of each kind there is, in turn.
+    fn report(id: u64) -> ExecReport {
+        let kinds = [
+            ExecKind::Ack,
+            ExecKind::PartialFill,
+            ExecKind::Fill,
+            ExecKind::Cancelled,
+            ExecKind::Rejected(Reject::VenueDown),
+            ExecKind::CancelRejected(Reject::UnknownOrder),
+        ];
+        ExecReport {
+            id: ClientOrderId(id),
+            instrument: InstrumentId(id as u16 % 3),
+            side: if id % 2 == 0 { Side::Buy } else { Side::Sell },
+            kind: kinds[id as usize % kinds.len()],
+            price: Price(-5 + id as i64),
+            filled: Qty(id as i64 % 4),
+            leaves: Qty(100 - id as i64),
+        }
+    }
+
     #[test]
-    fn a_restart_asks_again_from_the_first_report_its_journal_lacks() {
+    fn a_restart_takes_back_whole_the_reports_its_journal_lacks() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fix.session");
         let mut run = SessionFile::open(&path, 1, 8).unwrap();
         run.begin_run(1_000);
         assert_eq!(run.reports_after(0), Ok(vec![]), "none handed on");
-        // Reports in messages 5, 6 (a fill), a refusal of the gateway's, 9.
-        for (seq, fill) in [(5, false), (6, true), (0, false), (9, false)] {
-            run.record_report(HandedReport { seq, fill });
+        // Reports in messages 5 and 6, a refusal of the gateway's, 9.
+        let handed: Vec<HandedReport> = [5, 6, 0, 9]
+            .into_iter()
+            .zip(1..)
+            .map(|(seq, id)| HandedReport {
+                seq,
+                report: report(id),
+            })
+            .collect();
+        for h in &handed {
+            run.record_report(h.seq, &h.report);
         }
-        run.record(20, 12);
+        run.record(20, 8);
         drop(run);
         let mut next = SessionFile::open(&path, 1, 8).unwrap();
         assert_eq!(next.run_began(), 1_000);
-        let seqs = |journaled| {
-            next.reports_after(journaled)
-                .unwrap()
-                .iter()
-                .map(|r| r.seq)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(seqs(4), [0u64; 0], "the journal holds all");
-        assert_eq!(seqs(1), [6, 9], "not the refusal");
-        assert_eq!(seqs(2), [9]);
-        assert_eq!(seqs(0), [5, 6, 9]);
-        assert_eq!(
-            next.reports_after(1).unwrap()[0],
-            HandedReport { seq: 6, fill: true }
-        );
-        next.ask_again_from(6);
-        assert_eq!(next.found().map(|n| n.next_in), Some(6));
+        assert_eq!(next.reports_after(4), Ok(vec![]), "the journal holds all");
+        assert_eq!(next.reports_after(1).as_deref(), Ok(&handed[1..]));
+        assert_eq!(next.reports_after(0).as_deref(), Ok(&handed[..]));
+        // Numbers recorded before the last report was: expect past it.
+        next.expect_past(9);
+        assert_eq!(next.found().map(|n| n.next_in), Some(10));
+        next.expect_past(6);
+        assert_eq!(next.found().map(|n| n.next_in), Some(10), "never back");
         next.begin_run(2_000);
         assert_eq!(next.reports_after(0), Ok(vec![]), "a run counts its own");
         drop(next);
@@ -722,8 +810,25 @@ mod tests {
                 .unwrap()
                 .found()
                 .map(|n| n.next_in),
-            Some(6)
+            Some(10)
         );
+    }
+
+    #[test]
+    fn every_kind_of_report_reads_back_as_it_was_written() {
+        let mut slot = [0u8; REPORT];
+        for id in 0..12 {
+            encode_report(id + 40, &report(id), &mut slot);
+            assert_eq!(
+                decode_report(&slot),
+                Some(HandedReport {
+                    seq: id + 40,
+                    report: report(id)
+                })
+            );
+        }
+        slot[43] = 9;
+        assert_eq!(decode_report(&slot), None, "no such kind");
     }
 
     #[test]
@@ -733,23 +838,35 @@ mod tests {
         let mut run = SessionFile::open(&path, 1, 4).unwrap();
         run.begin_run(1);
         for seq in 10..20 {
-            run.record_report(HandedReport { seq, fill: false });
+            run.record_report(seq, &report(seq));
         }
         drop(run);
         // Grown: the count and the last four go on.
-        let next = SessionFile::open(&path, 1, 16).unwrap();
-        let seqs = |journaled| -> Vec<u64> {
+        let mut next = SessionFile::open(&path, 1, 16).unwrap();
+        let seqs = |next: &SessionFile, journaled| -> Vec<u64> {
             next.reports_after(journaled)
                 .unwrap()
                 .iter()
                 .map(|r| r.seq)
                 .collect()
         };
-        assert_eq!(seqs(7), [17, 18, 19]);
-        assert_eq!(seqs(6), [16, 17, 18, 19]);
+        assert_eq!(seqs(&next, 7), [17, 18, 19]);
+        assert_eq!(seqs(&next, 6), [16, 17, 18, 19]);
         let lost = next.reports_after(5).unwrap_err();
-        assert_eq!((lost.handed, lost.journaled), (10, 5));
+        assert_eq!(
+            lost,
+            ReportsLost::TurnedPast {
+                handed: 10,
+                journaled: 5
+            }
+        );
         assert!(lost.to_string().contains("handed on 10"), "{lost}");
+        let at = RING + report_at(next.slots, 8) + 42;
+        next.map[at] = 7;
+        assert_eq!(
+            next.reports_after(7),
+            Err(ReportsLost::Unreadable { number: 8 })
+        );
     }
 
     #[test]
@@ -768,29 +885,6 @@ mod tests {
             "{err}"
         );
         assert_eq!(std::fs::read(&other).unwrap(), b"not numbers", "left alone");
-    }
-
-    #[test]
-    fn the_journals_run_is_the_files_when_it_began_at_or_after_the_files_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut file = SessionFile::open(&dir.path().join("fix.session"), 1, 8).unwrap();
-        file.begin_run(500);
-        let run = |began_entry| RunReports {
-            began_entry,
-            reports: 7,
-        };
-        assert_eq!(file.journaled_reports(run(Some(500))), 7, "its first entry");
-        assert_eq!(
-            file.journaled_reports(run(Some(900))),
-            7,
-            "after a restart's"
-        );
-        assert_eq!(
-            file.journaled_reports(run(Some(499))),
-            0,
-            "an older run: the file's wrote nothing"
-        );
-        assert_eq!(file.journaled_reports(run(None)), 0, "no run at all");
     }
 
     #[test]

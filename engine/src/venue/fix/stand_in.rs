@@ -42,6 +42,9 @@ pub struct StandInCounts {
     pub reports: AtomicU64,
     /// Logouts of the other side.
     pub logouts: AtomicU64,
+    /// MsgSeqNum of the next message it sends: a gateway expecting it has
+    /// read all it sent.
+    pub next_out: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -315,6 +318,9 @@ impl Run {
                 if written.is_err() {
                     return;
                 }
+                self.counts
+                    .next_out
+                    .store(self.session.next_out(), Ordering::SeqCst);
                 idle = false;
             }
             if idle {
