@@ -763,7 +763,11 @@ mod tests {
         ExecReport {
             id: ClientOrderId(id),
             instrument: InstrumentId(id as u16 % 3),
-            side: if id % 2 == 0 { Side::Buy } else { Side::Sell },
+            side: if id.is_multiple_of(2) {
+                Side::Buy
+            } else {
+                Side::Sell
+            },
             kind: kinds[id as usize % kinds.len()],
             price: Price(-5 + id as i64),
             filled: Qty(id as i64 % 4),
