@@ -332,6 +332,7 @@ fn time_sends(
             password_file: Default::default(),
             password_env: String::new(),
             sequence_numbers: redline_engine::venue::fix::SequenceNumbers::Reset,
+            check_orders: false,
         },
         None,
         instruments,

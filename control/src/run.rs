@@ -23,7 +23,10 @@ use redline_engine::risk::{RiskGate, RiskLimits};
 use redline_engine::stage::{available_cores, PinOutcome, PinPolicy, Runtime, Topology};
 use redline_engine::strategy::Registry;
 use redline_engine::trading_day;
-use redline_engine::venue::fix::{Credentials, FixVenue, SequenceNumbers, SessionFile};
+use redline_engine::venue::fix::{
+    Credentials, FixVenue, LinkCount, LinkReport, LinkStats, SequenceNumbers, SessionFile,
+    STATUS_MISMATCHES,
+};
 use redline_engine::venue::{SimVenue, Venue};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
@@ -228,6 +231,8 @@ pub fn run(
         },
     )?;
     let mut feed_log = network.map(|network| FeedLog::new(network, log.clone()));
+    let venue_stats = venue_link.as_ref().map(|link| Arc::clone(&link.stats));
+    let mut checks_told = LinkReport::default();
     let mut venue_log = venue_link.map(|link| VenueLog::new(link, log.clone()));
     let mut stall_log = StallLog::new(
         journal.disk_wait(),
@@ -279,6 +284,9 @@ pub fn run(
         }
         if let Some(venue_log) = &mut venue_log {
             venue_log.tick(Instant::now());
+        }
+        if let Some(stats) = &venue_stats {
+            order_check_guard(&log, &commander, stats, &mut checks_told);
         }
         stall_log.tick();
         // Relaxed: the flag carries no data; the commander's lock orders
@@ -453,6 +461,58 @@ fn start_persister(
         .field("engine_id", &persistence.engine_id)
         .emit();
     Persister::start(settings, log.clone()).map(Some)
+}
+
+/// Says what each check of the open orders against the venue's word
+/// found, and halts trading when any order differs: reports the engine
+/// never got, and positions it may not have, which only an operator can
+/// mend. `told` is the venue's report as last acted on.
+fn order_check_guard(
+    log: &Log,
+    commander: &Mutex<Commander>,
+    stats: &LinkStats,
+    told: &mut LinkReport,
+) {
+    let r = stats.read();
+    let moved = |count: LinkCount| r.get(count) - told.get(count);
+    let differ: u64 = STATUS_MISMATCHES.iter().map(|&count| moved(count)).sum();
+    if differ > 0 {
+        let _ = commander.lock().send(0, Action::Halt);
+        log.error(
+            "venue: the venue's word on the open orders differs from the engine's; trading halted",
+        )
+        .field("unknown_orders", moved(LinkCount::StatusUnknownOrders))
+        .field("ended_orders", moved(LinkCount::StatusEndedOrders))
+        .field("leaves_differ", moved(LinkCount::StatusLeavesDiffer))
+        .field("missing_orders", moved(LinkCount::StatusMissingOrders))
+        .field("last_order", r.mismatched_order)
+        .field(
+            "why",
+            "the venue sent reports the engine never got (fills among them, it may be): \
+                 the positions may be wrong. Orders live at the venue and unknown here are \
+                 cancelled",
+        )
+        .field(
+            "fix",
+            "reconcile the positions with the venue, then POST /admin/resume",
+        )
+        .emit();
+    } else if moved(LinkCount::StatusChecks) > 0 {
+        log.info("venue: the open orders agree with the venue's")
+            .field("checks", r.get(LinkCount::StatusChecks))
+            .field("open_orders", r.open_orders)
+            .emit();
+    }
+    if moved(LinkCount::StatusUnanswered) > 0 {
+        log.warn("venue: the venue refused or did not answer the order status request; nothing was checked")
+            .field("times", r.get(LinkCount::StatusUnanswered))
+            .field(
+                "fix",
+                "for a venue without OrderMassStatusRequest, set venue.fix.check_orders = false",
+            )
+            .emit();
+    }
+    *told = r;
 }
 
 /// Past `persistence.max_backlog_entries` not yet in the database, takes

@@ -646,3 +646,71 @@ fn a_venue_password_comes_from_the_environment_or_a_file_and_never_shows() {
         );
     }
 }
+
+#[test]
+fn fills_the_venue_never_told_of_are_found_at_the_next_logon_and_halt_trading() {
+    let venue = stand_in();
+    let config = format!("{}check_orders = true\n", fix_config(venue.address(), 200));
+    let mut engine = Engine::start(&config, &[]);
+    // The first logon's check: nothing differs.
+    engine.wait_for("msg=\"venue: the open orders agree with the venue's\"");
+    until(&engine, "orders rest at the venue", |e| {
+        sample(&e.get("/metrics").1, "redline_venue_open_orders") >= 3.0
+    });
+    // The venue fills resting orders and its store loses the reports.
+    venue.lose_reports(true);
+    let calm = StandInVenue::market_at_references(&instruments(), 50);
+    let resting = || venue.counts().resting.load(Ordering::SeqCst);
+    let before = resting();
+    for (sweep, away) in [500, -500].into_iter().enumerate() {
+        for quote in &calm {
+            venue.quote(Quote {
+                bid: Price(quote.bid.0 + away),
+                ask: Price(quote.ask.0 + away),
+                ..*quote
+            });
+        }
+        until(&engine, "the sweep fills", |_| {
+            sweep > 0 || resting() < before
+        });
+    }
+    for quote in calm {
+        venue.quote(quote);
+    }
+    venue.lose_reports(false);
+    // The next logon finds them.
+    venue.drop_connection();
+    engine.wait_for_n(
+        "msg=\"venue: the venue's word on the open orders differs from the engine's; trading halted\"",
+        1,
+        Duration::from_secs(30),
+    );
+    let found = event(
+        &engine.out,
+        "venue: the venue's word on the open orders differs from the engine's; trading halted",
+    );
+    assert!(found.num("missing_orders") >= 1.0, "{}", engine.out);
+    assert!(found.num("last_order") > 0.0, "{}", engine.out);
+    until(&engine, "halted", |e| {
+        json(&e.get("/health").1)["trading_state"] == "halted"
+    });
+    let (_, metrics) = engine.get("/metrics");
+    assert!(
+        sample(
+            &metrics,
+            "redline_venue_events_total{event=\"status_missing_orders\"}"
+        ) >= 1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "redline_venue_events_total{event=\"status_checks\"}"
+        ),
+        2.0
+    );
+    assert!(venue_component(&engine)["message"]
+        .as_str()
+        .unwrap()
+        .contains("orders open here that the venue's status left out"));
+    assert!(engine.stop(), "{}", engine.out);
+}

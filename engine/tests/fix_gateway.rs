@@ -1,8 +1,9 @@
 //! The FIX gateway against the stand-in venue on loopback: logon, orders
 //! and their reports, cancels, a venue that is not there, a connection
 //! dropped (and the reconnection that keeps the sequence numbers), a
-//! restart that takes its numbers up from the session file, and a venue
-//! that stops answering. Every wait is bounded.
+//! restart that takes its numbers up from the session file, a venue that
+//! stops answering, and the check of the open orders against the venue's
+//! word at each logon. Every wait is bounded.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -16,7 +17,7 @@ use redline_engine::domain::{
 };
 use redline_engine::venue::fix::{
     End, FixConfig, FixVenue, LinkCount, LinkEnd, LinkState, SequenceNumbers, SessionConfig,
-    SessionFile, StandInVenue,
+    SessionFile, StandInVenue, STATUS_MISMATCHES,
 };
 use redline_engine::venue::SimVenueConfig;
 
@@ -82,6 +83,7 @@ fn config(venue: SocketAddr) -> FixConfig {
         password_file: Default::default(),
         password_env: String::new(),
         sequence_numbers: SequenceNumbers::Reset,
+        check_orders: false,
     }
 }
 
@@ -531,4 +533,122 @@ fn a_clean_stop_logs_out() {
         thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(gateway.stats().read().get(LinkCount::Connects), 1);
+}
+
+/// A gateway that checks its orders at each logon, logged on, its first
+/// check answered.
+fn checking(venue: &StandInVenue) -> (FixVenue, Vec<ExecReport>) {
+    let config = FixConfig {
+        check_orders: true,
+        ..config(venue.address())
+    };
+    let mut gateway = FixVenue::new(&config, None, &instruments()).unwrap();
+    let mut reports = Vec::new();
+    poll_until(&mut gateway, &mut reports, |g, _| {
+        g.stats().read().get(LinkCount::StatusChecks) == 1
+    });
+    (gateway, reports)
+}
+
+/// The gateway's status-check counts that tell of a difference.
+fn mismatches(gateway: &FixVenue) -> Vec<(LinkCount, u64)> {
+    let stats = gateway.stats().read();
+    STATUS_MISMATCHES
+        .iter()
+        .map(|&count| (count, stats.get(count)))
+        .filter(|&(_, n)| n > 0)
+        .collect()
+}
+
+#[test]
+fn each_logon_checks_the_open_orders_and_they_agree_with_the_venue() {
+    let venue = stand_in();
+    let (mut gateway, mut reports) = checking(&venue);
+    assert_eq!(mismatches(&gateway), [], "none open, none at the venue");
+    // Two orders rest; the line drops; the next logon checks them.
+    for id in [1, 2] {
+        gateway.submit(
+            order(id, Side::Buy, 23_990, TimeInForce::Limit),
+            clock::ticks(),
+            |r| reports.push(r),
+        );
+    }
+    poll_until(&mut gateway, &mut reports, |_, r| r.len() == 2);
+    venue.drop_connection();
+    poll_until(&mut gateway, &mut reports, |g, _| {
+        g.stats().read().get(LinkCount::StatusChecks) == 2
+    });
+    assert_eq!(mismatches(&gateway), []);
+    assert_eq!(venue.counts().status_requests.load(Ordering::SeqCst), 2);
+    assert_eq!(gateway.open_orders(), 2);
+}
+
+#[test]
+fn an_order_the_venue_filled_and_never_told_of_is_found_at_the_next_logon() {
+    let venue = stand_in();
+    let (mut gateway, mut reports) = checking(&venue);
+    gateway.submit(
+        order(7, Side::Buy, 23_990, TimeInForce::Limit),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    poll_until(&mut gateway, &mut reports, |_, r| r.len() == 1);
+    // The venue fills it and its store loses the report.
+    venue.lose_reports(true);
+    venue.quote(Quote {
+        ask: Price(23_989),
+        bid: Price(23_987),
+        ..market()
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while venue.counts().resting.load(Ordering::SeqCst) > 0 {
+        assert!(Instant::now() < deadline, "the venue never filled it");
+        thread::sleep(Duration::from_millis(1));
+    }
+    venue.lose_reports(false);
+    venue.drop_connection();
+    poll_until(&mut gateway, &mut reports, |g, _| {
+        g.stats().read().get(LinkCount::StatusChecks) == 2
+    });
+    assert_eq!(mismatches(&gateway), [(LinkCount::StatusMissingOrders, 1)]);
+    assert_eq!(gateway.stats().read().mismatched_order, 7);
+    assert_eq!(kinds_of(&reports, 7), [ExecKind::Ack], "no fill came");
+}
+
+#[test]
+fn an_order_live_at_the_venue_that_the_engine_does_not_know_is_cancelled() {
+    let venue = stand_in();
+    // An earlier run left order 9 resting and died.
+    let (mut earlier, mut reports) = logged_on(&venue);
+    earlier.submit(
+        order(9, Side::Sell, 24_010, TimeInForce::Limit),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    poll_until(&mut earlier, &mut reports, |_, r| r.len() == 1);
+    drop(earlier);
+    let (mut gateway, mut reports) = checking(&venue);
+    assert_eq!(mismatches(&gateway), [(LinkCount::StatusUnknownOrders, 1)]);
+    assert_eq!(gateway.stats().read().mismatched_order, 9);
+    poll_until(&mut gateway, &mut reports, |g, _| g.open_orders() == 0);
+    assert_eq!(kinds_of(&reports, 9), [ExecKind::Cancelled]);
+    assert!(venue.taken().contains(&Intent::Cancel(ClientOrderId(9))));
+}
+
+#[test]
+fn a_venue_that_refuses_the_status_request_is_counted_and_nothing_differs() {
+    let venue = stand_in();
+    venue.refuse_status_requests(true);
+    let config = FixConfig {
+        check_orders: true,
+        ..config(venue.address())
+    };
+    let mut gateway = FixVenue::new(&config, None, &instruments()).unwrap();
+    let mut reports = Vec::new();
+    poll_until(&mut gateway, &mut reports, |g, _| {
+        g.stats().read().get(LinkCount::StatusUnanswered) == 1
+    });
+    assert_eq!(gateway.stats().read().get(LinkCount::StatusChecks), 0);
+    assert_eq!(mismatches(&gateway), []);
+    assert!(gateway.is_active(), "trading goes on");
 }

@@ -2,8 +2,9 @@
 //! counting global allocator (per thread: the stand-in venue's own thread
 //! is not counted), after a warm-up its submits and polls carry 4 000
 //! orders and their cancels, fills, acknowledgements and refusals, and a
-//! dropped connection that it makes again and logs on over, while it
-//! keeps its sequence numbers and orders in a session file, and allocate
+//! dropped connection that it makes again and logs on over, checking its
+//! open orders against the venue's at each logon, while it keeps its
+//! sequence numbers, orders and reports in a session file, and allocate
 //! nothing.
 
 mod support;
@@ -18,6 +19,7 @@ use redline_engine::domain::{
 };
 use redline_engine::venue::fix::{
     FixConfig, FixVenue, LinkCount, SequenceNumbers, SessionConfig, SessionFile, StandInVenue,
+    STATUS_MISMATCHES,
 };
 use redline_engine::venue::SimVenueConfig;
 use support::alloc::{allocations, counting, Counting};
@@ -87,6 +89,7 @@ fn the_fix_gateway_sends_and_reads_without_allocating() {
         password_file: Default::default(),
         password_env: String::new(),
         sequence_numbers: SequenceNumbers::Keep,
+        check_orders: true,
     };
     let numbers = tempfile::tempdir().unwrap();
     let mut gateway = FixVenue::new(&config, None, &instruments).unwrap();
@@ -138,6 +141,11 @@ fn the_fix_gateway_sends_and_reads_without_allocating() {
             }
         }
         poll_until(gateway, reports, |g, _| g.open_orders() == 0);
+        // The check of the last logon is answered.
+        let logons = gateway.stats().read().get(LinkCount::Logons);
+        poll_until(gateway, reports, |g, _| {
+            g.stats().read().get(LinkCount::StatusChecks) == logons
+        });
     };
     run(&mut gateway, &mut reports, 1, 1 + WARM_UP);
     reports.clear();
@@ -162,6 +170,12 @@ fn the_fix_gateway_sends_and_reads_without_allocating() {
         "first, warm-up's, the counted one's"
     );
     assert_eq!((fills as u64, cancels as u64), (ORDERS / 2, ORDERS / 2));
+    // Each logon checked the open orders against the venue's word, and
+    // they agreed.
+    assert_eq!(stats.get(LinkCount::StatusChecks), 3, "{stats:?}");
+    for count in STATUS_MISMATCHES {
+        assert_eq!(stats.get(count), 0, "{count:?}");
+    }
     drop(gateway);
     let kept = SessionFile::open(&numbers.path().join("fix.session"), 1, 64).unwrap();
     assert_eq!(

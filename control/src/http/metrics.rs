@@ -411,7 +411,9 @@ fn venue(out: &mut Exposition, watch: &Watch) {
          messages sent and received in sequence, resend requests, gap fills, test requests, \
          session rejects of its messages, messages skipped, garbled bytes, unreadable reports, \
          fills between ticks, orders refused while down, socket errors, orders lost with a \
-         connection, orders and reports a restart took back from the session file.",
+         connection, orders and reports a restart took back from the session file, checks of \
+         the open orders against the venue's word (OrderMassStatusRequest) answered and \
+         unanswered, and the orders they found differing, by how.",
     );
     for count in LINK_COUNTS {
         out.sample(

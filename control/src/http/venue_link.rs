@@ -49,6 +49,26 @@ fn judge(r: &LinkReport, address: &str, target: &str) -> (Status, String, Option
             LinkCount::RecoveredReports,
             "reports taken back at the start that the last run's journal never got",
         ),
+        (
+            LinkCount::StatusUnanswered,
+            "order status requests the venue refused or left unanswered",
+        ),
+        (
+            LinkCount::StatusUnknownOrders,
+            "orders live at the venue that the engine did not know (cancelled)",
+        ),
+        (
+            LinkCount::StatusEndedOrders,
+            "orders open here that the venue had ended",
+        ),
+        (
+            LinkCount::StatusLeavesDiffer,
+            "orders with other lots left at the venue",
+        ),
+        (
+            LinkCount::StatusMissingOrders,
+            "orders open here that the venue's status left out",
+        ),
     ]
     .iter()
     .filter(|(count, _)| r.get(*count) > 0)

@@ -232,6 +232,11 @@ impl SimVenue {
         self.resting.len()
     }
 
+    /// Each order resting at the venue, with the lots it has left.
+    pub fn resting_orders(&self) -> impl Iterator<Item = (NewOrder, Qty)> + '_ {
+        self.resting.iter().map(|r| (r.order, Qty(r.leaves)))
+    }
+
     fn act(&mut self, intent: Intent, out: &mut impl FnMut(ExecReport)) {
         match intent {
             Intent::Cancel(id) => self.cancel(id, out),

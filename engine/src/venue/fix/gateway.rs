@@ -45,6 +45,7 @@ use super::session::{
     Credentials, End, NotSent, Now, OnResend, Session, SessionConfig, State, Verdict, Wire,
 };
 use super::session_file::SessionFile;
+use super::status_check::{judge, StatusCheck};
 use super::{msg_type, tag, MAX_MESSAGE};
 use crate::clock;
 use crate::domain::{
@@ -87,6 +88,9 @@ pub struct FixConfig {
     pub password_env: String,
     /// What a restart does with the sequence numbers.
     pub sequence_numbers: SequenceNumbers,
+    /// Whether each logon asks the venue for the status of every order
+    /// (OrderMassStatusRequest) and checks the open orders against it.
+    pub check_orders: bool,
 }
 
 /// `venue.fix.sequence_numbers`: what the first Logon of a run does with
@@ -225,6 +229,14 @@ struct Open {
     /// The venue asked for its NewOrderSingle again and it was gap-filled:
     /// the venue never got it, and it is to be reported refused.
     lost: bool,
+    /// Lots left, as the venue last reported (the order's quantity
+    /// before any report).
+    leaves: i64,
+    /// The status check in flight has had the venue's word on it.
+    checked: bool,
+    /// Live at the venue and unknown to the engine (a status check found
+    /// it): held only to be cancelled.
+    foreign: bool,
 }
 
 impl Open {
@@ -235,6 +247,9 @@ impl Open {
             cancels: 0,
             cancel_waiting: false,
             lost: false,
+            leaves: order.qty.0,
+            checked: false,
+            foreign: false,
         }
     }
 }
@@ -288,6 +303,12 @@ pub struct FixVenue {
     /// Where the sequence numbers and the orders sent are kept across
     /// restarts, if anywhere.
     session_file: Option<SessionFile>,
+    /// Whether each logon checks the open orders against the venue's word.
+    check_orders: bool,
+    /// The check in flight, if any.
+    check: Option<StatusCheck>,
+    /// A check took in orders unknown to the engine, to cancel.
+    foreign_waiting: bool,
 }
 
 impl FixVenue {
@@ -347,6 +368,9 @@ impl FixVenue {
             status: VenueStatus::down(),
             lost: 0,
             session_file: None,
+            check_orders: config.check_orders,
+            check: None,
+            foreign_waiting: false,
         })
     }
 
@@ -542,6 +566,31 @@ impl FixVenue {
         }
     }
 
+    /// Asks the venue for the status of every order of the session, to
+    /// check the open orders against its answers.
+    fn ask_status(&mut self, now: Now) {
+        let request = self.session.next_out();
+        let codec = &self.codec;
+        let sent = self.session.send(
+            msg_type::ORDER_MASS_STATUS_REQUEST,
+            // Sent again if the venue asks: answered whenever it is taken,
+            // the answers still hold every order sent before it.
+            OnResend::Send,
+            now,
+            &mut self.outgoing,
+            |w| codec.mass_status_request(request, w),
+        );
+        if sent.is_ok() {
+            for open in &mut self.open {
+                open.checked = false;
+            }
+            self.check = Some(StatusCheck {
+                request,
+                deadline_ns: now.mono_ns + self.answer_timeout_ns,
+            });
+        }
+    }
+
     fn send_cancel(&mut self, id: ClientOrderId, now: Now) -> Result<(), Reject> {
         let Some(at) = self.open.iter().position(|o| o.order.id == id) else {
             return Err(Reject::UnknownOrder);
@@ -573,6 +622,11 @@ impl FixVenue {
         let now = self.now(ticks);
         let lost = self.report_lost(room, &mut out);
         let mut work = lost + self.advance(now);
+        if self.check.is_some_and(|c| now.mono_ns > c.deadline_ns) {
+            self.check = None;
+            self.report.bump(LinkCount::StatusUnanswered);
+            work += 1;
+        }
         if matches!(self.link, Link::Up { .. }) {
             work += self.receive(now, room - lost, &mut out);
             if let Some(end) = self.session.tick(now, &mut self.outgoing) {
@@ -692,6 +746,8 @@ impl FixVenue {
     /// The link is down: the session waits for the next connection, which
     /// is tried after the backoff.
     fn down(&mut self, why: LinkEnd, now: Now) {
+        // Asked again at the next logon.
+        self.check = None;
         self.report.bump(LinkCount::Disconnects);
         self.report.last_end = Some(why);
         self.session.disconnected();
@@ -764,6 +820,15 @@ impl FixVenue {
             }
             taken += len;
             let verdict = self.session.on_message(&message, now, &mut self.outgoing);
+            if self.check.is_some() && matches!(verdict, Verdict::App | Verdict::Session) {
+                self.foreign_waiting |= take_status(
+                    &self.codec,
+                    &mut self.check,
+                    &mut self.open,
+                    &mut self.report,
+                    &message,
+                );
+            }
             let read = match verdict {
                 Verdict::App => take_report(
                     &self.codec,
@@ -812,7 +877,13 @@ impl FixVenue {
                 self.report.bump(LinkCount::Logons);
                 self.backoff_ns = self.reconnect_min_ns;
                 self.send_waiting_cancels(now);
+                if self.check_orders {
+                    self.ask_status(now);
+                }
             }
+        }
+        if std::mem::take(&mut self.foreign_waiting) {
+            self.send_waiting_cancels(now);
         }
         if taken > 0 {
             self.incoming.copy_within(taken..self.read, 0);
@@ -1010,8 +1081,93 @@ fn take_report(
         report.side = open[at].order.side;
     }
     let done = report.is_final() || report.kind == ExecKind::CancelRejected(Reject::UnknownOrder);
-    if let (true, Some(at)) = (done, at) {
-        open.swap_remove(at);
+    match at {
+        Some(at) if done => {
+            open.swap_remove(at);
+        }
+        Some(at) if matches!(report.kind, ExecKind::Ack | ExecKind::PartialFill) => {
+            open[at].leaves = report.leaves.0;
+        }
+        _ => {}
     }
     Some(report)
+}
+
+/// A message taken in sequence, as an answer to the status check in
+/// flight if it is one: each order's status judged against `open` (what
+/// differs counted, an order live at the venue and unknown here taken in
+/// to be cancelled), the check ended by its last answer or by the venue
+/// refusing the request. Returns whether it took in an order to cancel.
+fn take_status(
+    codec: &OrderCodec,
+    check: &mut Option<StatusCheck>,
+    open: &mut Vec<Open>,
+    link: &mut LinkReport,
+    message: &Message,
+) -> bool {
+    let Some(current) = *check else {
+        return false;
+    };
+    let kind = message.msg_type();
+    let refused = (kind == msg_type::BUSINESS_MESSAGE_REJECT
+        && message.get(tag::REF_MSG_TYPE) == Some(msg_type::ORDER_MASS_STATUS_REQUEST))
+        || (kind == msg_type::REJECT && message.uint(tag::REF_SEQ_NUM) == Some(current.request));
+    if refused {
+        link.bump(LinkCount::StatusUnanswered);
+        *check = None;
+        return false;
+    }
+    let status = match codec.status(message) {
+        Ok(Some(status)) if status.request == current.request => status,
+        Ok(_) => return false,
+        // The order it tells of is counted missing at the last answer.
+        Err(_) => {
+            link.bump(LinkCount::BadReports);
+            return false;
+        }
+    };
+    let mut took_in = false;
+    if let Some(of) = status.order {
+        let at = open.iter().position(|o| o.order.id == of.id);
+        let judged = match at {
+            // Sent after the request, or taken in by this check already.
+            Some(at) if !current.covers(open[at].seq) || open[at].foreign => None,
+            Some(at) => {
+                open[at].checked = true;
+                judge(&of, Some(open[at].leaves))
+            }
+            None => judge(&of, None),
+        };
+        if let Some(count) = judged {
+            link.bump(count);
+            link.mismatched_order = of.id.0;
+            if count == LinkCount::StatusUnknownOrders && open.len() < open.capacity() {
+                let order = NewOrder {
+                    id: of.id,
+                    instrument: of.instrument,
+                    side: of.side,
+                    price: Price(0),
+                    qty: of.leaves,
+                    tif: crate::domain::TimeInForce::Limit,
+                };
+                open.push(Open {
+                    cancel_waiting: true,
+                    foreign: true,
+                    ..Open::of(&order, 0)
+                });
+                took_in = true;
+            }
+        }
+    }
+    if status.last {
+        for o in open.iter() {
+            if current.covers(o.seq) && !o.checked && !o.foreign && !o.lost {
+                link.bump(LinkCount::StatusMissingOrders);
+                link.mismatched_order = o.order.id.0;
+            }
+        }
+        link.bump(LinkCount::StatusChecks);
+        *check = None;
+    }
+    took_in
 }

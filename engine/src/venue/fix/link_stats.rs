@@ -58,10 +58,33 @@ pub enum LinkCount {
     /// Reports the last run took that its journal never got, taken back
     /// from the session file at the start.
     RecoveredReports,
+    /// Checks of the open orders against the venue's word
+    /// (OrderMassStatusRequest) answered in full.
+    StatusChecks,
+    /// Checks the venue refused or left unanswered past the answer
+    /// timeout: nothing was checked.
+    StatusUnanswered,
+    /// Orders live at the venue that the engine does not know (they are
+    /// cancelled).
+    StatusUnknownOrders,
+    /// Orders open in the engine that the venue says have ended.
+    StatusEndedOrders,
+    /// Orders open at both with other lots left at the venue.
+    StatusLeavesDiffer,
+    /// Orders open in the engine that the venue's answers left out.
+    StatusMissingOrders,
 }
 
+/// The counts of orders whose status differs from the venue's.
+pub const STATUS_MISMATCHES: [LinkCount; 4] = [
+    LinkCount::StatusUnknownOrders,
+    LinkCount::StatusEndedOrders,
+    LinkCount::StatusLeavesDiffer,
+    LinkCount::StatusMissingOrders,
+];
+
 /// Every count, in the order metrics list them.
-pub const LINK_COUNTS: [LinkCount; 19] = [
+pub const LINK_COUNTS: [LinkCount; 25] = [
     LinkCount::Connects,
     LinkCount::ConnectFailures,
     LinkCount::Logons,
@@ -81,6 +104,12 @@ pub const LINK_COUNTS: [LinkCount; 19] = [
     LinkCount::LostOrders,
     LinkCount::RecoveredOrders,
     LinkCount::RecoveredReports,
+    LinkCount::StatusChecks,
+    LinkCount::StatusUnanswered,
+    LinkCount::StatusUnknownOrders,
+    LinkCount::StatusEndedOrders,
+    LinkCount::StatusLeavesDiffer,
+    LinkCount::StatusMissingOrders,
 ];
 
 impl LinkCount {
@@ -106,6 +135,12 @@ impl LinkCount {
             LinkCount::LostOrders => "lost_orders",
             LinkCount::RecoveredOrders => "recovered_orders",
             LinkCount::RecoveredReports => "recovered_reports",
+            LinkCount::StatusChecks => "status_checks",
+            LinkCount::StatusUnanswered => "status_unanswered",
+            LinkCount::StatusUnknownOrders => "status_unknown_orders",
+            LinkCount::StatusEndedOrders => "status_ended_orders",
+            LinkCount::StatusLeavesDiffer => "status_leaves_differ",
+            LinkCount::StatusMissingOrders => "status_missing_orders",
         }
     }
 }
@@ -240,6 +275,9 @@ pub struct LinkReport {
     pub venue_text: [u8; TEXT_KEPT],
     /// How much of it there is.
     pub venue_text_len: usize,
+    /// The id of the last order whose status differed from the venue's;
+    /// 0 for none.
+    pub mismatched_order: u64,
 }
 
 impl LinkReport {
@@ -260,6 +298,7 @@ impl Default for LinkReport {
             open_orders: 0,
             venue_text: [0; TEXT_KEPT],
             venue_text_len: 0,
+            mismatched_order: 0,
         }
     }
 }
@@ -290,6 +329,7 @@ pub struct LinkStats {
     /// catch a text half replaced (it changes only at a disconnection).
     venue_text: [AtomicU64; TEXT_KEPT / 8],
     venue_text_len: AtomicU64,
+    mismatched_order: AtomicU64,
 }
 
 impl Default for LinkStats {
@@ -303,6 +343,7 @@ impl Default for LinkStats {
             open_orders: AtomicU64::new(0),
             venue_text: Default::default(),
             venue_text_len: AtomicU64::new(0),
+            mismatched_order: AtomicU64::new(0),
         };
         stats.publish(&LinkReport::default());
         stats
@@ -329,6 +370,8 @@ impl LinkStats {
         }
         self.venue_text_len
             .store(report.venue_text_len as u64, Ordering::Relaxed);
+        self.mismatched_order
+            .store(report.mismatched_order, Ordering::Relaxed);
     }
 
     /// What was last published.
@@ -354,6 +397,7 @@ impl LinkStats {
             open_orders: self.open_orders.load(Ordering::Relaxed),
             venue_text,
             venue_text_len: (self.venue_text_len.load(Ordering::Relaxed) as usize).min(TEXT_KEPT),
+            mismatched_order: self.mismatched_order.load(Ordering::Relaxed),
         }
     }
 }
@@ -375,6 +419,7 @@ mod tests {
         let said = b"session closed by the exchange: end of day";
         report.venue_text[..said.len()].copy_from_slice(said);
         report.venue_text_len = said.len();
+        report.mismatched_order = 4321;
         for state in LinkState::ALL {
             report.state = state;
             stats.publish(&report);

@@ -11,18 +11,23 @@
 mod frame;
 mod gateway;
 mod link_stats;
+mod order_status;
 mod orders;
 mod resend_store;
 mod session;
 mod session_file;
 mod stand_in;
+mod status_check;
 mod time;
 mod value;
 mod writer;
 
 pub use frame::{scan, FieldError, Fields, FrameError, Message};
 pub use gateway::{FixConfig, FixVenue, SequenceNumbers};
-pub use link_stats::{LinkCount, LinkEnd, LinkReport, LinkState, LinkStats, LINK_COUNTS};
+pub use link_stats::{
+    LinkCount, LinkEnd, LinkReport, LinkState, LinkStats, LINK_COUNTS, STATUS_MISMATCHES,
+};
+pub use order_status::{OrderStatus, StatusOf};
 pub use orders::{OrderCodec, Read, ReportError};
 pub use resend_store::ResendStore;
 pub use session::{
@@ -131,6 +136,16 @@ pub mod tag {
     pub const CXL_REJ_RESPONSE_TO: u32 = 434;
     /// CxlRejReason(102).
     pub const CXL_REJ_REASON: u32 = 102;
+    /// MassStatusReqID(584).
+    pub const MASS_STATUS_REQ_ID: u32 = 584;
+    /// MassStatusReqType(585).
+    pub const MASS_STATUS_REQ_TYPE: u32 = 585;
+    /// TotNumReports(911).
+    pub const TOT_NUM_REPORTS: u32 = 911;
+    /// LastRptRequested(912).
+    pub const LAST_RPT_REQUESTED: u32 = 912;
+    /// RefMsgType(372).
+    pub const REF_MSG_TYPE: u32 = 372;
 }
 
 /// The message types (MsgType(35)) redline writes or reads.
@@ -157,4 +172,8 @@ pub mod msg_type {
     pub const EXECUTION_REPORT: &[u8] = b"8";
     /// OrderCancelReject.
     pub const ORDER_CANCEL_REJECT: &[u8] = b"9";
+    /// OrderMassStatusRequest.
+    pub const ORDER_MASS_STATUS_REQUEST: &[u8] = b"AF";
+    /// BusinessMessageReject.
+    pub const BUSINESS_MESSAGE_REJECT: &[u8] = b"j";
 }

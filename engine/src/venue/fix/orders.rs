@@ -28,14 +28,14 @@ const SUB_TICK_DIGITS: u32 = 3;
 
 /// An instrument's terms on the wire.
 #[derive(Debug, Clone)]
-struct Lane {
-    symbol: Box<[u8]>,
+pub(super) struct Lane {
+    pub(super) symbol: Box<[u8]>,
     /// The tick size as `tick_units / 10^tick_scale`.
     tick_units: i64,
     tick_scale: u32,
     /// The lot size as `lot_units / 10^lot_scale`.
-    lot_units: i64,
-    lot_scale: u32,
+    pub(super) lot_units: i64,
+    pub(super) lot_scale: u32,
 }
 
 /// Why a report from the venue cannot be read.
@@ -111,12 +111,12 @@ impl OrderCodec {
         Ok(OrderCodec { lanes })
     }
 
-    fn lane(&self, instrument: InstrumentId) -> &Lane {
+    pub(super) fn lane(&self, instrument: InstrumentId) -> &Lane {
         &self.lanes[instrument.index()]
     }
 
     /// The instrument a message's Symbol(55) names: its index and lane.
-    fn instrument_of(&self, message: &Message) -> Result<(usize, &Lane), ReportError> {
+    pub(super) fn instrument_of(&self, message: &Message) -> Result<(usize, &Lane), ReportError> {
         let symbol = required(message, tag::SYMBOL)?;
         self.lanes
             .iter()
@@ -182,6 +182,13 @@ impl OrderCodec {
     ///
     /// When a field the report needs is missing or malformed.
     pub fn report(&self, message: &Message) -> Result<Option<Read>, ReportError> {
+        if message.msg_type() == msg_type::EXECUTION_REPORT
+            && message.get(tag::EXEC_TYPE) == Some(b"I")
+        {
+            // An order status moves nothing (see `order_status`), even one
+            // that names no order.
+            return Ok(None);
+        }
         let id = order_id(message)?;
         if message.msg_type() == msg_type::ORDER_CANCEL_REJECT {
             let reason = match message.get(tag::CXL_REJ_REASON) {
@@ -361,7 +368,7 @@ impl OrderCodec {
     }
 }
 
-fn side_code(side: Side) -> &'static [u8] {
+pub(super) fn side_code(side: Side) -> &'static [u8] {
     match side {
         Side::Buy => b"1",
         Side::Sell => b"2",
@@ -369,7 +376,7 @@ fn side_code(side: Side) -> &'static [u8] {
 }
 
 /// Side(54): 1 buy, 2 sell.
-fn side_of(message: &Message) -> Result<Side, ReportError> {
+pub(super) fn side_of(message: &Message) -> Result<Side, ReportError> {
     match required(message, tag::SIDE)? {
         b"1" => Ok(Side::Buy),
         b"2" => Ok(Side::Sell),
@@ -377,13 +384,13 @@ fn side_of(message: &Message) -> Result<Side, ReportError> {
     }
 }
 
-fn required<'a>(message: &Message<'a>, t: u32) -> Result<&'a [u8], ReportError> {
+pub(super) fn required<'a>(message: &Message<'a>, t: u32) -> Result<&'a [u8], ReportError> {
     message.get(t).ok_or(ReportError::Missing(t))
 }
 
 /// The order a report is of: OrigClOrdID if there is one, else ClOrdID,
 /// up to any `c`.
-fn order_id(message: &Message) -> Result<ClientOrderId, ReportError> {
+pub(super) fn order_id(message: &Message) -> Result<ClientOrderId, ReportError> {
     let (t, value) = match message.get(tag::ORIG_CL_ORD_ID) {
         Some(value) => (tag::ORIG_CL_ORD_ID, value),
         None => (tag::CL_ORD_ID, required(message, tag::CL_ORD_ID)?),
@@ -395,7 +402,7 @@ fn order_id(message: &Message) -> Result<ClientOrderId, ReportError> {
 }
 
 /// A quantity field as lots; it must be a whole number of them.
-fn lots(lane: &Lane, message: &Message, t: u32) -> Result<Qty, ReportError> {
+pub(super) fn lots(lane: &Lane, message: &Message, t: u32) -> Result<Qty, ReportError> {
     let units = read_decimal(required(message, t)?, lane.lot_scale)
         .filter(|&u| u >= 0 && u % lane.lot_units == 0)
         .ok_or(ReportError::BadValue(t))?;

@@ -7,9 +7,11 @@
 //! its numbers across connections, as a venue's does within a day, and
 //! sends its reports again when asked; the reports that come due while
 //! no session is logged on wait and go out after the next logon, so none
-//! is lost. It can be told
-//! to drop the connection, or to stop answering, to show what the gateway
-//! does then. Not for the hot path: it allocates and sleeps.
+//! is lost. It answers an OrderMassStatusRequest with the orders resting
+//! at it. It can be told
+//! to drop the connection, to stop answering, to forget what it sent, or
+//! to lose the reports it makes (as a venue's store that lost them), to
+//! show what the gateway does then. Not for the hot path: it allocates and sleeps.
 
 use std::io::{self, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -19,6 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::frame::{scan, Message};
+use super::order_status::StatusOf;
 use super::orders::OrderCodec;
 use super::session::{End, Now, OnResend, Session, SessionConfig, State, Verdict, Wire};
 use super::{msg_type, tag, MessageWriter};
@@ -45,6 +48,10 @@ pub struct StandInCounts {
     /// MsgSeqNum of the next message it sends: a gateway expecting it has
     /// read all it sent.
     pub next_out: AtomicU64,
+    /// OrderMassStatusRequests answered.
+    pub status_requests: AtomicU64,
+    /// Orders resting at it, as of its last turn.
+    pub resting: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +60,8 @@ struct Controls {
     drop_connection: AtomicBool,
     silent: AtomicBool,
     forget: AtomicBool,
+    lose_reports: AtomicBool,
+    refuse_status: AtomicBool,
     quotes: Mutex<Vec<Quote>>,
     taken: Mutex<Vec<Intent>>,
     sent: Mutex<Vec<ExecReport>>,
@@ -180,6 +189,19 @@ impl StandInVenue {
         self.controls.forget.store(true, Ordering::SeqCst);
     }
 
+    /// While `true`, the reports it makes are never sent (nor listed in
+    /// [`StandInVenue::reports_sent`]): what it does with the orders stands,
+    /// and only an order status tells of it.
+    pub fn lose_reports(&self, lose: bool) {
+        self.controls.lose_reports.store(lose, Ordering::SeqCst);
+    }
+
+    /// While `true`, answers an OrderMassStatusRequest with a
+    /// BusinessMessageReject, as a venue without it does.
+    pub fn refuse_status_requests(&self, refuse: bool) {
+        self.controls.refuse_status.store(refuse, Ordering::SeqCst);
+    }
+
     /// The market it matches against from now on.
     pub fn quote(&self, quote: Quote) {
         self.controls
@@ -275,6 +297,16 @@ impl Run {
                 let bytes: Vec<u8> = incoming.drain(..len).collect();
                 let message = Message::parse(&bytes).expect("scanned whole");
                 match self.session.on_message(&message, now, &mut pending) {
+                    Verdict::App if message.msg_type() == msg_type::ORDER_MASS_STATUS_REQUEST => {
+                        // What came before it is done first, and told first.
+                        self.venue.poll(u64::MAX, usize::MAX, |r| reports.push(r));
+                        for report in reports.drain(..) {
+                            if !self.send_report(&report, now, &mut pending) {
+                                self.backlog.push(report);
+                            }
+                        }
+                        self.answer_status(&message, now, &mut pending);
+                    }
                     Verdict::App => self.take(&message, now, &mut reports),
                     Verdict::Ended(end) => {
                         if end == End::VenueLoggedOut {
@@ -300,6 +332,9 @@ impl Run {
                 self.venue.on_quote(&quote, usize::MAX, |r| reports.push(r));
             }
             self.venue.poll(ticks, usize::MAX, |r| reports.push(r));
+            self.counts
+                .resting
+                .store(self.venue.resting() as u64, Ordering::SeqCst);
             for report in reports {
                 if !self.send_report(&report, now, &mut pending) {
                     self.backlog.push(report);
@@ -346,8 +381,67 @@ impl Run {
         self.venue.submit(intent, now.mono_ns, |r| reports.push(r));
     }
 
+    /// Answers an OrderMassStatusRequest with the orders resting here.
+    fn answer_status(&mut self, message: &Message, now: Now, pending: &mut Pending) {
+        let Some(request) = message.uint(tag::MASS_STATUS_REQ_ID) else {
+            return;
+        };
+        self.counts.status_requests.fetch_add(1, Ordering::SeqCst);
+        if self.controls.refuse_status.load(Ordering::SeqCst) {
+            let seq = message.uint(tag::MSG_SEQ_NUM).unwrap_or(0);
+            let _ = self.session.send(
+                msg_type::BUSINESS_MESSAGE_REJECT,
+                OnResend::GapFill,
+                now,
+                pending,
+                |w: &mut MessageWriter| {
+                    w.uint(tag::REF_SEQ_NUM, seq)
+                        .field(tag::REF_MSG_TYPE, msg_type::ORDER_MASS_STATUS_REQUEST)
+                        // BusinessRejectReason(380) 3: unsupported message type.
+                        .field(380, b"3");
+                },
+            );
+            return;
+        }
+        let statuses: Vec<StatusOf> = self
+            .venue
+            .resting_orders()
+            .map(|(order, leaves)| StatusOf {
+                id: order.id,
+                instrument: order.instrument,
+                side: order.side,
+                ord_status: if leaves == order.qty { b'0' } else { b'1' },
+                leaves,
+                filled: Qty(order.qty.0 - leaves.0),
+            })
+            .collect();
+        let total = statuses.len() as u64;
+        let answers: Vec<Option<&StatusOf>> = if statuses.is_empty() {
+            vec![None]
+        } else {
+            statuses.iter().map(Some).collect()
+        };
+        for (nth, status) in (1..).zip(answers) {
+            self.exec_ids += 1;
+            let exec_id = self.exec_ids;
+            let codec = &self.codec;
+            let _ = self.session.send(
+                msg_type::EXECUTION_REPORT,
+                OnResend::GapFill,
+                now,
+                pending,
+                |w: &mut MessageWriter| {
+                    codec.status_body(request, status, (nth, total), exec_id, w)
+                },
+            );
+        }
+    }
+
     /// Sends `report`; `false` when the session is not logged on.
     fn send_report(&mut self, report: &ExecReport, now: Now, pending: &mut Pending) -> bool {
+        if self.controls.lose_reports.load(Ordering::SeqCst) {
+            return true;
+        }
         self.exec_ids += 1;
         let exec_id = self.exec_ids;
         let codec = &self.codec;
