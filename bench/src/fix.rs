@@ -7,7 +7,10 @@
 //!   the limit, a copy of the finished bytes.
 //! - Sending one: the gateway's submit and flush to the stand-in venue on
 //!   loopback; and the limit, one `write` of the same bytes on a plain TCP
-//!   connection to a thread that reads and drops them.
+//!   connection to a thread that reads and drops them. Both with and
+//!   without the session file the binary keeps.
+//! - Taking the report of each: the poll that reads, parses and hands it
+//!   on, with and without the session file (which records each report).
 //!
 //! Each sample is one order, timed with the engine's clock; the stand-in
 //! answers between samples, untimed.
@@ -236,10 +239,11 @@ pub fn run(bench: &FixBench) -> anyhow::Result<()> {
     );
 
     // Sending: without the session file, and with it, as the binary runs.
-    let (sent, waited) = time_sends(&instruments, n, None)?;
+    let bare = time_sends(&instruments, n, None)?;
     let numbers = tempfile::tempdir()?;
     let file = SessionFile::open(&numbers.path().join("fix.session"), 0, 1 << 17)?;
-    let (kept, _) = time_sends(&instruments, n, Some(file))?;
+    let kept = time_sends(&instruments, n, Some(file))?;
+    let waited = bare.waited;
     // The limit: the same bytes, one write each, to a thread that drops them.
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
@@ -281,23 +285,45 @@ pub fn run(bench: &FixBench) -> anyhow::Result<()> {
     print_latency_table(
         "send a NewOrderSingle over loopback TCP, ns",
         &[
-            Row::from_ticks("redline: FixVenue submit + flush", &sent),
-            Row::from_ticks("redline: the same, session file kept", &kept),
+            Row::from_ticks("redline: FixVenue submit + flush", &bare.sent),
+            Row::from_ticks("redline: the same, session file kept", &kept.sent),
             limit.clone(),
         ],
         Some(&limit),
     );
+    let without = Row::from_ticks("redline: FixVenue poll", &bare.taken);
+    print_latency_table(
+        "take an ExecutionReport: the poll that reads, parses and hands it on, ns",
+        &[
+            without.clone(),
+            Row::from_ticks(
+                "redline: the same, session file kept (the report recorded)",
+                &kept.taken,
+            ),
+        ],
+        Some(&without),
+    );
     Ok(())
 }
 
+/// What [`time_sends`] measured.
+struct Sends {
+    /// Each order's submit and flush.
+    sent: Histogram<u64>,
+    /// Each poll that took an order's report (its read, parse and hand-on).
+    taken: Histogram<u64>,
+    /// How long it waited for the answers in all, in ns.
+    waited: u64,
+}
+
 /// Times `n` orders through a gateway's submit and flush to a stand-in
-/// venue of its own, keeping `file` as its session file when given;
-/// returns the times and how long it waited for the answers, in ns.
+/// venue of its own, and the polls that take their reports, keeping
+/// `file` as its session file when given.
 fn time_sends(
     instruments: &Instruments,
     n: usize,
     file: Option<SessionFile>,
-) -> anyhow::Result<(Histogram<u64>, u64)> {
+) -> anyhow::Result<Sends> {
     let venue = StandInVenue::start(
         "127.0.0.1:0".parse()?,
         SessionConfig {
@@ -341,12 +367,18 @@ fn time_sends(
     if let Some(file) = file {
         gateway.keep_session(file, false);
     }
-    let answered = |gateway: &mut FixVenue, want: usize| -> anyhow::Result<()> {
+    let mut taken = histogram();
+    let mut answered = |gateway: &mut FixVenue, want: usize| -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut got = 0;
         while got < want {
             anyhow::ensure!(Instant::now() < deadline, "the stand-in did not answer");
-            gateway.poll(clock::ticks(), 64, |_| got += 1);
+            let before = got;
+            let start = clock::ticks();
+            gateway.poll(start, 64, |_| got += 1);
+            if got > before {
+                taken.record((clock::ticks() - start).max(1))?;
+            }
         }
         Ok(())
     };
@@ -368,5 +400,9 @@ fn time_sends(
         waited += clock::ticks_to_ns(clock::ticks() - end);
     }
     gateway.close(Duration::from_secs(1));
-    Ok((sent, waited))
+    Ok(Sends {
+        sent,
+        taken,
+        waited,
+    })
 }

@@ -83,15 +83,6 @@ fn fix_config(venue: SocketAddr, reconnect_ms: u64) -> String {
     )
 }
 
-/// As [`fix_config`], for an engine that asks the stand-in to send again
-/// thousands of reports at its logon: the stand-in builds a resend whole
-/// before writing it, which a debug build on a busy machine can take
-/// longer over than the 2 s a resend may stall (the gateway would give it
-/// twice as long at each try; these tests give it the time at once).
-fn fix_config_for_big_resends(venue: SocketAddr) -> String {
-    fix_config(venue, 200).replace("answer_timeout_ms = 2000", "answer_timeout_ms = 20000")
-}
-
 /// Polls `get` until `done` holds, up to 15 s.
 fn until(engine: &Engine, what: &str, done: impl FnMut(&Engine) -> bool) {
     until_within(engine, 15, what, done);
@@ -354,7 +345,7 @@ fn killed_while_its_journal_stalls(venue: &StandInVenue) -> Engine {
     // The journal's disk stalls 1.5 s in: the side thread waits, the
     // gateway goes on sending, and the orders it sends are not journaled.
     let mut first = Engine::start(
-        &fix_config_for_big_resends(venue.address()),
+        &fix_config(venue.address(), 200),
         &[("REDLINE_TEST_STALL_JOURNAL", "1500:30000")],
     );
     first.wait_for("msg=\"venue: FIX session logged on\"");
@@ -431,7 +422,7 @@ fn a_restart_takes_back_what_its_journal_never_got_with_no_help_from_the_venue()
         "{refused}"
     );
     let journal = std::mem::replace(&mut first.journal, tempfile::tempdir().unwrap());
-    let mut second = Engine::start_on(journal, &fix_config_for_big_resends(venue.address()), &[]);
+    let mut second = Engine::start_on(journal, &fix_config(venue.address(), 200), &[]);
     let journaled =
         event(&second.out, "state restored from the journal").num("last_order_id") as u64;
     let missed: Vec<u64> = sent.iter().copied().filter(|&id| id > journaled).collect();

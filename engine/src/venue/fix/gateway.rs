@@ -22,8 +22,10 @@
 //! handed on, so that a restart can take back those its journal never
 //! got. Orders a
 //! restart found open are taken back ([`FixVenue::reopen`]) so that their
-//! cancels reach the venue. A report that cannot be read is counted and
-//! answered with a session Reject naming it.
+//! cancels reach the venue. With `check_orders`, each logon asks the venue
+//! for the status of every order and checks the open ones against its
+//! answers (see `status_check`). A report that cannot
+//! be read is counted and answered with a session Reject naming it.
 //!
 //! The socket calls (a non-blocking connect, one read per poll, a write
 //! per order and per poll while bytes wait) are the stage's own I/O;
