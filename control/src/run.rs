@@ -464,8 +464,9 @@ fn start_persister(
 }
 
 /// Says what each check of the open orders against the venue's word
-/// found, and halts trading when any order differs: reports the engine
-/// never got, and positions it may not have, which only an operator can
+/// found, and halts trading when any order differs, or a fill came of an
+/// order not held open: reports the engine never got, or a fill it could
+/// not book, and positions it may not have, which only an operator can
 /// mend. `told` is the venue's report as last acted on.
 fn order_check_guard(
     log: &Log,
@@ -501,6 +502,22 @@ fn order_check_guard(
         log.info("venue: the open orders agree with the venue's")
             .field("checks", r.get(LinkCount::StatusChecks))
             .field("open_orders", r.open_orders)
+            .emit();
+    }
+    if moved(LinkCount::StrayFills) > 0 {
+        let _ = commander.lock().send(0, Action::Halt);
+        log.error("venue: fills of orders the engine did not hold open; trading halted")
+            .field("fills", moved(LinkCount::StrayFills))
+            .field("last_order", r.mismatched_order)
+            .field(
+                "why",
+                "the venue told of them after the order ended, or of an order the engine never \
+                 knew (a journal lost with its machine): the positions did not take them",
+            )
+            .field(
+                "fix",
+                "reconcile the positions with the venue, then POST /admin/resume",
+            )
             .emit();
     }
     if moved(LinkCount::StatusUnanswered) > 0 {

@@ -705,3 +705,51 @@ fn fills_the_venue_never_told_of_are_found_at_the_next_logon_and_halt_trading() 
         .contains("orders open here that the venue's status left out"));
     assert!(engine.stop(), "{}", engine.out);
 }
+
+#[test]
+fn fills_of_orders_a_lost_journal_held_halt_trading() {
+    let venue = stand_in();
+    let mut first = Engine::start(&fix_config(venue.address(), 200), &[]);
+    until(&first, "orders rest at the venue", |e| {
+        sample(&e.get("/metrics").1, "redline_venue_open_orders") >= 3.0
+    });
+    // The machine is lost, its journal and session file with it; the
+    // engine starts afresh elsewhere, on the same FIX session.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let mut second = Engine::start(&fix_config(venue.address(), 200), &[]);
+    second.wait_for("msg=\"venue: FIX session logged on\"");
+    // The venue fills the orders the first run left resting.
+    for quote in StandInVenue::market_at_references(&instruments(), 50) {
+        venue.quote(Quote {
+            bid: Price(quote.bid.0 + 500),
+            ask: Price(quote.ask.0 + 500),
+            ..quote
+        });
+    }
+    second.wait_for_n(
+        "msg=\"venue: fills of orders the engine did not hold open; trading halted\"",
+        1,
+        Duration::from_secs(30),
+    );
+    let stray = event(
+        &second.out,
+        "venue: fills of orders the engine did not hold open; trading halted",
+    );
+    assert!(stray.num("fills") >= 1.0, "{}", second.out);
+    until(&second, "halted", |e| {
+        json(&e.get("/health").1)["trading_state"] == "halted"
+    });
+    let (_, metrics) = second.get("/metrics");
+    assert!(
+        sample(
+            &metrics,
+            "redline_venue_events_total{event=\"stray_fills\"}"
+        ) >= 1.0
+    );
+    assert!(venue_component(&second)["message"]
+        .as_str()
+        .unwrap()
+        .contains("fills of orders not held open"));
+    assert!(second.stop(), "{}", second.out);
+}

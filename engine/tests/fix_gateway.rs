@@ -652,3 +652,32 @@ fn a_venue_that_refuses_the_status_request_is_counted_and_nothing_differs() {
     assert_eq!(mismatches(&gateway), []);
     assert!(gateway.is_active(), "trading goes on");
 }
+
+#[test]
+fn a_fill_of_an_order_the_gateway_does_not_hold_is_counted_stray() {
+    let venue = stand_in();
+    // An earlier run left order 9 resting and died with what it knew.
+    let (mut earlier, mut reports) = logged_on(&venue);
+    earlier.submit(
+        order(9, Side::Buy, 23_990, TimeInForce::Limit),
+        clock::ticks(),
+        |r| reports.push(r),
+    );
+    poll_until(&mut earlier, &mut reports, |_, r| r.len() == 1);
+    drop(earlier);
+    let (mut gateway, mut reports) = logged_on(&venue);
+    venue.quote(Quote {
+        ask: Price(23_989),
+        bid: Price(23_987),
+        ..market()
+    });
+    poll_until(&mut gateway, &mut reports, |_, r| !r.is_empty());
+    assert_eq!(
+        kinds_of(&reports, 9),
+        [ExecKind::Fill],
+        "handed on all the same"
+    );
+    let stats = gateway.stats().read();
+    assert_eq!(stats.get(LinkCount::StrayFills), 1);
+    assert_eq!(stats.mismatched_order, 9);
+}

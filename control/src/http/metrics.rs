@@ -413,7 +413,8 @@ fn venue(out: &mut Exposition, watch: &Watch) {
          fills between ticks, orders refused while down, socket errors, orders lost with a \
          connection, orders and reports a restart took back from the session file, checks of \
          the open orders against the venue's word (OrderMassStatusRequest) answered and \
-         unanswered, and the orders they found differing, by how.",
+         unanswered, and the orders they found differing, by how, and fills of orders not held \
+         open.",
     );
     for count in LINK_COUNTS {
         out.sample(

@@ -69,6 +69,10 @@ fn judge(r: &LinkReport, address: &str, target: &str) -> (Status, String, Option
             LinkCount::StatusMissingOrders,
             "orders open here that the venue's status left out",
         ),
+        (
+            LinkCount::StrayFills,
+            "fills of orders not held open (missing from the positions)",
+        ),
     ]
     .iter()
     .filter(|(count, _)| r.get(*count) > 0)

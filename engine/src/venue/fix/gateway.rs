@@ -1078,6 +1078,11 @@ fn take_report(
     }
     let mut report = read.report;
     let at = open.iter().position(|o| o.order.id == report.id);
+    if at.is_none() && report.filled.0 > 0 {
+        // The risk gate holds no such order open either: nothing books it.
+        link.bump(LinkCount::StrayFills);
+        link.mismatched_order = report.id.0;
+    }
     if let (ExecKind::CancelRejected(_), Some(at)) = (report.kind, at) {
         report.instrument = open[at].order.instrument;
         report.side = open[at].order.side;

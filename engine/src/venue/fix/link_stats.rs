@@ -73,6 +73,10 @@ pub enum LinkCount {
     StatusLeavesDiffer,
     /// Orders open in the engine that the venue's answers left out.
     StatusMissingOrders,
+    /// Fills of orders the gateway did not hold open (told of after the
+    /// order ended, or of an order the engine never knew): the positions
+    /// did not take them.
+    StrayFills,
 }
 
 /// The counts of orders whose status differs from the venue's.
@@ -84,7 +88,7 @@ pub const STATUS_MISMATCHES: [LinkCount; 4] = [
 ];
 
 /// Every count, in the order metrics list them.
-pub const LINK_COUNTS: [LinkCount; 25] = [
+pub const LINK_COUNTS: [LinkCount; 26] = [
     LinkCount::Connects,
     LinkCount::ConnectFailures,
     LinkCount::Logons,
@@ -110,6 +114,7 @@ pub const LINK_COUNTS: [LinkCount; 25] = [
     LinkCount::StatusEndedOrders,
     LinkCount::StatusLeavesDiffer,
     LinkCount::StatusMissingOrders,
+    LinkCount::StrayFills,
 ];
 
 impl LinkCount {
@@ -141,6 +146,7 @@ impl LinkCount {
             LinkCount::StatusEndedOrders => "status_ended_orders",
             LinkCount::StatusLeavesDiffer => "status_leaves_differ",
             LinkCount::StatusMissingOrders => "status_missing_orders",
+            LinkCount::StrayFills => "stray_fills",
         }
     }
 }
@@ -275,8 +281,8 @@ pub struct LinkReport {
     pub venue_text: [u8; TEXT_KEPT],
     /// How much of it there is.
     pub venue_text_len: usize,
-    /// The id of the last order whose status differed from the venue's;
-    /// 0 for none.
+    /// The id of the last order whose status differed from the venue's,
+    /// or that a stray fill was of; 0 for none.
     pub mismatched_order: u64,
 }
 
