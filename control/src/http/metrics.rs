@@ -385,8 +385,10 @@ fn feed(out: &mut Exposition, network: Option<&FeedReport>) {
     }
 }
 
-/// The venue's link: its state (the simulated venue is always active),
-/// and for a FIX venue its events, sequence numbers and open orders.
+/// The venue's link: its state (the simulated venue is always active) and
+/// its events (the simulated venue counts none: served all the same, so
+/// that an alert on them evaluates on every engine), and for a FIX venue
+/// its sequence numbers and open orders.
 fn venue(out: &mut Exposition, watch: &Watch) {
     out.gauge(
         "venue_state",
@@ -402,9 +404,6 @@ fn venue(out: &mut Exposition, watch: &Watch) {
             u8::from(state == each),
         );
     }
-    let Some(r) = report else {
-        return;
-    };
     out.counter(
         "venue_events",
         "What the FIX gateway counted: connections made and failed, logons, disconnects, \
@@ -414,15 +413,18 @@ fn venue(out: &mut Exposition, watch: &Watch) {
          connection, orders and reports a restart took back from the session file, checks of \
          the open orders against the venue's word (OrderMassStatusRequest) answered and \
          unanswered, and the orders they found differing, by how, and fills of orders not held \
-         open.",
+         open. The simulated venue counts none.",
     );
     for count in LINK_COUNTS {
         out.sample(
             "venue_events_total",
             &[("event", count.name())],
-            r.get(count),
+            report.map_or(0, |r| r.get(count)),
         );
     }
+    let Some(r) = report else {
+        return;
+    };
     out.gauge(
         "venue_seq_num",
         "The next MsgSeqNum the FIX session sends (out) and expects (in).",
