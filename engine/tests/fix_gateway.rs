@@ -615,18 +615,18 @@ fn an_order_the_venue_filled_and_never_told_of_is_found_at_the_next_logon() {
     assert_eq!(kinds_of(&reports, 7), [ExecKind::Ack], "no fill came");
 }
 
+/// A gateway that sent `order`, saw it acknowledged, and died with what it
+/// knew: the order rests at `venue`, known to no later gateway.
+fn an_earlier_run_left_resting(venue: &StandInVenue, order: Intent) {
+    let (mut earlier, mut reports) = logged_on(venue);
+    earlier.submit(order, clock::ticks(), |r| reports.push(r));
+    poll_until(&mut earlier, &mut reports, |_, r| r.len() == 1);
+}
+
 #[test]
 fn an_order_live_at_the_venue_that_the_engine_does_not_know_is_cancelled() {
     let venue = stand_in();
-    // An earlier run left order 9 resting and died.
-    let (mut earlier, mut reports) = logged_on(&venue);
-    earlier.submit(
-        order(9, Side::Sell, 24_010, TimeInForce::Limit),
-        clock::ticks(),
-        |r| reports.push(r),
-    );
-    poll_until(&mut earlier, &mut reports, |_, r| r.len() == 1);
-    drop(earlier);
+    an_earlier_run_left_resting(&venue, order(9, Side::Sell, 24_010, TimeInForce::Limit));
     let (mut gateway, mut reports) = checking(&venue);
     assert_eq!(mismatches(&gateway), [(LinkCount::StatusUnknownOrders, 1)]);
     assert_eq!(gateway.stats().read().mismatched_order, 9);
@@ -656,15 +656,7 @@ fn a_venue_that_refuses_the_status_request_is_counted_and_nothing_differs() {
 #[test]
 fn a_fill_of_an_order_the_gateway_does_not_hold_is_counted_stray() {
     let venue = stand_in();
-    // An earlier run left order 9 resting and died with what it knew.
-    let (mut earlier, mut reports) = logged_on(&venue);
-    earlier.submit(
-        order(9, Side::Buy, 23_990, TimeInForce::Limit),
-        clock::ticks(),
-        |r| reports.push(r),
-    );
-    poll_until(&mut earlier, &mut reports, |_, r| r.len() == 1);
-    drop(earlier);
+    an_earlier_run_left_resting(&venue, order(9, Side::Buy, 23_990, TimeInForce::Limit));
     let (mut gateway, mut reports) = logged_on(&venue);
     venue.quote(Quote {
         ask: Price(23_989),
