@@ -710,8 +710,14 @@ fn fills_the_venue_never_told_of_are_found_at_the_next_logon_and_halt_trading() 
 fn fills_of_orders_a_lost_journal_held_halt_trading() {
     let venue = stand_in();
     let mut first = Engine::start(&fix_config(venue.address(), 200), &[]);
-    until(&first, "orders rest at the venue", |e| {
-        sample(&e.get("/metrics").1, "redline_venue_open_orders") >= 3.0
+    // Orders rest at the venue, their ids far above those the next run
+    // hands out in its first seconds (it starts from 1 again: a run
+    // without its journal reuses ids, which is why the venue's fills of
+    // the old orders must not land on the new ones by chance here).
+    until_within(&first, 60, "20,000 orders and some resting", |e| {
+        let metrics = e.get("/metrics").1;
+        sample(&metrics, "redline_orders_sent_total{kind=\"new\"}") >= 20_000.0
+            && sample(&metrics, "redline_venue_open_orders") >= 3.0
     });
     // The machine is lost, its journal and session file with it; the
     // engine starts afresh elsewhere, on the same FIX session.
@@ -719,14 +725,26 @@ fn fills_of_orders_a_lost_journal_held_halt_trading() {
     first.child.wait().unwrap();
     let mut second = Engine::start(&fix_config(venue.address(), 200), &[]);
     second.wait_for("msg=\"venue: FIX session logged on\"");
-    // The venue fills the orders the first run left resting.
-    for quote in StandInVenue::market_at_references(&instruments(), 50) {
-        venue.quote(Quote {
-            bid: Price(quote.bid.0 + 500),
-            ask: Price(quote.ask.0 + 500),
-            ..quote
-        });
-    }
+    // The venue fills the orders the first run left resting, wherever its
+    // market had walked them: its market leaps up through every offer,
+    // then down through every bid (a crossed order fills with the
+    // stand-in's fill probability, so it leaps until one has).
+    let mut leaps = 0;
+    until(&second, "a fill of an order the first run left", |e| {
+        let (bid, ask) = [(1_000_000, 1_000_001), (1, 2)][leaps % 2];
+        leaps += 1;
+        for quote in StandInVenue::market_at_references(&instruments(), 50) {
+            venue.quote(Quote {
+                bid: Price(bid),
+                ask: Price(ask),
+                ..quote
+            });
+        }
+        sample(
+            &e.get("/metrics").1,
+            "redline_venue_events_total{event=\"stray_fills\"}",
+        ) >= 1.0
+    });
     second.wait_for_n(
         "msg=\"venue: fills of orders the engine did not hold open; trading halted\"",
         1,
