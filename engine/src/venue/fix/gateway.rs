@@ -309,8 +309,6 @@ pub struct FixVenue {
     check_orders: bool,
     /// The check in flight, if any.
     check: Option<StatusCheck>,
-    /// A check took in orders unknown to the engine, to cancel.
-    foreign_waiting: bool,
 }
 
 impl FixVenue {
@@ -372,7 +370,6 @@ impl FixVenue {
             session_file: None,
             check_orders: config.check_orders,
             check: None,
-            foreign_waiting: false,
         })
     }
 
@@ -799,6 +796,7 @@ impl FixVenue {
             }
         }
         let mut taken = 0;
+        let mut took_in = false;
         let mut written = 0;
         loop {
             let len = match scan(&self.incoming[taken..self.read]) {
@@ -823,7 +821,7 @@ impl FixVenue {
             taken += len;
             let verdict = self.session.on_message(&message, now, &mut self.outgoing);
             if self.check.is_some() && matches!(verdict, Verdict::App | Verdict::Session) {
-                self.foreign_waiting |= take_status(
+                took_in |= take_status(
                     &self.codec,
                     &mut self.check,
                     &mut self.open,
@@ -884,7 +882,9 @@ impl FixVenue {
                 }
             }
         }
-        if std::mem::take(&mut self.foreign_waiting) {
+        // Orders a check took in to cancel (should the connection have
+        // ended first, their cancels wait for the next logon).
+        if took_in {
             self.send_waiting_cancels(now);
         }
         if taken > 0 {
