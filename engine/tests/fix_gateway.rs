@@ -45,6 +45,16 @@ fn market() -> Quote {
     }
 }
 
+/// The market come down through a bid resting at 23990: 23987 bid,
+/// 23989 offered, so that the venue fills it.
+fn market_through_the_bid() -> Quote {
+    Quote {
+        ask: Price(23_989),
+        bid: Price(23_987),
+        ..market()
+    }
+}
+
 fn stand_in() -> StandInVenue {
     StandInVenue::start(
         "127.0.0.1:0".parse().unwrap(),
@@ -363,11 +373,7 @@ fn a_restart_within_the_day_takes_its_numbers_up_and_gets_what_it_missed() {
         // sends the fill, which this run dies before reading (dropped
         // without a logout, as a killed process is).
         let acked = venue.counts().reports.load(Ordering::SeqCst);
-        venue.quote(Quote {
-            ask: Price(23_989),
-            bid: Price(23_987),
-            ..market()
-        });
+        venue.quote(market_through_the_bid());
         let deadline = Instant::now() + Duration::from_secs(10);
         while venue.counts().reports.load(Ordering::SeqCst) == acked {
             assert!(Instant::now() < deadline, "the venue never filled it");
@@ -418,11 +424,7 @@ fn the_session_file_keeps_each_report_handed_on_whole_with_its_number() {
         |r| reports.push(r),
     );
     poll_until(&mut gateway, &mut reports, |_, r| !r.is_empty());
-    venue.quote(Quote {
-        ask: Price(23_989),
-        bid: Price(23_987),
-        ..market()
-    });
+    venue.quote(market_through_the_bid());
     poll_until(&mut gateway, &mut reports, |_, r| r.len() == 2);
     assert_eq!(kinds_of(&reports, 7), [ExecKind::Ack, ExecKind::Fill]);
     // A refusal of the gateway's own (no such order) is kept too.
@@ -535,14 +537,18 @@ fn a_clean_stop_logs_out() {
     assert_eq!(gateway.stats().read().get(LinkCount::Connects), 1);
 }
 
-/// A gateway that checks its orders at each logon, logged on, its first
-/// check answered.
-fn checking(venue: &StandInVenue) -> (FixVenue, Vec<ExecReport>) {
+/// A gateway for `venue` that checks its orders at each logon.
+fn checking_gateway(venue: &StandInVenue) -> FixVenue {
     let config = FixConfig {
         check_orders: true,
         ..config(venue.address())
     };
-    let mut gateway = FixVenue::new(&config, None, &instruments()).unwrap();
+    FixVenue::new(&config, None, &instruments()).unwrap()
+}
+
+/// As [`checking_gateway`], logged on, its first check answered.
+fn checking(venue: &StandInVenue) -> (FixVenue, Vec<ExecReport>) {
+    let mut gateway = checking_gateway(venue);
     let mut reports = Vec::new();
     poll_until(&mut gateway, &mut reports, |g, _| {
         g.stats().read().get(LinkCount::StatusChecks) == 1
@@ -595,11 +601,7 @@ fn an_order_the_venue_filled_and_never_told_of_is_found_at_the_next_logon() {
     poll_until(&mut gateway, &mut reports, |_, r| r.len() == 1);
     // The venue fills it and its store loses the report.
     venue.lose_reports(true);
-    venue.quote(Quote {
-        ask: Price(23_989),
-        bid: Price(23_987),
-        ..market()
-    });
+    venue.quote(market_through_the_bid());
     let deadline = Instant::now() + Duration::from_secs(10);
     while venue.counts().resting.load(Ordering::SeqCst) > 0 {
         assert!(Instant::now() < deadline, "the venue never filled it");
@@ -639,11 +641,7 @@ fn an_order_live_at_the_venue_that_the_engine_does_not_know_is_cancelled() {
 fn a_venue_that_refuses_the_status_request_is_counted_and_nothing_differs() {
     let venue = stand_in();
     venue.refuse_status_requests(true);
-    let config = FixConfig {
-        check_orders: true,
-        ..config(venue.address())
-    };
-    let mut gateway = FixVenue::new(&config, None, &instruments()).unwrap();
+    let mut gateway = checking_gateway(&venue);
     let mut reports = Vec::new();
     poll_until(&mut gateway, &mut reports, |g, _| {
         g.stats().read().get(LinkCount::StatusUnanswered) == 1
@@ -658,11 +656,7 @@ fn a_fill_of_an_order_the_gateway_does_not_hold_is_counted_stray() {
     let venue = stand_in();
     an_earlier_run_left_resting(&venue, order(9, Side::Buy, 23_990, TimeInForce::Limit));
     let (mut gateway, mut reports) = logged_on(&venue);
-    venue.quote(Quote {
-        ask: Price(23_989),
-        bid: Price(23_987),
-        ..market()
-    });
+    venue.quote(market_through_the_bid());
     poll_until(&mut gateway, &mut reports, |_, r| !r.is_empty());
     assert_eq!(
         kinds_of(&reports, 9),
